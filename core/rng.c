@@ -75,3 +75,15 @@ double sb_rng_normal(sb_rng *r) {
     double u2 = sb_rng_uniform(r);
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
+
+void sb_rng_normal_pair(const sb_rng *r, uint64_t index, double z[2]) {
+    uint32_t ctr[4] = {r->ctr[0], r->ctr[1], (uint32_t)index, (uint32_t)(index >> 32)}, o[4];
+    sb_philox4x32_10(ctr, r->key, o);
+    double u1 = ((double)(o[0] >> 5) * 67108864.0 + (double)(o[1] >> 6) + 1.0) *
+                (1.0 / 9007199254740992.0); /* (0, 1] */
+    double u2 =
+        ((double)(o[2] >> 5) * 67108864.0 + (double)(o[3] >> 6)) * (1.0 / 9007199254740992.0);
+    double rad = sqrt(-2.0 * log(u1)), a = 6.283185307179586 * u2;
+    z[0] = rad * cos(a);
+    z[1] = rad * sin(a);
+}

@@ -111,6 +111,9 @@ uint32_t sb_rng_u32(sb_rng *r);
 double sb_rng_uniform(sb_rng *r);                     /* in [0, 1), 53 bits */
 double sb_rng_normal(sb_rng *r);                      /* standard normal (Box–Muller) */
 double sb_rng_range(sb_rng *r, double lo, double hi); /* uniform in [lo, hi) */
+/* Two independent standard normals from block `index` alone (Box–Muller on one Philox block),
+ * without touching r's position: the per-voxel draw of parallel loops. */
+void sb_rng_normal_pair(const sb_rng *r, uint64_t index, double z[2]);
 
 /* ---- volumes ------------------------------------------------------------------------------
  * A 3-D grid; voxel (i,j,k) is data[i + nx*(j + ny*k)] (i fastest, as NIfTI stores it).

@@ -1,1 +1,83 @@
-/* placeholder: being written */
+/* population.c — one adult drawn from the population: sex, age, height, BMI, organ scales.
+ *
+ * Height and ln(BMI) are bivariate normal per sex with the means, SDs and correlations of
+ * NHANES 2017–Mar 2020 (MEC-weighted, age 20–80; ../shared/reference/ANATOMY.md §1.3):
+ *   men   H 175.0 ± 7.4 cm, ln BMI 3.366 ± 0.205, r = 0.08
+ *   women H 161.1 ± 7.0 cm, ln BMI 3.367 ± 0.254, r = -0.02
+ * drawn as mean + L z with L the Cholesky factor of the covariance (LAPACKE_dpotrf). A value
+ * the user fixes is kept and the other is drawn from its conditional distribution. Draws are
+ * clamped to the accepted request ranges. Placeholder for the full population model (issue
+ * "Anatomy"): organ scales are log-normal (SD 8 %) and offsets normal (SD 3 mm), independent.
+ */
+#include "sb_volume.h"
+
+#include <lapacke.h>
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+    double h_mean, h_sd, lb_mean, lb_sd, r;
+} hb_stats;
+
+static const hb_stats NHANES_MEN = {175.0, 7.4, 3.366, 0.205, 0.08};
+static const hb_stats NHANES_WOMEN = {161.1, 7.0, 3.367, 0.254, -0.02};
+
+static double clampd(double v, double lo, double hi) {
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static sb_status check_range(const char *field, double v, double lo, double hi, sb_error *err) {
+    if (v > 0 && !(v >= lo && v <= hi))
+        return sb_error_set(err, SB_ERR_USAGE, "%s %g is outside %g–%g", field, v, lo, hi);
+    return SB_OK;
+}
+
+sb_status sb_subject_sample(const sb_subject_request *req, sb_subject *s, sb_error *err) {
+    sb_status st;
+    if ((st = check_range("--age", req->age_y, 18, 90, err)) ||
+        (st = check_range("--height-cm", req->height_cm, 120, 230, err)) ||
+        (st = check_range("--bmi", req->bmi, 12, 70, err)))
+        return st;
+    if (!isfinite(req->age_y) || !isfinite(req->height_cm) || !isfinite(req->bmi))
+        return sb_error_set(err, SB_ERR_USAGE, "age, height and BMI must be finite numbers");
+    memset(s, 0, sizeof *s);
+    s->seed = req->seed;
+    s->subject = req->subject;
+
+    sb_rng rng;
+    sb_rng_init(&rng, req->seed, req->subject, SB_STREAM_POPULATION);
+    /* Fixed draw order: every draw happens whether or not the user overrides it, so fixing one
+     * value never shifts the others. */
+    double u_sex = sb_rng_uniform(&rng), u_age = sb_rng_uniform(&rng);
+    double z[2] = {sb_rng_normal(&rng), sb_rng_normal(&rng)};
+
+    s->sex = req->sex == SB_SEX_RANDOM ? (u_sex < 0.5 ? SB_SEX_FEMALE : SB_SEX_MALE) : req->sex;
+    s->age_y = req->age_y > 0 ? req->age_y : 18.0 + 72.0 * u_age;
+
+    const hb_stats *p = s->sex == SB_SEX_MALE ? &NHANES_MEN : &NHANES_WOMEN;
+    double cov[4] = {p->h_sd * p->h_sd, p->r * p->h_sd * p->lb_sd, p->r * p->h_sd * p->lb_sd,
+                     p->lb_sd * p->lb_sd};
+    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', 2, cov, 2) != 0)
+        return sb_error_set(err, SB_ERR_INTERNAL, "height/BMI covariance is not positive definite");
+    /* L = [cov[0] 0; cov[2] cov[3]] */
+    double h = p->h_mean + cov[0] * z[0];
+    double lb = p->lb_mean + cov[2] * z[0] + cov[3] * z[1];
+    if (req->height_cm > 0) {
+        h = req->height_cm;
+        lb = p->lb_mean + p->r * p->lb_sd / p->h_sd * (h - p->h_mean) + cov[3] * z[1];
+    }
+    s->height_cm = clampd(h, 120, 230);
+    s->bmi = req->bmi > 0 ? req->bmi : clampd(exp(lb), 15, 60);
+    s->weight_kg = s->bmi * (s->height_cm / 100.0) * (s->height_cm / 100.0);
+    /* Abdominal subcutaneous fat thickness: ~10 mm at BMI 20 rising to ~40 mm at BMI 35;
+     * women ~25 % more at equal BMI (ANATOMY.md §6: "SAT by site vs BMI", flagged unverified). */
+    s->fat_mm = clampd(2.0 * (s->bmi - 15.0), 3.0, 80.0) * (s->sex == SB_SEX_FEMALE ? 1.25 : 1.0);
+
+    sb_rng anat;
+    sb_rng_init(&anat, req->seed, req->subject, SB_STREAM_ANATOMY);
+    for (int i = 0; i < SB_MAX_STRUCTURES; i++) {
+        s->scale[i] = exp(0.08 * sb_rng_normal(&anat));
+        for (int a = 0; a < 3; a++) s->offset[i][a] = 3.0 * sb_rng_normal(&anat);
+    }
+    return SB_OK;
+}

@@ -75,6 +75,7 @@ const sb_tissue_props *sb_tissue_find(const char *tissue);
 
 typedef struct sb_spin_echo {
     const char *name;    /* "T1w", "T2w" */
+    uint32_t id;         /* selects the noise stream: distinct per contrast of a subject */
     double tr_ms, te_ms; /* repetition and echo time */
     double noise;        /* Rician noise sigma as a fraction of the brightest tissue signal */
 } sb_spin_echo;

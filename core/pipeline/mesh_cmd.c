@@ -1,0 +1,168 @@
+/* mesh_cmd.c — `synthbody mesh`: one closed STL per label of any label NIfTI, or an
+ * iso-surface of an intensity NIfTI. */
+#include "sb_pipeline.h"
+
+#include "internal.h"
+#include "sb_export.h"
+#include "sb_mesh.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int is_integer_type(sb_dtype t) {
+    return t != SB_DT_FLOAT32 && t != SB_DT_FLOAT64;
+}
+
+/* Histogram of label ids 0..65535; SB_ERR_INPUT if a value is outside or not integral. */
+static sb_status label_counts(const sb_volume *v, const char *path, size_t *counts, sb_error *err) {
+    size_t n = sb_volume_nvox(v);
+    for (size_t i = 0; i < n; i++) {
+        double x = sb_volume_get(v, i);
+        if (!(x >= 0 && x <= 65535 && x == floor(x)))
+            return sb_error_set(err, SB_ERR_INPUT,
+                                "%s: voxel %zu has value %g, not a label id 0..65535 "
+                                "(use --iso VALUE for intensity images)",
+                                path, i, x);
+        counts[(size_t)x]++;
+    }
+    return SB_OK;
+}
+
+/* Parses "all" or "a,b,..." (ids or names) into a selection mask over ids. */
+static sb_status select_labels(const char *spec, const size_t *counts, const sb_label_table *names,
+                               const char *path, unsigned char *sel, sb_error *err) {
+    if (!spec || strcmp(spec, "all") == 0) {
+        for (size_t id = 1; id < 65536; id++) sel[id] = counts[id] > 0;
+        return SB_OK;
+    }
+    const char *p = spec;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char tok[64];
+        if (len == 0 || len >= sizeof tok)
+            return sb_error_set(err, SB_ERR_USAGE, "--labels: bad entry in \"%s\"", spec);
+        memcpy(tok, p, len);
+        tok[len] = '\0';
+        long id = -1;
+        if (isdigit((unsigned char)tok[0])) {
+            char *e;
+            errno = 0;
+            id = strtol(tok, &e, 10);
+            if (*e || errno || id < 1 || id > 65535)
+                return sb_error_set(err, SB_ERR_USAGE,
+                                    "--labels: \"%s\" is not a label id 1..65535", tok);
+        } else {
+            const sb_label *l = names ? sb_labels_find_name(names, tok) : NULL;
+            if (!l)
+                return sb_error_set(err, SB_ERR_LABEL, "--labels: no label named \"%s\" for %s",
+                                    tok, path);
+            id = l->id;
+        }
+        if (counts[id] == 0)
+            return sb_error_set(err, SB_ERR_LABEL, "label %s (id %ld) is absent from %s", tok, id,
+                                path);
+        sel[id] = 1;
+        p += len + (end ? 1 : 0);
+    }
+    return SB_OK;
+}
+
+static sb_status mesh_one(sb_trimesh *m, const char *name, const char *path, outputs *outs,
+                          int force, const sb_ctx *ctx, sb_error *err) {
+    sb_mesh_report rep;
+    sb_status s = sb_mesh_check(m, &rep, err);
+    if (!s && !rep.closed)
+        s = sb_error_set(err, SB_ERR_INTERNAL,
+                         "mesh %s is not closed: %zu boundary, %zu non-manifold", name,
+                         rep.boundary_edges, rep.nonmanifold_edges);
+    if (!s) s = sb_stl_write(m, name, path, force, err);
+    if (!s) {
+        outputs_mark_done(outs, path);
+        sb_log(ctx, SB_LOG_INFO, "%s: %zu triangles, %.2f ml", path, rep.ntris,
+               rep.volume_mm3 / 1000.0);
+    }
+    return s;
+}
+
+sb_status sb_pipeline_mesh(const sb_mesh_opts *opts, const sb_ctx *ctx, sb_error *err) {
+    sb_volume *v = NULL;
+    sb_label_table *names = NULL;
+    size_t *counts = NULL;
+    unsigned char *sel = NULL;
+    outputs outs = {0};
+    sb_status s = sb_nifti_read(opts->input, ctx, &v, NULL, err);
+    if (s) return s;
+    if (opts->use_iso) {
+        const char *path;
+        sb_trimesh *m = NULL;
+        if (!isfinite(opts->iso)) {
+            s = sb_error_set(err, SB_ERR_USAGE, "--iso %g is not a finite number", opts->iso);
+            goto done;
+        }
+        if ((s = outputs_plan(&outs, opts->out_dir, "isosurface.stl", &path, err)) ||
+            (s = outputs_check(&outs, opts->force, err)) || (s = sb_mkdir_p(opts->out_dir, err)))
+            goto done;
+        if ((s = sb_mesh_extract_iso(v, opts->iso, ctx, &m, err))) goto done;
+        s = mesh_one(m, "isosurface", path, &outs, opts->force, ctx, err);
+        sb_trimesh_free(m);
+        goto done;
+    }
+    counts = calloc(65536, sizeof *counts);
+    sel = calloc(65536, 1);
+    if (!counts || !sel) {
+        s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+        goto done;
+    }
+    if (!is_integer_type(v->dtype))
+        sb_log(ctx, SB_LOG_WARN, "%s holds %s data: reading it as label ids", opts->input,
+               sb_dtype_name(v->dtype));
+    if ((s = label_counts(v, opts->input, counts, err))) goto done;
+    names = sibling_dseg_tsv(opts->input);
+    if ((s = select_labels(opts->labels, counts, names, opts->input, sel, err))) goto done;
+    size_t nsel = 0;
+    for (size_t id = 1; id < 65536; id++) {
+        if (!sel[id]) continue;
+        const sb_label *l = names ? sb_labels_find_id(names, (int)id) : NULL;
+        char fname[96];
+        if (l)
+            snprintf(fname, sizeof fname, "%s.stl", l->name);
+        else
+            snprintf(fname, sizeof fname, "label_%zu.stl", id);
+        if ((s = outputs_plan(&outs, opts->out_dir, fname, NULL, err))) goto done;
+        nsel++;
+    }
+    if (nsel == 0) {
+        s = sb_error_set(err, SB_ERR_LABEL, "%s contains no labels (only background 0)",
+                         opts->input);
+        goto done;
+    }
+    if ((s = outputs_check(&outs, opts->force, err)) || (s = sb_mkdir_p(opts->out_dir, err)))
+        goto done;
+    size_t k = 0;
+    for (size_t id = 1; id < 65536; id++) {
+        if (!sel[id]) continue;
+        const sb_label *l = names ? sb_labels_find_id(names, (int)id) : NULL;
+        char name[64];
+        snprintf(name, sizeof name, "%s", l ? l->name : "label");
+        sb_trimesh *m = NULL;
+        if ((s = sb_mesh_extract_label(v, (int)id, ctx, &m, err))) goto done;
+        s = mesh_one(m, name, outs.paths[k], &outs, opts->force, ctx, err);
+        sb_trimesh_free(m);
+        if (s) goto done;
+        k++;
+        sb_progress(ctx, "meshes", k, nsel);
+    }
+done:
+    if (s) outputs_rollback(&outs);
+    outputs_free(&outs);
+    sb_labels_free(names);
+    free(counts);
+    free(sel);
+    sb_volume_free(v);
+    return s;
+}

@@ -1,0 +1,60 @@
+/* outputs.c — planned outputs of a job: existence check before work, rollback on failure. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+sb_status outputs_plan(outputs *o, const char *dir, const char *name, const char **path_out,
+                       sb_error *err) {
+    if (o->count == o->capacity) {
+        size_t cap = o->capacity ? 2 * o->capacity : 16;
+        char **p = realloc(o->paths, cap * sizeof *p);
+        if (!p) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+        o->paths = p;
+        int *d = realloc(o->done, cap * sizeof *d);
+        if (!d) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+        o->done = d;
+        o->capacity = cap;
+    }
+    char buf[4096];
+    sb_status s = sb_path_join(buf, sizeof buf, dir, name, err);
+    if (s) return s;
+    char *copy = malloc(strlen(buf) + 1);
+    if (!copy) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    strcpy(copy, buf);
+    o->paths[o->count] = copy;
+    o->done[o->count] = 0;
+    o->count++;
+    if (path_out) *path_out = copy;
+    return SB_OK;
+}
+
+sb_status outputs_check(const outputs *o, int force, sb_error *err) {
+    if (force) return SB_OK;
+    for (size_t i = 0; i < o->count; i++)
+        if (sb_path_exists(o->paths[i]))
+            return sb_error_set(err, SB_ERR_EXISTS, "%s exists (use --force to overwrite)",
+                                o->paths[i]);
+    return SB_OK;
+}
+
+void outputs_mark_done(outputs *o, const char *path) {
+    for (size_t i = 0; i < o->count; i++)
+        if (o->paths[i] == path || strcmp(o->paths[i], path) == 0) o->done[i] = 1;
+}
+
+void outputs_rollback(outputs *o) {
+    for (size_t i = 0; i < o->count; i++)
+        if (o->done[i]) {
+            unlink(o->paths[i]);
+            o->done[i] = 0;
+        }
+}
+
+void outputs_free(outputs *o) {
+    for (size_t i = 0; i < o->count; i++) free(o->paths[i]);
+    free(o->paths);
+    free(o->done);
+    memset(o, 0, sizeof *o);
+}

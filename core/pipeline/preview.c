@@ -1,0 +1,184 @@
+/* preview.c — `synthbody preview`: sagittal, coronal and axial slices through the volume's
+ * centre in one PNG, optionally with label colours blended in.
+ *
+ * Slices are resampled in world space (nearest neighbour through the inverse affine), so any
+ * orientation (LAS, oblique) is drawn the same way: radiological convention — the subject's
+ * right on the left of the coronal and axial panels, anterior on the left of the sagittal
+ * panel, superior (axial: anterior) at the top. Pixel size 1 mm, coarser for tall volumes so
+ * the picture is at most ~1000 pixels high. Grey levels: 0 to the 99.5th percentile.
+ */
+#include "sb_pipeline.h"
+
+#include "internal.h"
+#include "sb_export.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct {
+    const sb_volume *v;
+    double inv[3][4]; /* world -> voxel */
+} sampler;
+
+static int sampler_init(sampler *s, const sb_volume *v) {
+    const double(*a)[4] = v->affine;
+    double det = a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) -
+                 a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0]) +
+                 a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]);
+    if (!(fabs(det) > 0)) return 0;
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 3; c++) {
+            int r1 = (c + 1) % 3, r2 = (c + 2) % 3, c1 = (r + 1) % 3, c2 = (r + 2) % 3;
+            s->inv[r][c] = (a[r1][c1] * a[r2][c2] - a[r1][c2] * a[r2][c1]) / det;
+        }
+    for (int r = 0; r < 3; r++)
+        s->inv[r][3] = -(s->inv[r][0] * a[0][3] + s->inv[r][1] * a[1][3] + s->inv[r][2] * a[2][3]);
+    s->v = v;
+    return 1;
+}
+
+/* Voxel index at world point p, or SIZE_MAX outside. */
+static size_t sample(const sampler *s, const double p[3]) {
+    size_t idx[3];
+    for (int r = 0; r < 3; r++) {
+        double x = s->inv[r][0] * p[0] + s->inv[r][1] * p[1] + s->inv[r][2] * p[2] + s->inv[r][3];
+        double k = floor(x + 0.5);
+        if (k < 0 || k >= (double)s->v->dim[r]) return SIZE_MAX;
+        idx[r] = (size_t)k;
+    }
+    return sb_volume_index(s->v, idx[0], idx[1], idx[2]);
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double percentile995(const sb_volume *v) {
+    size_t n = sb_volume_nvox(v), step = n / 200000 + 1, m = 0;
+    double *buf = malloc((n / step + 1) * sizeof *buf);
+    if (!buf) return 1.0;
+    for (size_t i = 0; i < n; i += step) buf[m++] = sb_volume_get(v, i);
+    qsort(buf, m, sizeof *buf, cmp_double);
+    double hi = buf[(size_t)(0.995 * (double)(m - 1))];
+    free(buf);
+    return hi > 0 ? hi : 1.0;
+}
+
+static void label_colour(const sb_label_table *t, int id, uint8_t rgb[3]) {
+    const sb_label *l = t ? sb_labels_find_id(t, id) : NULL;
+    if (l && l->rgba[3]) {
+        memcpy(rgb, l->rgba, 3);
+        return;
+    }
+    uint32_t h = (uint32_t)id * 2654435761u; /* no colour known: a fixed pseudo-random one */
+    rgb[0] = (uint8_t)(64 + (h >> 8) % 192), rgb[1] = (uint8_t)(64 + (h >> 16) % 192);
+    rgb[2] = (uint8_t)(64 + (h >> 24) % 192);
+}
+
+typedef struct {
+    int axis_u, axis_v; /* world axes along picture columns and rows */
+    int axis_n;         /* the normal */
+} panel;
+
+sb_status sb_pipeline_preview(const sb_preview_opts *opts, const sb_ctx *ctx, sb_error *err) {
+    struct stat st;
+    int is_dir = stat(opts->input, &st) == 0 && S_ISDIR(st.st_mode);
+    char img_path[4096], lab_path[4096];
+    const char *contrast = opts->contrast ? opts->contrast : "T1w";
+    sb_status s;
+    if (is_dir) {
+        char name[256];
+        snprintf(name, sizeof name, "%s.nii.gz", contrast);
+        if ((s = sb_path_join(img_path, sizeof img_path, opts->input, name, err)) ||
+            (s = sb_path_join(lab_path, sizeof lab_path, opts->input, "labels.nii.gz", err)))
+            return s;
+    } else {
+        snprintf(img_path, sizeof img_path, "%s", opts->input);
+        snprintf(lab_path, sizeof lab_path, "%s", opts->input);
+    }
+    if (!opts->force && sb_path_exists(opts->out_png))
+        return sb_error_set(err, SB_ERR_EXISTS, "%s exists (use --force to overwrite)",
+                            opts->out_png);
+    sb_volume *img = NULL, *lab = NULL;
+    sb_label_table *names = NULL;
+    uint8_t *rgb = NULL;
+    if ((s = sb_nifti_read(img_path, ctx, &img, NULL, err))) return s;
+    if (opts->overlay) {
+        if (!is_dir) {
+            s = sb_error_set(err, SB_ERR_USAGE,
+                             "--overlay needs a generate output directory, not a file (%s)",
+                             opts->input);
+            goto done;
+        }
+        if ((s = sb_nifti_read(lab_path, ctx, &lab, NULL, err))) goto done;
+        names = sibling_dseg_tsv(lab_path);
+    }
+    sampler si, sl;
+    if (!sampler_init(&si, img) || (lab && !sampler_init(&sl, lab))) {
+        s = sb_error_set(err, SB_ERR_INPUT, "%s: singular affine", img_path);
+        goto done;
+    }
+    /* World bounding box of the image's voxel centres. */
+    double lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY};
+    for (int c = 0; c < 8; c++) {
+        double ijk[3] = {(c & 1) ? (double)img->dim[0] - 1 : 0,
+                         (c & 2) ? (double)img->dim[1] - 1 : 0,
+                         (c & 4) ? (double)img->dim[2] - 1 : 0},
+               w[3];
+        sb_volume_to_world(img, ijk, w);
+        for (int a = 0; a < 3; a++) lo[a] = fmin(lo[a], w[a]), hi[a] = fmax(hi[a], w[a]);
+    }
+    double ext_max = fmax(hi[0] - lo[0], fmax(hi[1] - lo[1], hi[2] - lo[2]));
+    double px = fmax(1.0, ext_max / 1000.0);
+    const panel panels[3] = {{1, 2, 0}, {0, 2, 1}, {0, 1, 2}}; /* sagittal, coronal, axial */
+    size_t pw[3], ph[3], W = 0, Hpx = 0, gap = 4;
+    for (int i = 0; i < 3; i++) {
+        pw[i] = (size_t)((hi[panels[i].axis_u] - lo[panels[i].axis_u]) / px) + 1;
+        ph[i] = (size_t)((hi[panels[i].axis_v] - lo[panels[i].axis_v]) / px) + 1;
+        W += pw[i] + (i ? gap : 0);
+        if (ph[i] > Hpx) Hpx = ph[i];
+    }
+    rgb = calloc(W * Hpx * 3, 1);
+    if (!rgb) {
+        s = sb_error_set(err, SB_ERR_MEMORY, "out of memory for a %zux%zu picture", W, Hpx);
+        goto done;
+    }
+    double gmax = percentile995(img);
+    size_t x0 = 0;
+    for (int i = 0; i < 3; i++) {
+        const panel *pn = &panels[i];
+        for (size_t v = 0; v < ph[i]; v++)
+            for (size_t u = 0; u < pw[i]; u++) {
+                double p[3];
+                p[pn->axis_n] = 0.5 * (lo[pn->axis_n] + hi[pn->axis_n]);
+                p[pn->axis_u] = hi[pn->axis_u] - (double)u * px; /* R or A on the left */
+                p[pn->axis_v] = hi[pn->axis_v] - (double)v * px; /* S or A at the top */
+                size_t n = sample(&si, p);
+                if (n == SIZE_MAX) continue;
+                double g = 255.0 * sb_volume_get(img, n) / gmax;
+                double c[3] = {g, g, g};
+                if (lab) {
+                    size_t m = sample(&sl, p);
+                    int id = m == SIZE_MAX ? 0 : (int)sb_volume_get(lab, m);
+                    if (id > 0) {
+                        uint8_t col[3];
+                        label_colour(names, id, col);
+                        for (int k = 0; k < 3; k++) c[k] = 0.55 * c[k] + 0.45 * col[k];
+                    }
+                }
+                uint8_t *o = rgb + 3 * ((v + (Hpx - ph[i]) / 2) * W + x0 + u);
+                for (int k = 0; k < 3; k++) o[k] = (uint8_t)fmin(255.0, fmax(0.0, c[k]));
+            }
+        x0 += pw[i] + gap;
+    }
+    s = sb_png_write_rgb(rgb, W, Hpx, opts->out_png, opts->force, err);
+done:
+    free(rgb);
+    sb_labels_free(names);
+    sb_volume_free(lab);
+    sb_volume_free(img);
+    return s;
+}

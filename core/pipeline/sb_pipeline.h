@@ -1,0 +1,68 @@
+/* sb_pipeline.h — the jobs of the `synthbody` command, composed from the modules' public
+ * headers: generate a subject, mesh a label map, describe a file, draw a preview.
+ *
+ * Depends on: sb_core.h, sb_volume.h, sb_mesh.h, sb_export.h.
+ * Every job checks its outputs first (SB_ERR_EXISTS unless force), writes each file under a
+ * temporary name and renames it on success, and on failure removes the files it already
+ * finished, so a failed job leaves no partial output.
+ */
+#ifndef SB_PIPELINE_H
+#define SB_PIPELINE_H
+
+#include "sb_core.h"
+#include "sb_volume.h"
+
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Defaults of `synthbody generate` (README "Commands"). */
+#define SB_DEFAULT_VOXEL_MM 2.0
+
+typedef struct sb_generate_opts {
+    sb_subject_request subject; /* seed, sex, age, height, BMI (<= 0: sampled) */
+    double voxel_mm;
+    const char *out_dir;
+    int force;
+    int mesh; /* also write meshes/<structure>.stl */
+} sb_generate_opts;
+
+/* Writes labels.nii.gz, T1w.nii.gz, T2w.nii.gz, labels.tsv, labels.itksnap.txt, labels.ctbl,
+ * subject.json (and meshes/ with opts->mesh) into out_dir, creating it if needed. */
+sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, sb_error *err);
+
+typedef struct sb_mesh_opts {
+    const char *input; /* NIfTI label map or intensity volume */
+    const char *out_dir;
+    const char *labels; /* NULL or "all", or a comma list of ids and names */
+    int use_iso;        /* iso-surface of an intensity volume at `iso` */
+    double iso;
+    int force;
+} sb_mesh_opts;
+
+/* One binary STL per selected label (named after the label if a labels.tsv lies beside the
+ * input, else label_<id>.stl), or isosurface.stl; vertices in world mm from the affine. */
+sb_status sb_pipeline_mesh(const sb_mesh_opts *opts, const sb_ctx *ctx, sb_error *err);
+
+/* Describes a NIfTI file (header, orientation, spacing, labels and their volumes in ml) or a
+ * mesh file (triangles, bounding box, closedness, volume) on `out`. */
+sb_status sb_pipeline_info(const char *path, FILE *out, const sb_ctx *ctx, sb_error *err);
+
+typedef struct sb_preview_opts {
+    const char *input; /* a generate output directory or a NIfTI file */
+    const char *out_png;
+    const char *contrast; /* in a directory: <contrast>.nii.gz; default "T1w" */
+    int overlay;          /* blend label colours (directory: labels.nii.gz) */
+    int force;
+} sb_preview_opts;
+
+/* Sagittal, coronal and axial mid-slices side by side (radiological convention: the subject's
+ * right on the picture's left), 1 pixel per mm or finer. */
+sb_status sb_pipeline_preview(const sb_preview_opts *opts, const sb_ctx *ctx, sb_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

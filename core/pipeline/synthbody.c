@@ -1,0 +1,363 @@
+/* synthbody.c — the command: option parsing, messages, progress bar, exit codes.
+ * Uses the public headers only. Exit codes are the sb_status values (README "Exit codes"). */
+#include "sb_core.h"
+#include "sb_pipeline.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    int verbosity; /* 0 quiet, 1 normal, 2 verbose */
+    int tty;
+    char step[64];
+    double step_start;
+    int drawn;
+} cli;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void clear_bar(cli *c) {
+    if (c->drawn) {
+        fprintf(stderr, "\r\033[K");
+        c->drawn = 0;
+    }
+}
+
+static void on_log(void *user, sb_log_level level, const char *msg) {
+    cli *c = user;
+    if ((level == SB_LOG_INFO && c->verbosity < 2) || (level >= SB_LOG_DEBUG && c->verbosity < 3) ||
+        (level == SB_LOG_WARN && c->verbosity < 1))
+        return;
+    clear_bar(c);
+    static const char *names[] = {"error", "warning", "info", "debug"};
+    fprintf(stderr, "synthbody: %s: %s\n", names[level], msg);
+}
+
+/* A bar on a terminal for any step that has run for more than a second. */
+static void on_progress(void *user, const char *step, size_t done, size_t total) {
+    cli *c = user;
+    if (!c->tty || c->verbosity == 0) return;
+    if (strncmp(c->step, step, sizeof c->step) != 0) {
+        clear_bar(c);
+        snprintf(c->step, sizeof c->step, "%s", step);
+        c->step_start = now_s();
+    }
+    if (done >= total) {
+        clear_bar(c);
+        return;
+    }
+    if (now_s() - c->step_start < 1.0) return;
+    int width = 40, fill = total ? (int)((double)width * (double)done / (double)total) : 0;
+    char bar[48];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    bar[width] = '\0';
+    fprintf(stderr, "\r%-10s [%s] %3d%%", step, bar, total ? (int)(100 * done / total) : 0);
+    c->drawn = 1;
+}
+
+static int fail(cli *c, sb_status s, const char *fmt, ...) {
+    clear_bar(c);
+    char msg[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "synthbody: error: %s\n", msg);
+    if (s == SB_ERR_USAGE) fprintf(stderr, "Try 'synthbody --help'.\n");
+    return (int)s;
+}
+
+/* ---- option values ----------------------------------------------------------------------- */
+static int parse_double(const char *opt, const char *val, double *out, char *why, size_t n) {
+    char *end;
+    errno = 0;
+    double d = strtod(val, &end);
+    if (!*val || *end || errno || !isfinite(d)) {
+        snprintf(why, n, "%s: \"%s\" is not a number", opt, val);
+        return 0;
+    }
+    *out = d;
+    return 1;
+}
+
+static int parse_u64(const char *opt, const char *val, uint64_t *out, char *why, size_t n) {
+    char *end;
+    errno = 0;
+    if (!*val || *val == '-' || *val == '+') {
+        snprintf(why, n, "%s: \"%s\" is not a non-negative integer", opt, val);
+        return 0;
+    }
+    unsigned long long u = strtoull(val, &end, 10);
+    if (*end || errno) {
+        snprintf(why, n, "%s: \"%s\" is not an integer in 0..18446744073709551615", opt, val);
+        return 0;
+    }
+    *out = u;
+    return 1;
+}
+
+static const char USAGE[] =
+    "usage: synthbody COMMAND [options]\n"
+    "\n"
+    "Synthetic whole-body MRI: a labelled adult anatomy, MR contrasts and closed meshes.\n"
+    "\n"
+    "commands:\n"
+    "  generate   make one subject: label map, T1w, T2w, label tables, (meshes)\n"
+    "  mesh       closed STL surfaces from any label NIfTI or intensity NIfTI\n"
+    "  info       describe a NIfTI or mesh file\n"
+    "  preview    one PNG with sagittal, coronal and axial slices\n"
+    "\n"
+    "common options: -q/--quiet, -v/--verbose, --threads N, -h/--help, --version\n"
+    "'synthbody COMMAND --help' describes each command. Exit codes: 0 ok, 1 internal error,\n"
+    "2 usage, 3 bad input file, 4 cannot write output, 5 not enough memory, 6 output exists,\n"
+    "7 label absent.\n";
+
+static const char USAGE_GENERATE[] =
+    "usage: synthbody generate [--seed N] [--voxel MM] [--out DIR] [--force] [--mesh]\n"
+    "                          [--sex female|male] [--age Y] [--height-cm H] [--bmi B]\n"
+    "\n"
+    "Writes into DIR: labels.nii.gz (uint16, intent LABEL), T1w.nii.gz, T2w.nii.gz (int16),\n"
+    "labels.tsv (BIDS dseg), labels.itksnap.txt, labels.ctbl (3D Slicer), subject.json, and\n"
+    "with --mesh meshes/<structure>.stl (binary STL, world mm, closed).\n"
+    "\n"
+    "  --seed N       64-bit seed (default: drawn from /dev/urandom, printed and recorded)\n"
+    "  --voxel MM     isotropic voxel size in mm, 0.1..50 (default 2)\n"
+    "  --out DIR      output directory (default: subject-<seed>)\n"
+    "  --force        overwrite existing outputs\n"
+    "  --mesh         also write one closed STL mesh per structure\n"
+    "  --sex S, --age Y (18-90), --height-cm H (120-230), --bmi B (12-70)\n"
+    "                 fix these subject parameters (default: sampled from the population)\n"
+    "  --threads N    worker threads (output bytes do not depend on N)\n";
+
+static const char USAGE_MESH[] =
+    "usage: synthbody mesh INPUT.nii[.gz] --out DIR [--labels all|ID,NAME,...] [--iso VALUE]\n"
+    "                      [--force]\n"
+    "\n"
+    "One closed binary STL per label (named from a labels.tsv beside INPUT, else label_<id>),\n"
+    "or with --iso the surface {value >= VALUE} as isosurface.stl. Vertices are in world mm\n"
+    "from the file's affine (RAS+).\n";
+
+static const char USAGE_INFO[] =
+    "usage: synthbody info FILE\n"
+    "\n"
+    "NIfTI: header, orientation codes, spacing, affine, labels present and their volumes (ml).\n"
+    "Mesh (STL, OBJ, PLY, GLB, ...): triangles, bounding box, closedness, volume.\n";
+
+static const char USAGE_PREVIEW[] =
+    "usage: synthbody preview DIR|FILE --out PNG [--contrast T1w] [--overlay] [--force]\n"
+    "\n"
+    "Sagittal, coronal and axial slices through the centre. DIR is a generate output: the\n"
+    "contrast (default T1w) is drawn, --overlay blends the label colours in.\n";
+
+typedef struct {
+    const char *name;
+    const char *usage;
+} command;
+
+static const command COMMANDS[] = {{"generate", USAGE_GENERATE},
+                                   {"mesh", USAGE_MESH},
+                                   {"info", USAGE_INFO},
+                                   {"preview", USAGE_PREVIEW}};
+
+static uint64_t random_seed(void) {
+    uint64_t s = 0;
+    int fd = open("/dev/urandom", O_RDONLY);
+    if (fd >= 0) {
+        if (read(fd, &s, sizeof s) != (ssize_t)sizeof s) s = 0;
+        close(fd);
+    }
+    if (!s) s = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    return s % 1000000000u; /* short enough to type back */
+}
+
+int main(int argc, char **argv) {
+    cli c = {.verbosity = 1, .tty = isatty(2)};
+    sb_ctx ctx = {.threads = 0, .log = on_log, .progress = on_progress, .user = &c};
+    char why[512];
+    if (argc < 2) {
+        fputs(USAGE, stderr);
+        return SB_ERR_USAGE;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        fputs(USAGE, stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("synthbody %s\n", SB_VERSION_STRING);
+        return 0;
+    }
+    const command *cmd = NULL;
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (!strcmp(argv[1], COMMANDS[i].name)) cmd = &COMMANDS[i];
+    if (!cmd) return fail(&c, SB_ERR_USAGE, "unknown command \"%s\"", argv[1]);
+
+    sb_generate_opts gen = {.subject = {.sex = SB_SEX_RANDOM}, .voxel_mm = SB_DEFAULT_VOXEL_MM};
+    int have_seed = 0;
+    const char *out = NULL, *labels = NULL, *contrast = NULL, *input = NULL;
+    int force = 0, mesh = 0, overlay = 0, use_iso = 0;
+    double iso = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(cmd->usage, stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--version")) {
+            printf("synthbody %s\n", SB_VERSION_STRING);
+            return 0;
+        }
+        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            c.verbosity = 0;
+            continue;
+        }
+        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            c.verbosity = c.verbosity >= 2 ? 3 : 2;
+            continue;
+        }
+        if (!strcmp(a, "--force")) {
+            force = 1;
+            continue;
+        }
+        int is_gen = cmd->usage == USAGE_GENERATE, is_mesh = cmd->usage == USAGE_MESH,
+            is_prev = cmd->usage == USAGE_PREVIEW;
+        if (is_gen && !strcmp(a, "--mesh")) {
+            mesh = 1;
+            continue;
+        }
+        if (is_prev && !strcmp(a, "--overlay")) {
+            overlay = 1;
+            continue;
+        }
+        if (a[0] != '-' || !strcmp(a, "-")) {
+            if (input || is_gen) return fail(&c, SB_ERR_USAGE, "unexpected argument \"%s\"", a);
+            input = a;
+            continue;
+        }
+        /* options with a value: --opt VALUE or --opt=VALUE */
+        const char *eq = strchr(a, '=');
+        char name[64];
+        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+        if (nlen >= sizeof name) return fail(&c, SB_ERR_USAGE, "unknown option \"%s\"", a);
+        memcpy(name, a, nlen);
+        name[nlen] = '\0';
+        static const char *VALUED[] = {"--threads", "--seed", "--voxel",     "--out",
+                                       "--sex",     "--age",  "--height-cm", "--bmi",
+                                       "--labels",  "--iso",  "--contrast"};
+        int known = 0;
+        for (size_t k = 0; k < sizeof VALUED / sizeof VALUED[0]; k++)
+            known |= !strcmp(name, VALUED[k]);
+        int allowed = !strcmp(name, "--threads") || !strcmp(name, "--out") ||
+                      (is_gen && (!strcmp(name, "--seed") || !strcmp(name, "--voxel") ||
+                                  !strcmp(name, "--sex") || !strcmp(name, "--age") ||
+                                  !strcmp(name, "--height-cm") || !strcmp(name, "--bmi"))) ||
+                      (is_mesh && (!strcmp(name, "--labels") || !strcmp(name, "--iso"))) ||
+                      (is_prev && !strcmp(name, "--contrast"));
+        if (!known || !allowed)
+            return fail(&c, SB_ERR_USAGE, "unknown option \"%s\" for %s", name, cmd->name);
+        if (!strcmp(name, "--out") && cmd->usage == USAGE_INFO)
+            return fail(&c, SB_ERR_USAGE, "unknown option \"--out\" for info");
+        const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!val) return fail(&c, SB_ERR_USAGE, "%s needs a value", name);
+        if (!*val) return fail(&c, SB_ERR_USAGE, "%s: empty value", name);
+        double d;
+        if (!strcmp(name, "--threads")) {
+            uint64_t t;
+            if (!parse_u64(name, val, &t, why, sizeof why))
+                return fail(&c, SB_ERR_USAGE, "%s", why);
+            if (t < 1 || t > 1024)
+                return fail(&c, SB_ERR_USAGE, "--threads %s is outside 1..1024", val);
+            ctx.threads = (int)t;
+        } else if (!strcmp(name, "--seed")) {
+            if (!parse_u64(name, val, &gen.subject.seed, why, sizeof why))
+                return fail(&c, SB_ERR_USAGE, "%s", why);
+            have_seed = 1;
+        } else if (!strcmp(name, "--out")) {
+            out = val;
+        } else if (!strcmp(name, "--sex")) {
+            if (!strcmp(val, "female") || !strcmp(val, "f"))
+                gen.subject.sex = SB_SEX_FEMALE;
+            else if (!strcmp(val, "male") || !strcmp(val, "m"))
+                gen.subject.sex = SB_SEX_MALE;
+            else
+                return fail(&c, SB_ERR_USAGE, "--sex: \"%s\" is not female or male", val);
+        } else if (!strcmp(name, "--labels")) {
+            labels = val;
+        } else if (!strcmp(name, "--contrast")) {
+            contrast = val;
+        } else {
+            if (!parse_double(name, val, &d, why, sizeof why))
+                return fail(&c, SB_ERR_USAGE, "%s", why);
+            if (!strcmp(name, "--voxel")) {
+                if (!(d >= 0.1 && d <= 50))
+                    return fail(&c, SB_ERR_USAGE, "--voxel %s mm is outside 0.1..50 mm", val);
+                gen.voxel_mm = d;
+            } else if (!strcmp(name, "--iso")) {
+                use_iso = 1;
+                iso = d;
+            } else {
+                double lo = !strcmp(name, "--age") ? 18 : !strcmp(name, "--bmi") ? 12 : 120;
+                double hi = !strcmp(name, "--age") ? 90 : !strcmp(name, "--bmi") ? 70 : 230;
+                if (!(d >= lo && d <= hi))
+                    return fail(&c, SB_ERR_USAGE, "%s %s is outside %g..%g", name, val, lo, hi);
+                if (!strcmp(name, "--age")) gen.subject.age_y = d;
+                if (!strcmp(name, "--bmi")) gen.subject.bmi = d;
+                if (!strcmp(name, "--height-cm")) gen.subject.height_cm = d;
+            }
+        }
+    }
+
+    sb_error err = {0};
+    sb_status s;
+    if (cmd->usage == USAGE_GENERATE) {
+        if (!have_seed) gen.subject.seed = random_seed();
+        char dflt[64];
+        if (!out) {
+            snprintf(dflt, sizeof dflt, "subject-%llu", (unsigned long long)gen.subject.seed);
+            out = dflt;
+        }
+        gen.out_dir = out;
+        gen.force = force;
+        gen.mesh = mesh;
+        if (c.verbosity > 0)
+            fprintf(stderr, "synthbody: seed %llu -> %s\n", (unsigned long long)gen.subject.seed,
+                    out);
+        s = sb_pipeline_generate(&gen, &ctx, &err);
+    } else if (cmd->usage == USAGE_MESH) {
+        if (!input) return fail(&c, SB_ERR_USAGE, "mesh needs an INPUT file");
+        if (!out) return fail(&c, SB_ERR_USAGE, "mesh needs --out DIR");
+        sb_mesh_opts mo = {.input = input,
+                           .out_dir = out,
+                           .labels = labels,
+                           .use_iso = use_iso,
+                           .iso = iso,
+                           .force = force};
+        if (use_iso && labels)
+            return fail(&c, SB_ERR_USAGE, "--labels and --iso cannot be combined");
+        s = sb_pipeline_mesh(&mo, &ctx, &err);
+    } else if (cmd->usage == USAGE_INFO) {
+        if (!input) return fail(&c, SB_ERR_USAGE, "info needs a FILE");
+        s = sb_pipeline_info(input, stdout, &ctx, &err);
+    } else {
+        if (!input) return fail(&c, SB_ERR_USAGE, "preview needs a DIR or FILE");
+        if (!out) return fail(&c, SB_ERR_USAGE, "preview needs --out PNG");
+        sb_preview_opts po = {.input = input,
+                              .out_png = out,
+                              .contrast = contrast,
+                              .overlay = overlay,
+                              .force = force};
+        s = sb_pipeline_preview(&po, &ctx, &err);
+    }
+    clear_bar(&c);
+    if (s) return fail(&c, s, "%s", err.msg);
+    return 0;
+}
