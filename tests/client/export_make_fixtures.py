@@ -106,15 +106,15 @@ def main():
     nib.save(img, os.path.join(out_dir, name))
     sidecar(out, name, img, data, raw_sizeof_hdr_order(os.path.join(out_dir, name)))
 
-    # 3. 4-D uint8, qform only (sform_code 0), LPS-like with a rotation: qfac -1 path
+    # 3. 4-D uint8, qform only (sform_code 0), x flipped and rotated: the qfac = -1 path
     data = rng.integers(0, 255, size=(9, 8, 7, 3)).astype("u1")
-    aff = affine(rot(0, 25), (1.5, 1.5, 1.5), True, (12.0, 13.0, -14.0))
-    aff[:3, 1] = -aff[:3, 1]
+    aff = affine(rot(0, 25) @ rot(2, 50), (1.5, 1.25, 2.0), True, (12.0, 13.0, -14.0))
     img = nib.Nifti1Image(data, aff)
     img.set_qform(aff, code=1)
     img.set_sform(aff, code=0)
     name = "fourd_qform.nii.gz"
     nib.save(img, os.path.join(out_dir, name))
+    assert nib.load(os.path.join(out_dir, name)).header["pixdim"][0] == -1, "qfac"
     sidecar(out, name, img, data, raw_sizeof_hdr_order(os.path.join(out_dir, name)))
 
     # 4. big-endian NIfTI-2 uint16 label map, plain .nii

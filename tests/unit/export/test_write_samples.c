@@ -11,6 +11,7 @@ typedef struct sample_spec {
     sb_dtype dtype;
     int intent;
     int kind; /* 0 oblique LAS, 1 axis-aligned RAS, 2 permuted axes */
+    size_t dim[3];
 } sample_spec;
 
 static void make_affine(int kind, double a[4][4]) {
@@ -46,10 +47,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    const sample_spec specs[4] = {{"oblique_int16.nii.gz", SB_DT_INT16, 0, 0},
-                                  {"labels_uint16.nii", SB_DT_UINT16, SB_NIFTI_INTENT_LABEL, 1},
-                                  {"ras_float32.nii.gz", SB_DT_FLOAT32, 0, 1},
-                                  {"permuted_uint8.nii", SB_DT_UINT8, 0, 2}};
+    /* the last is over 8 MiB: several gzip members */
+    const sample_spec specs[5] = {
+        {"oblique_int16.nii.gz", SB_DT_INT16, 0, 0, {23, 19, 13}},
+        {"labels_uint16.nii", SB_DT_UINT16, SB_NIFTI_INTENT_LABEL, 1, {23, 19, 13}},
+        {"ras_float32.nii.gz", SB_DT_FLOAT32, 0, 1, {23, 19, 13}},
+        {"permuted_uint8.nii", SB_DT_UINT8, 0, 2, {23, 19, 13}},
+        {"big_labels_uint16.nii.gz", SB_DT_UINT16, SB_NIFTI_INTENT_LABEL, 0, {256, 256, 72}}};
     char path[4096];
     snprintf(path, sizeof path, "%s/written.txt", dir);
     FILE *side = fopen(path, "w");
@@ -57,8 +61,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "cannot write %s\n", path);
         return 1;
     }
-    for (int s = 0; s < 4; s++) {
-        size_t dim[3] = {23, 19, 13};
+    for (int s = 0; s < 5; s++) {
+        const size_t *dim = specs[s].dim;
         double sp[3] = {1, 1, 1};
         sb_volume *v = NULL;
         CHECK_OK(sb_volume_create(dim, sp, specs[s].dtype, &v, &err));
@@ -89,8 +93,9 @@ int main(int argc, char **argv) {
         CHECK_OK(sb_nifti_write(v, path, 1, specs[s].intent, "synthbody test", &err));
         char ax[4];
         sb_affine_axcodes(v->affine, ax);
-        fprintf(side, "file %s\ndtype %d\nintent %d\naxcodes %s\nsum %.17g\naffine", specs[s].name,
-                (int)v->dtype, specs[s].intent, ax, sum);
+        fprintf(side,
+                "file %s\ndim %zu %zu %zu\ndtype %d\nintent %d\naxcodes %s\nsum %.17g\naffine",
+                specs[s].name, dim[0], dim[1], dim[2], (int)v->dtype, specs[s].intent, ax, sum);
         for (int i = 0; i < 3; i++)
             for (int c = 0; c < 4; c++) fprintf(side, " %.17g", v->affine[i][c]);
         fprintf(side, "\n");
