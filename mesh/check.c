@@ -10,8 +10,11 @@
  *      of one undirected edge, carrying their triangle and direction;
  *   3. per edge: 1 use = boundary, > 2 = non-manifold, 2 uses in the same direction =
  *      misoriented; triangles sharing an edge are joined in a union-find (path halving), whose
- *      roots are the components.
- * Memory: 8 bytes per half-edge (24 per triangle) + 4 per triangle (union-find) + 8 per vertex.
+ *      roots are the components; across each 2-use edge the corners of its two end vertices
+ *      are joined in a second union-find, whose roots are the fans around each vertex;
+ *   4. a vertex with more than one fan is non-manifold (two cones touching at a point).
+ * Memory: 8 bytes per half-edge (24 per triangle) + 4 per triangle (components) + 12 per
+ * triangle (corners) + 8 per vertex.
  */
 #include "sb_mesh.h"
 
@@ -63,6 +66,12 @@ static void uf_union(uint32_t *parent, uint32_t a, uint32_t b) {
         parent[b] = a;
     else
         parent[a] = b;
+}
+
+/* The corner (3 t + i) of triangle t at vertex x (the first one if x repeats). */
+static uint32_t corner_of(const sb_trimesh *m, uint32_t t, uint32_t x) {
+    const uint32_t *tv = m->tris + 3 * (size_t)t;
+    return 3 * t + (tv[0] == x ? 0u : tv[1] == x ? 1u : 2u);
 }
 
 /* Pass 1: geometry, degenerate triangles, bounding box. */
@@ -126,13 +135,15 @@ sb_status sb_mesh_check(const sb_trimesh *m, sb_mesh_report *rep, sb_error *err)
     size_t *off = calloc(nv + 1, sizeof *off);
     half *h = malloc((nt ? 3 * nt : 1) * sizeof *h);
     uint32_t *parent = malloc((nt ? nt : 1) * sizeof *parent);
-    if (!off || !h || !parent) {
+    uint32_t *corner = malloc((nt ? 3 * nt : 1) * sizeof *corner);
+    if (!off || !h || !parent || !corner) {
         free(off);
         free(h);
         free(parent);
+        free(corner);
         return sb_error_set(err, SB_ERR_MEMORY,
                             "mesh check: out of memory for %zu triangles (%zu bytes)", nt,
-                            nt * (3 * sizeof *h + sizeof *parent) + (nv + 1) * sizeof *off);
+                            nt * (3 * sizeof *h + 4 * sizeof *parent) + (nv + 1) * sizeof *off);
     }
     /* Pass 2: counting sort by min(u, v); off[v] ends as the end of bucket v. */
     for (size_t t = 0; t < nt; t++) {
@@ -154,6 +165,7 @@ sb_status sb_mesh_check(const sb_trimesh *m, sb_mesh_report *rep, sb_error *err)
         }
     }
     for (size_t t = 0; t < nt; t++) parent[t] = (uint32_t)t;
+    for (size_t c = 0; c < 3 * nt; c++) corner[c] = (uint32_t)c;
 
     /* Pass 3: edges. */
     size_t begin = 0;
@@ -169,18 +181,27 @@ sb_status sb_mesh_check(const sb_trimesh *m, sb_mesh_report *rep, sb_error *err)
             }
             size_t uses = j - i;
             rep->edges++;
-            if (uses == 1)
+            if (uses == 1) {
                 rep->boundary_edges++;
-            else if (uses > 2)
+            } else if (uses > 2) {
                 rep->nonmanifold_edges++;
-            else if (dir[0] != 1)
-                rep->misoriented_edges++;
+            } else {
+                if (dir[0] != 1) rep->misoriented_edges++;
+                uint32_t t1 = h[i].pay >> 1, t2 = h[i + 1].pay >> 1, w = h[i].other;
+                uf_union(corner, corner_of(m, t1, (uint32_t)v), corner_of(m, t2, (uint32_t)v));
+                uf_union(corner, corner_of(m, t1, w), corner_of(m, t2, w));
+            }
             i = j;
         }
         begin = end;
     }
     for (size_t t = 0; t < nt; t++)
         if (parent[t] == t) rep->components++;
+    /* Pass 4: fans per vertex (off[] reused as counters). */
+    memset(off, 0, (nv + 1) * sizeof *off);
+    for (size_t c = 0; c < 3 * nt; c++)
+        if (corner[c] == c && ++off[m->tris[c]] == 2) rep->nonmanifold_vertices++;
+    free(corner);
     rep->closed =
         rep->boundary_edges == 0 && rep->nonmanifold_edges == 0 && rep->misoriented_edges == 0;
     free(off);
