@@ -210,6 +210,19 @@ static void test_full_volume(void) {
     CHECK_NEAR(r.bbox_max[2], 6.5, 1e-6);
     sb_trimesh_free(m);
     sb_volume_free(v);
+    /* a 1x1x1 volume and a single slice: the padding alone closes them */
+    v = make_volume(1, 1, 1, SB_DT_UINT8);
+    set_u8(v, 0, 0, 0, 2);
+    m = extract_checked(v, 2, &r);
+    CHECK(r.nverts == 14 && r.ntris == 24);
+    sb_trimesh_free(m);
+    sb_volume_free(v);
+    v = make_volume(6, 5, 1, SB_DT_UINT8);
+    memset(v->data, 2, 30);
+    m = extract_checked(v, 2, &r);
+    CHECK(r.components == 1 && euler(&r) == 2);
+    sb_trimesh_free(m);
+    sb_volume_free(v);
 }
 
 /* Affines: world volume = index volume * |det|; winding stays outward for left-handed ones. */
