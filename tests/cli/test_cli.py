@@ -1,0 +1,472 @@
+#!/usr/bin/python3
+"""CLI and real-client tests of the synthbody command.
+
+Run one test:  /usr/bin/python3 test_cli.py --bin path/to/synthbody --work DIR TEST_NAME
+CTest registers every function named test_* as its own test (tests/cli/CMakeLists.txt).
+
+Real clients: nibabel reads every NIfTI we write; VTK's Python (vtkSTLReader + vtkFeatureEdges)
+and an independent numpy edge counter check every STL. Debian's /usr/bin/python3 has both.
+"""
+import argparse
+import glob
+import hashlib
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import nibabel as nib
+
+BIN = None
+WORK = None
+
+# Exit codes (README "Exit codes"; sb_status in core/sb_core.h)
+OK, INTERNAL, USAGE, INPUT, OUTPUT, MEMORY, EXISTS, LABEL = range(8)
+
+
+def run(*args, expect=None, stdin=subprocess.DEVNULL):
+    p = subprocess.run([BIN, *map(str, args)], capture_output=True, text=True, stdin=stdin,
+                       timeout=600)
+    if expect is not None and p.returncode != expect:
+        raise AssertionError(f"synthbody {' '.join(map(str, args))}: exit {p.returncode}, "
+                             f"expected {expect}\nstdout: {p.stdout}\nstderr: {p.stderr}")
+    return p
+
+
+def fresh(name):
+    d = os.path.join(WORK, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    return d
+
+
+def no_temporaries(d):
+    left = [f for f in glob.glob(os.path.join(d, "**", "*"), recursive=True) + glob.glob(os.path.join(d, "**", ".*"), recursive=True)
+            if ".tmp." in os.path.basename(f)]
+    assert not left, f"temporary files left behind: {left}"
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def read_stl(path):
+    """Binary STL -> (vertices (n,3) float32 merged by exact value, triangles (m,3))."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert len(data) >= 84, f"{path}: too short for binary STL"
+    (n,) = struct.unpack_from("<I", data, 80)
+    assert len(data) == 84 + 50 * n, f"{path}: size {len(data)} does not match {n} triangles"
+    rec = np.frombuffer(data, dtype=np.dtype([("n", "<f4", 3), ("v", "<f4", (3, 3)),
+                                              ("a", "<u2")]), count=n, offset=84)
+    verts = np.ascontiguousarray(rec["v"].reshape(-1, 3))
+    keys = verts.view(np.dtype((np.void, 12))).ravel()  # exact float bits of x, y, z
+    _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    return verts[first], inv.reshape(-1, 3)
+
+
+def edge_report(tris):
+    """Counts boundary (1 use), non-manifold (>2 uses) and misoriented edges."""
+    e = np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]]).astype(np.int64)
+    n = int(e.max()) + 1
+    key = np.minimum(e[:, 0], e[:, 1]) * n + np.maximum(e[:, 0], e[:, 1])
+    _, counts = np.unique(key, return_counts=True)
+    directed = np.unique(e[:, 0] * n + e[:, 1]).shape[0]
+    boundary = int(np.sum(counts == 1))
+    nonmanifold = int(np.sum(counts > 2))
+    misoriented = int(e.shape[0] - directed)  # a directed edge used twice
+    return boundary, nonmanifold, misoriented
+
+
+def signed_volume(verts, tris):
+    a, b, c = (verts[tris[:, i]].astype(np.float64) for i in range(3))
+    return float(np.sum(np.einsum("ij,ij->i", a, np.cross(b, c))) / 6.0)
+
+
+def vtk_check(path):
+    """Boundary and non-manifold edge counts from VTK's own filters."""
+    import vtk
+    r = vtk.vtkSTLReader()
+    r.SetFileName(path)
+    r.Update()
+    fe = vtk.vtkFeatureEdges()
+    fe.SetInputConnection(r.GetOutputPort())
+    fe.BoundaryEdgesOn()
+    fe.NonManifoldEdgesOff()
+    fe.FeatureEdgesOff()
+    fe.ManifoldEdgesOff()
+    fe.Update()
+    boundary = fe.GetOutput().GetNumberOfCells()
+    fe.BoundaryEdgesOff()
+    fe.NonManifoldEdgesOn()
+    fe.Update()
+    return boundary, fe.GetOutput().GetNumberOfCells(), r.GetOutput().GetNumberOfCells()
+
+
+def generate(name, *extra, seed=1, voxel=4):
+    d = os.path.join(WORK, name)
+    shutil.rmtree(d, ignore_errors=True)
+    run("generate", "--seed", seed, "--voxel", voxel, "--out", d, "-q", *extra, expect=OK)
+    return d
+
+
+# ---- help, version, usage errors --------------------------------------------------------------
+
+def test_help_and_version():
+    p = run("--help", expect=OK)
+    assert "generate" in p.stdout and "Exit codes" in p.stdout
+    for cmd in ("generate", "mesh", "info", "preview"):
+        p = run(cmd, "--help", expect=OK)
+        assert p.stdout.startswith(f"usage: synthbody {cmd}"), p.stdout
+    p = run("--version", expect=OK)
+    assert p.stdout.startswith("synthbody 0."), p.stdout
+    p = run(expect=USAGE)
+    assert "usage:" in p.stderr
+
+
+def test_unknown_command_and_option():
+    p = run("frobnicate", expect=USAGE)
+    assert '"frobnicate"' in p.stderr
+    p = run("generate", "--bogus", expect=USAGE)
+    assert '"--bogus"' in p.stderr
+    p = run("info", "--iso", "3", "x.nii", expect=USAGE)  # option of another command
+    assert '"--iso"' in p.stderr
+
+
+def test_missing_and_invalid_values():
+    p = run("generate", "--seed", expect=USAGE)
+    assert "--seed needs a value" in p.stderr
+    for args, needle in ((("--seed", "abc"), '"abc"'), (("--seed", "-4"), '"-4"'),
+                         (("--voxel", "4mm"), '"4mm"'), (("--threads", "0"), "--threads 0"),
+                         (("--voxel", "nan"), '"nan"'), (("--sex", "x"), '"x"'),
+                         (("--age", "12"), "--age 12"), (("--bmi", "200"), "--bmi 200")):
+        p = run("generate", *args, "--out", os.path.join(WORK, "never"), expect=USAGE)
+        assert needle in p.stderr, (args, p.stderr)
+    assert not os.path.exists(os.path.join(WORK, "never"))
+    run("mesh", "--out", os.path.join(WORK, "never"), expect=USAGE)  # no input
+    run("mesh", "x.nii.gz", expect=USAGE)  # no --out
+
+
+def test_voxel_nonpositive_or_absurd():
+    for v in ("0", "-1", "1000", "0.01"):
+        p = run("generate", "--voxel", v, "--out", os.path.join(WORK, "never"), expect=USAGE)
+        assert f"--voxel {v}" in p.stderr, p.stderr
+    assert not os.path.exists(os.path.join(WORK, "never"))
+
+
+def test_volume_too_large_refused_before_allocating():
+    d = os.path.join(WORK, "huge")
+    shutil.rmtree(d, ignore_errors=True)
+    p = run("generate", "--seed", 1, "--voxel", "0.1", "--out", d, expect=MEMORY)
+    assert "GiB" in p.stderr and "needs" in p.stderr, p.stderr
+    assert not os.path.exists(d), "nothing may be created when the job is refused"
+
+
+# ---- the main job --------------------------------------------------------------------------
+
+def test_generate_acceptance():
+    d = generate("acc", "--mesh")
+    for f in ("labels.nii.gz", "T1w.nii.gz", "T2w.nii.gz", "labels.tsv", "labels.itksnap.txt",
+              "labels.ctbl", "subject.json"):
+        assert os.path.isfile(os.path.join(d, f)), f
+    no_temporaries(d)
+    img = nib.load(os.path.join(d, "labels.nii.gz"))
+    hdr = img.header
+    assert nib.aff2axcodes(img.affine) == ("R", "A", "S")
+    assert int(hdr["intent_code"]) == 1002
+    assert np.issubdtype(img.get_data_dtype(), np.integer), img.get_data_dtype()
+    assert int(hdr["qform_code"]) == 1 and int(hdr["sform_code"]) == 1
+    assert np.allclose(img.get_qform(), img.get_sform(), atol=1e-4)
+    assert hdr.get_xyzt_units()[0] == "mm"
+    raw = stored_header(os.path.join(d, "labels.nii.gz"))
+    assert float(raw["scl_slope"]) == 1.0 and float(raw["scl_inter"]) == 0.0
+    assert np.allclose(hdr.get_zooms()[:3], (4, 4, 4))
+    data = np.asarray(img.dataobj)
+    ids = set(np.unique(data).tolist()) - {0}
+    assert len(ids) >= 12, ids
+    # label tables agree with the map
+    with open(os.path.join(d, "labels.tsv")) as f:
+        rows = [l.rstrip("\n").split("\t") for l in f]
+    assert rows[0] == ["index", "name", "abbreviation", "color"], rows[0]
+    table = {int(r[0]): r[1] for r in rows[1:]}
+    assert ids <= set(table), ids - set(table)
+    for r in rows[1:]:
+        assert len(r[3]) == 7 and r[3][0] == "#", r
+    meta = json.load(open(os.path.join(d, "subject.json")))
+    assert meta["seed"] == "1" and meta["voxel_mm"] == 4 and meta["version"]
+    for c in ("T1w", "T2w"):
+        im = nib.load(os.path.join(d, f"{c}.nii.gz"))
+        assert np.allclose(im.affine, img.affine) and im.shape == img.shape
+        assert nib.aff2axcodes(im.affine) == ("R", "A", "S")
+        assert float(np.asarray(im.dataobj).max()) > 500
+    # every STL closed and 2-manifold (numpy edge counter; VTK below 1M triangles)
+    stls = sorted(glob.glob(os.path.join(d, "meshes", "*.stl")))
+    assert len(stls) >= 12, stls
+    names = {os.path.basename(s)[:-4] for s in stls}
+    assert names <= set(table.values()), names - set(table.values())
+    for s in stls:
+        v, t = read_stl(s)
+        b, nm, mo = edge_report(t)
+        assert (b, nm, mo) == (0, 0, 0), f"{s}: boundary {b}, non-manifold {nm}, misoriented {mo}"
+        assert signed_volume(v, t) > 0, f"{s}: not oriented outward"
+        if len(t) < 1_000_000:
+            vb, vnm, ncells = vtk_check(s)
+            assert (vb, vnm) == (0, 0) and ncells == len(t), (s, vb, vnm, ncells)
+    # mesh volume of a big organ agrees with its voxel count (within 10 % at 4 mm)
+    liver_id = [k for k, n in table.items() if n == "liver"][0]
+    v, t = read_stl(os.path.join(d, "meshes", "liver.stl"))
+    vox_ml = np.sum(data == liver_id) * 64 / 1000.0
+    assert abs(signed_volume(v, t) / 1000.0 - vox_ml) < 0.10 * vox_ml
+
+
+def test_same_seed_same_bytes_any_threads():
+    a = generate("det1", "--threads", 1, "--mesh")
+    b = generate("det2", "--threads", 2, "--mesh")
+    files = ["labels.nii.gz", "T1w.nii.gz", "T2w.nii.gz", "subject.json", "labels.tsv"]
+    files += [os.path.join("meshes", os.path.basename(p))
+              for p in glob.glob(os.path.join(a, "meshes", "*.stl"))]
+    for f in files:
+        assert sha(os.path.join(a, f)) == sha(os.path.join(b, f)), f"{f} differs between thread counts"
+
+
+def test_different_seeds_different_anatomy():
+    a = generate("seedA", seed=1, voxel=8)
+    b = generate("seedB", seed=2, voxel=8)
+    la = nib.load(os.path.join(a, "labels.nii.gz"))
+    lb = nib.load(os.path.join(b, "labels.nii.gz"))
+    ja, jb = json.load(open(os.path.join(a, "subject.json"))), json.load(open(os.path.join(b, "subject.json")))
+    assert ja["subject_parameters"] != jb["subject_parameters"]
+    if la.shape == lb.shape:
+        assert np.any(np.asarray(la.dataobj) != np.asarray(lb.dataobj))
+
+
+def test_default_seed_is_printed_and_recorded():
+    d = fresh("dflt")
+    p = subprocess.run([BIN, "generate", "--voxel", "8"], cwd=d, capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stderr
+    seed = p.stderr.split("seed ")[1].split()[0]
+    out = os.path.join(d, f"subject-{seed}")
+    assert json.load(open(os.path.join(out, "subject.json")))["seed"] == seed
+
+
+def test_subject_overrides():
+    d = generate("ovr", "--sex", "female", "--age", "40", "--height-cm", "170", "--bmi", "22", voxel=8)
+    p = json.load(open(os.path.join(d, "subject.json")))["subject_parameters"]
+    assert p["sex"] == "female" and p["age_y"] == 40 and p["height_cm"] == 170 and p["bmi"] == 22
+
+
+# ---- outputs: existing, unwritable, partial ----------------------------------------------------
+
+def test_existing_outputs_need_force():
+    d = generate("exist", voxel=8)
+    before = sha(os.path.join(d, "labels.nii.gz"))
+    p = run("generate", "--seed", 2, "--voxel", 8, "--out", d, expect=EXISTS)
+    assert "exists" in p.stderr and "--force" in p.stderr
+    assert sha(os.path.join(d, "labels.nii.gz")) == before
+    run("generate", "--seed", 2, "--voxel", 8, "--out", d, "--force", "-q", expect=OK)
+    assert sha(os.path.join(d, "labels.nii.gz")) != before
+    no_temporaries(d)
+
+
+def test_unwritable_output_directory():
+    f = os.path.join(fresh("unw"), "a_file")
+    open(f, "w").close()
+    p = run("generate", "--voxel", 8, "--out", os.path.join(f, "sub"), expect=OUTPUT)
+    assert "a_file" in p.stderr
+    p = run("generate", "--voxel", 8, "--out", "/proc/synthbody_cannot", expect=OUTPUT)
+    assert "/proc/synthbody_cannot" in p.stderr
+
+
+def test_failure_midway_leaves_no_partial_files():
+    d = fresh("midway")
+    # T2w.nii.gz is a directory: labels and T1w are written first, then renaming T2w fails
+    os.makedirs(os.path.join(d, "T2w.nii.gz"))
+    p = run("generate", "--seed", 1, "--voxel", 8, "--out", d, "--force", expect=OUTPUT)
+    assert "T2w.nii.gz" in p.stderr, p.stderr
+    assert sorted(os.listdir(d)) == ["T2w.nii.gz"], os.listdir(d)
+
+
+# ---- mesh ---------------------------------------------------------------------------------
+
+def write_nifti(path, data, affine, dtype, nifti2=False, big_endian=False):
+    cls = nib.Nifti2Image if nifti2 else nib.Nifti1Image
+    hcls = nib.Nifti2Header if nifti2 else nib.Nifti1Header
+    hdr = hcls(endianness=">" if big_endian else "<")
+    img = cls(data.astype(dtype), affine, hdr)
+    img.set_data_dtype(dtype)
+    nib.save(img, path)
+    return img
+
+
+def stored_header(path):
+    """The header as stored (nibabel's loaded header resets scaling fields)."""
+    import gzip
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        return nib.Nifti1Header.from_fileobj(f)
+
+
+def test_mesh_las_bigendian_world_positions():
+    d = fresh("las")
+    data = np.zeros((12, 10, 9), dtype=np.int16)
+    data[2:7, 3:8, 1:5] = 5  # a box touching nothing
+    data[9:12, 0:3, 6:9] = 9  # a box touching three borders
+    # LAS with rotation about z and anisotropic voxels, stored big-endian
+    c, s = np.cos(0.3), np.sin(0.3)
+    rot = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+    aff = np.eye(4)
+    aff[:3, :3] = rot @ np.diag([-2.0, 1.5, 3.0])
+    aff[:3, 3] = [40.0, -20.0, 10.0]
+    path = os.path.join(d, "las_be.nii.gz")
+    write_nifti(path, data, aff, np.int16, big_endian=True)
+    back = nib.load(path)
+    assert back.header.endianness == ">" and nib.aff2axcodes(back.affine)[0] == "L"
+    out = os.path.join(d, "m")
+    run("mesh", path, "--out", out, "-q", expect=OK)
+    assert sorted(os.listdir(out)) == ["label_5.stl", "label_9.stl"], os.listdir(out)
+    for lab, lo, hi in ((5, (2, 3, 1), (6, 7, 4)), (9, (9, 0, 6), (11, 2, 8))):
+        v, t = read_stl(os.path.join(out, f"label_{lab}.stl"))
+        assert edge_report(t) == (0, 0, 0)
+        assert signed_volume(v, t) > 0, "LAS affine must still give outward normals"
+        # vertices sit halfway between inside and outside voxel centres: the box faces at
+        # index lo - 0.5 and hi + 0.5; map the vertices back to index space with nibabel's affine
+        ijk = nib.affines.apply_affine(np.linalg.inv(back.affine), v.astype(np.float64))
+        assert np.allclose(ijk.min(axis=0), np.array(lo) - 0.5, atol=1e-3), ijk.min(axis=0)
+        assert np.allclose(ijk.max(axis=0), np.array(hi) + 0.5, atol=1e-3), ijk.max(axis=0)
+        # and every vertex is a world position nibabel computes for such a half-index point
+        twice = ijk * 2
+        assert np.allclose(twice, np.round(twice), atol=2e-3)
+
+
+def test_mesh_labels_by_name_and_absent_label():
+    d = generate("meshsel", voxel=8)
+    out = os.path.join(WORK, "meshsel_out")
+    shutil.rmtree(out, ignore_errors=True)
+    run("mesh", os.path.join(d, "labels.nii.gz"), "--out", out, "--labels", "liver,27", "-q",
+        expect=OK)
+    assert os.listdir(out) == ["liver.stl"], os.listdir(out)
+    p = run("mesh", os.path.join(d, "labels.nii.gz"), "--out", out + "2", "--labels", "999",
+            expect=LABEL)
+    assert "999" in p.stderr
+    p = run("mesh", os.path.join(d, "labels.nii.gz"), "--out", out + "2", "--labels", "spleen,nosuch",
+            expect=LABEL)
+    assert "nosuch" in p.stderr
+    assert not os.path.exists(out + "2")
+    run("mesh", os.path.join(d, "labels.nii.gz"), "--out", out, "--labels", "liver", expect=EXISTS)
+
+
+def test_mesh_iso_surface():
+    d = generate("iso", voxel=8)
+    out = os.path.join(WORK, "iso_out")
+    shutil.rmtree(out, ignore_errors=True)
+    run("mesh", os.path.join(d, "T1w.nii.gz"), "--out", out, "--iso", "300", "-q", expect=OK)
+    v, t = read_stl(os.path.join(out, "isosurface.stl"))
+    assert edge_report(t) == (0, 0, 0) and signed_volume(v, t) > 0
+
+
+def test_mesh_4d_first_volume_with_warning():
+    d = fresh("fourd")
+    data = np.zeros((6, 6, 6, 3), dtype=np.uint8)
+    data[1:4, 1:4, 1:4, 0] = 3
+    data[1:5, 1:5, 1:5, 1:] = 4
+    path = os.path.join(d, "x4d.nii")
+    write_nifti(path, data, np.diag([2.0, 2.0, 2.0, 1.0]), np.uint8, nifti2=True)
+    p = run("mesh", path, "--out", os.path.join(d, "m"), expect=OK)
+    assert "warning" in p.stderr and "first" in p.stderr, p.stderr
+    assert os.listdir(os.path.join(d, "m")) == ["label_3.stl"]
+
+
+def test_bad_nifti_inputs():
+    d = fresh("badnii")
+    good = generate("badsrc", voxel=8)
+    raw = open(os.path.join(good, "labels.nii.gz"), "rb").read()
+    import gzip
+    plain = gzip.decompress(raw)
+    cases = {
+        "missing.nii.gz": None,
+        "empty.nii": b"",
+        "garbage.nii": b"this is not a nifti file at all" * 20,
+        "truncated.nii": plain[: len(plain) // 2],
+        "truncated.nii.gz": gzip.compress(plain[: len(plain) // 3]),
+        "badmagic.nii": plain[:344] + b"xx+1" + plain[348:],
+    }
+    hugedims = bytearray(plain)
+    struct.pack_into("<8h", hugedims, 40, 3, 30000, 30000, 30000, 1, 1, 1, 1)
+    cases["hugedims.nii"] = bytes(hugedims)
+    for name, content in cases.items():
+        path = os.path.join(d, name)
+        if content is not None:
+            open(path, "wb").write(content)
+        out = os.path.join(d, "out_" + name)
+        p = run("mesh", path, "--out", out, expect=None)
+        expected = (MEMORY, INPUT) if name == "hugedims.nii" else (INPUT,)
+        assert p.returncode in expected, (name, p.returncode, p.stderr)
+        assert name in p.stderr, (name, p.stderr)
+        assert not os.path.exists(out), name
+        p = run("info", path)
+        assert p.returncode in expected and name in p.stderr, (name, p.returncode, p.stderr)
+
+
+# ---- info, preview --------------------------------------------------------------------------
+
+def test_info_nifti_and_stl():
+    d = generate("info", "--mesh", voxel=8)
+    p = run("info", os.path.join(d, "labels.nii.gz"), expect=OK)
+    assert "orientation: RAS" in p.stdout and "intent_code: 1002" in p.stdout
+    img = nib.load(os.path.join(d, "labels.nii.gz"))
+    data = np.asarray(img.dataobj)
+    n_labels = len(set(np.unique(data).tolist()) - {0})
+    assert f"labels: {n_labels}" in p.stdout
+    # the liver's volume in ml as nibabel computes it
+    with open(os.path.join(d, "labels.tsv")) as f:
+        liver = [int(l.split("\t")[0]) for l in f if "\tliver\t" in l][0]
+    ml = np.sum(data == liver) * np.prod(img.header.get_zooms()[:3]) / 1000.0
+    line = [l for l in p.stdout.splitlines() if l.split()[:1] == [str(liver)]][0]
+    assert abs(float(line.split()[2]) - ml) < 1e-3, (line, ml)
+    p = run("info", os.path.join(d, "meshes", "liver.stl"), expect=OK)
+    assert "closed: yes" in p.stdout and "boundary_edges: 0" in p.stdout
+    v, t = read_stl(os.path.join(d, "meshes", "liver.stl"))
+    assert f"triangles: {len(t)}" in p.stdout
+    vol = [float(l.split()[1]) for l in p.stdout.splitlines() if l.startswith("volume_ml")][0]
+    assert abs(vol - signed_volume(v, t) / 1000.0) < 1e-3 * abs(vol) + 1e-3
+
+
+def test_preview_png():
+    d = generate("prev", voxel=8)
+    for extra in ((), ("--overlay",), ("--contrast", "T2w")):
+        png = os.path.join(WORK, "prev_%d.png" % len(extra))
+        if os.path.exists(png):
+            os.remove(png)
+        run("preview", d, "--out", png, *extra, expect=OK)
+        head = open(png, "rb").read(24)
+        assert head[:8] == b"\x89PNG\r\n\x1a\n"
+        w, h = struct.unpack(">II", head[16:24])
+        assert 100 < w < 4000 and 100 < h < 4000, (w, h)
+    run("preview", d, "--out", png, expect=EXISTS)
+    p = run("preview", d, "--out", os.path.join(WORK, "x.png"), "--contrast", "FLAIR", expect=INPUT)
+    assert "FLAIR" in p.stderr
+
+
+def main():
+    global BIN, WORK
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("test")
+    a = ap.parse_args()
+    BIN, WORK = os.path.abspath(a.bin), os.path.abspath(a.work)
+    os.makedirs(WORK, exist_ok=True)
+    fn = globals().get(a.test)
+    if not fn or not a.test.startswith("test_"):
+        sys.exit(f"no test named {a.test}")
+    fn()
+    print(f"{a.test}: ok")
+
+
+if __name__ == "__main__":
+    main()
