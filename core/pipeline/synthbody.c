@@ -18,6 +18,7 @@ typedef struct {
     char step[64];
     double step_start;
     int drawn;
+    int last_pct; /* redraw only when the percentage changes */
 } cli;
 
 static double now_s(void) {
@@ -51,17 +52,20 @@ static void on_progress(void *user, const char *step, size_t done, size_t total)
         clear_bar(c);
         snprintf(c->step, sizeof c->step, "%s", step);
         c->step_start = now_s();
+        c->last_pct = -1;
     }
     if (done >= total) {
         clear_bar(c);
         return;
     }
-    if (now_s() - c->step_start < 1.0) return;
+    int pct = total ? (int)(100 * done / total) : 0;
+    if (pct == c->last_pct || now_s() - c->step_start < 1.0) return;
+    c->last_pct = pct;
     int width = 40, fill = total ? (int)((double)width * (double)done / (double)total) : 0;
     char bar[48];
     for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
     bar[width] = '\0';
-    fprintf(stderr, "\r%-10s [%s] %3d%%", step, bar, total ? (int)(100 * done / total) : 0);
+    fprintf(stderr, "\r%-10s [%s] %3d%%", step, bar, pct);
     c->drawn = 1;
 }
 
