@@ -27,19 +27,17 @@ static double clampd(double v, double lo, double hi) {
 }
 
 static sb_status check_range(const char *field, double v, double lo, double hi, sb_error *err) {
-    if (v > 0 && !(v >= lo && v <= hi))
+    if (isnan(v) || isinf(v) || (v > 0 && !(v >= lo && v <= hi)))
         return sb_error_set(err, SB_ERR_USAGE, "%s %g is outside %g–%g", field, v, lo, hi);
     return SB_OK;
 }
 
 sb_status sb_subject_sample(const sb_subject_request *req, sb_subject *s, sb_error *err) {
     sb_status st;
-    if ((st = check_range("--age", req->age_y, 18, 90, err)) ||
-        (st = check_range("--height-cm", req->height_cm, 120, 230, err)) ||
-        (st = check_range("--bmi", req->bmi, 12, 70, err)))
+    if ((st = check_range("age (--age)", req->age_y, 18, 90, err)) ||
+        (st = check_range("height (--height-cm)", req->height_cm, 120, 230, err)) ||
+        (st = check_range("BMI (--bmi)", req->bmi, 12, 70, err)))
         return st;
-    if (!isfinite(req->age_y) || !isfinite(req->height_cm) || !isfinite(req->bmi))
-        return sb_error_set(err, SB_ERR_USAGE, "age, height and BMI must be finite numbers");
     memset(s, 0, sizeof *s);
     s->seed = req->seed;
     s->subject = req->subject;
