@@ -6,8 +6,8 @@
  *   women H 161.1 ± 7.0 cm, ln BMI 3.367 ± 0.254, r = -0.02
  * drawn as mean + L z with L the Cholesky factor of the covariance (LAPACKE_dpotrf). A value
  * the user fixes is kept and the other is drawn from its conditional distribution. Draws are
- * clamped to the accepted request ranges. Placeholder for the full population model (issue
- * "Anatomy"): organ scales are log-normal (SD 8 %) and offsets normal (SD 3 mm), independent.
+ * clamped to the accepted request ranges. Organ sizes and shape variation are drawn per
+ * structure by the anatomy engine (anatomy_voxelize.c) from the subject's seed.
  */
 #include "sb_volume.h"
 
@@ -71,11 +71,5 @@ sb_status sb_subject_sample(const sb_subject_request *req, sb_subject *s, sb_err
      * women ~25 % more at equal BMI (ANATOMY.md §6: "SAT by site vs BMI", flagged unverified). */
     s->fat_mm = clampd(2.0 * (s->bmi - 15.0), 3.0, 80.0) * (s->sex == SB_SEX_FEMALE ? 1.25 : 1.0);
 
-    sb_rng anat;
-    sb_rng_init(&anat, req->seed, req->subject, SB_STREAM_ANATOMY);
-    for (int i = 0; i < SB_MAX_STRUCTURES; i++) {
-        s->scale[i] = exp(0.08 * sb_rng_normal(&anat));
-        for (int a = 0; a < 3; a++) s->offset[i][a] = 3.0 * sb_rng_normal(&anat);
-    }
     return SB_OK;
 }

@@ -72,6 +72,7 @@ static cJSON *subject_json(const sb_generate_opts *opts, const sb_subject *s, co
         cJSON_AddNumberToObject(q, "rician_noise_fraction", all[i]->noise);
         cJSON_AddItemToArray(seqs, q);
     }
+    cJSON_AddStringToObject(root, "anatomy", opts->anatomy ? opts->anatomy : "default");
     cJSON_AddNumberToObject(root, "label_count", (double)t->count);
     return root;
 }
@@ -111,8 +112,9 @@ static sb_status write_meshes(const sb_volume *lab, const sb_label_table *t, out
 
 sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, sb_error *err) {
     sb_subject subj;
+    sb_anatomy *anat = NULL;
     sb_label_table *table = NULL;
-    sb_volume *lab = NULL, *img = NULL;
+    sb_volume *lab = NULL, *tis = NULL, *img = NULL;
     cJSON *json = NULL;
     outputs outs = {0};
     const char **mesh_paths = NULL;
@@ -122,8 +124,11 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
     double origin[3];
 
     sb_status s = sb_subject_sample(&opts->subject, &subj, err);
-    if (!s) s = sb_anatomy_grid(&subj, opts->voxel_mm, dim, origin, err); /* size checked here */
-    if (!s) s = sb_anatomy_labels(&table, err);
+    if (!s)
+        s = opts->anatomy ? sb_anatomy_load(opts->anatomy, &anat, err)
+                          : sb_anatomy_load_default(&anat, err);
+    if (!s) s = sb_anatomy_grid(anat, &subj, opts->voxel_mm, dim, origin, err); /* size check */
+    if (!s) s = sb_anatomy_label_table(anat, subj.sex, &table, err);
     if (!s) s = outputs_plan(&outs, opts->out_dir, "labels.nii.gz", &p_labels, err);
     if (!s) s = outputs_plan(&outs, opts->out_dir, "T1w.nii.gz", &p_t1, err);
     if (!s) s = outputs_plan(&outs, opts->out_dir, "T2w.nii.gz", &p_t2, err);
@@ -148,7 +153,7 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
 
     sb_log(ctx, SB_LOG_INFO, "subject: seed %llu, %s, %.0f y, %.1f cm, BMI %.1f",
            (unsigned long long)subj.seed, sex_name(subj.sex), subj.age_y, subj.height_cm, subj.bmi);
-    if ((s = sb_anatomy_voxelize(&subj, opts->voxel_mm, ctx, &lab, err))) goto done;
+    if ((s = sb_anatomy_voxelize(anat, &subj, opts->voxel_mm, ctx, &lab, &tis, err))) goto done;
     if ((s = sb_nifti_write(lab, p_labels, opts->force, SB_NIFTI_INTENT_LABEL, "synthbody labels",
                             err)))
         goto done;
@@ -156,7 +161,7 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
     const sb_spin_echo *seqs[2] = {&sb_sequence_t1w, &sb_sequence_t2w};
     const char *paths[2] = {p_t1, p_t2};
     for (int i = 0; i < 2; i++) {
-        if ((s = sb_mri_spin_echo(lab, table, seqs[i], &subj, ctx, &img, err))) goto done;
+        if ((s = sb_mri_spin_echo(tis, seqs[i], &subj, ctx, &img, err))) goto done;
         char descrip[80];
         snprintf(descrip, sizeof descrip, "synthbody %s SE TR=%g TE=%g", seqs[i]->name,
                  seqs[i]->tr_ms, seqs[i]->te_ms);
@@ -191,8 +196,37 @@ done:
     cJSON_Delete(json);
     sb_volume_free(img);
     sb_volume_free(lab);
+    sb_volume_free(tis);
     sb_labels_free(table);
+    sb_anatomy_free(anat);
     free(mesh_paths);
     outputs_free(&outs);
+    return s;
+}
+
+sb_status sb_pipeline_labels(const char *anatomy, FILE *out, sb_error *err) {
+    sb_anatomy *a = NULL;
+    sb_label_table *all = NULL, *men = NULL, *women = NULL;
+    sb_status s = anatomy ? sb_anatomy_load(anatomy, &a, err) : sb_anatomy_load_default(&a, err);
+    if (!s) s = sb_anatomy_label_table(a, SB_SEX_RANDOM, &all, err);
+    if (!s) s = sb_anatomy_label_table(a, SB_SEX_MALE, &men, err);
+    if (!s) s = sb_anatomy_label_table(a, SB_SEX_FEMALE, &women, err);
+    if (!s) {
+        fprintf(out, "index\tname\tabbreviation\tgroup\ttissue\tcolor\tsex\n");
+        for (size_t i = 0; i < all->count; i++) {
+            const sb_label *l = &all->labels[i];
+            int m = sb_labels_find_id(men, l->id) != NULL,
+                w = sb_labels_find_id(women, l->id) != NULL;
+            fprintf(out, "%d\t%s\t%s\t%s\t%s\t#%02x%02x%02x\t%s\n", l->id, l->name, l->abbrev,
+                    l->group, l->tissue, l->rgba[0], l->rgba[1], l->rgba[2],
+                    m && w ? "any"
+                    : m    ? "male"
+                           : "female");
+        }
+    }
+    sb_labels_free(all);
+    sb_labels_free(men);
+    sb_labels_free(women);
+    sb_anatomy_free(a);
     return s;
 }

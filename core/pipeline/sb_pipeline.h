@@ -26,12 +26,17 @@ typedef struct sb_generate_opts {
     double voxel_mm;
     const char *out_dir;
     int force;
-    int mesh; /* also write meshes/<structure>.stl */
+    int mesh;            /* also write meshes/<structure>.stl */
+    const char *anatomy; /* NULL: the embedded default; else a JSON file or a folder of them */
 } sb_generate_opts;
 
 /* Writes labels.nii.gz, T1w.nii.gz, T2w.nii.gz, labels.tsv, labels.itksnap.txt, labels.ctbl,
  * subject.json (and meshes/ with opts->mesh) into out_dir, creating it if needed. */
 sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, sb_error *err);
+
+/* Prints the label table of an anatomy (NULL: the default) as TSV on `out`: id, name,
+ * abbreviation, group, tissue, color, sex. */
+sb_status sb_pipeline_labels(const char *anatomy, FILE *out, sb_error *err);
 
 typedef struct sb_mesh_opts {
     const char *input; /* NIfTI label map or intensity volume */

@@ -120,6 +120,7 @@ static const char USAGE[] =
     "  mesh       closed STL surfaces from any label NIfTI or intensity NIfTI\n"
     "  info       describe a NIfTI or mesh file\n"
     "  preview    one PNG with sagittal, coronal and axial slices\n"
+    "  labels     print the anatomy's label table (TSV)\n"
     "\n"
     "common options: -q/--quiet, -v/--verbose, --threads N, -h/--help, --version\n"
     "'synthbody COMMAND --help' describes each command. Exit codes: 0 ok, 1 internal error,\n"
@@ -141,7 +142,15 @@ static const char USAGE_GENERATE[] =
     "  --mesh         also write one closed STL mesh per structure\n"
     "  --sex S, --age Y (18-90), --height-cm H (120-230), --bmi B (12-70)\n"
     "                 fix these subject parameters (default: sampled from the population)\n"
+    "  --anatomy P    anatomy description: a JSON file or a folder of them (default: built in;\n"
+    "                 format in the README)\n"
     "  --threads N    worker threads (output bytes do not depend on N)\n";
+
+static const char USAGE_LABELS[] =
+    "usage: synthbody labels [--anatomy FILE|DIR]\n"
+    "\n"
+    "Prints the label table of the anatomy as TSV: index, name, abbreviation, group, tissue,\n"
+    "color, sex (any, male or female).\n";
 
 static const char USAGE_MESH[] =
     "usage: synthbody mesh INPUT.nii[.gz] --out DIR [--labels all|ID,NAME,...] [--iso VALUE]\n"
@@ -171,7 +180,8 @@ typedef struct {
 static const command COMMANDS[] = {{"generate", USAGE_GENERATE},
                                    {"mesh", USAGE_MESH},
                                    {"info", USAGE_INFO},
-                                   {"preview", USAGE_PREVIEW}};
+                                   {"preview", USAGE_PREVIEW},
+                                   {"labels", USAGE_LABELS}};
 
 static uint64_t random_seed(void) {
     uint64_t s = 0;
@@ -207,7 +217,7 @@ int main(int argc, char **argv) {
 
     sb_generate_opts gen = {.subject = {.sex = SB_SEX_RANDOM}, .voxel_mm = SB_DEFAULT_VOXEL_MM};
     int have_seed = 0;
-    const char *out = NULL, *labels = NULL, *contrast = NULL, *input = NULL;
+    const char *out = NULL, *labels = NULL, *contrast = NULL, *input = NULL, *anatomy = NULL;
     int force = 0, mesh = 0, overlay = 0, use_iso = 0;
     double iso = 0;
     for (int i = 2; i < argc; i++) {
@@ -233,7 +243,7 @@ int main(int argc, char **argv) {
             continue;
         }
         int is_gen = cmd->usage == USAGE_GENERATE, is_mesh = cmd->usage == USAGE_MESH,
-            is_prev = cmd->usage == USAGE_PREVIEW;
+            is_prev = cmd->usage == USAGE_PREVIEW, is_labels = cmd->usage == USAGE_LABELS;
         if (is_gen && !strcmp(a, "--mesh")) {
             mesh = 1;
             continue;
@@ -243,7 +253,8 @@ int main(int argc, char **argv) {
             continue;
         }
         if (a[0] != '-' || !strcmp(a, "-")) {
-            if (input || is_gen) return fail(&c, SB_ERR_USAGE, "unexpected argument \"%s\"", a);
+            if (input || is_gen || is_labels)
+                return fail(&c, SB_ERR_USAGE, "unexpected argument \"%s\"", a);
             input = a;
             continue;
         }
@@ -265,11 +276,12 @@ int main(int argc, char **argv) {
                                   !strcmp(name, "--sex") || !strcmp(name, "--age") ||
                                   !strcmp(name, "--height-cm") || !strcmp(name, "--bmi"))) ||
                       (is_mesh && (!strcmp(name, "--labels") || !strcmp(name, "--iso"))) ||
-                      (is_prev && !strcmp(name, "--contrast"));
+                      (is_prev && !strcmp(name, "--contrast")) ||
+                      ((is_gen || is_labels) && !strcmp(name, "--anatomy"));
         if (!known || !allowed)
             return fail(&c, SB_ERR_USAGE, "unknown option \"%s\" for %s", name, cmd->name);
-        if (!strcmp(name, "--out") && cmd->usage == USAGE_INFO)
-            return fail(&c, SB_ERR_USAGE, "unknown option \"--out\" for info");
+        if (!strcmp(name, "--out") && (cmd->usage == USAGE_INFO || is_labels))
+            return fail(&c, SB_ERR_USAGE, "unknown option \"--out\" for %s", cmd->name);
         const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (!val) return fail(&c, SB_ERR_USAGE, "%s needs a value", name);
         if (!*val) return fail(&c, SB_ERR_USAGE, "%s: empty value", name);
@@ -298,6 +310,8 @@ int main(int argc, char **argv) {
             labels = val;
         } else if (!strcmp(name, "--contrast")) {
             contrast = val;
+        } else if (!strcmp(name, "--anatomy")) {
+            anatomy = val;
         } else {
             if (!parse_double(name, val, &d, why, sizeof why))
                 return fail(&c, SB_ERR_USAGE, "%s", why);
@@ -332,6 +346,7 @@ int main(int argc, char **argv) {
         gen.out_dir = out;
         gen.force = force;
         gen.mesh = mesh;
+        gen.anatomy = anatomy;
         if (c.verbosity > 0)
             fprintf(stderr, "synthbody: seed %llu -> %s\n", (unsigned long long)gen.subject.seed,
                     out);
@@ -348,6 +363,8 @@ int main(int argc, char **argv) {
         if (use_iso && labels)
             return fail(&c, SB_ERR_USAGE, "--labels and --iso cannot be combined");
         s = sb_pipeline_mesh(&mo, &ctx, &err);
+    } else if (cmd->usage == USAGE_LABELS) {
+        s = sb_pipeline_labels(anatomy, stdout, &err);
     } else if (cmd->usage == USAGE_INFO) {
         if (!input) return fail(&c, SB_ERR_USAGE, "info needs a FILE");
         s = sb_pipeline_info(input, stdout, &ctx, &err);

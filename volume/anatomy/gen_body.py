@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""Authoring tool: writes volume/anatomy/body.json — the body surface, the muscle envelope,
+the body cavities (named shapes other documents clip to) and the body-layer structures:
+skin, subcutaneous fat, skeletal muscle, visceral fat, and named muscles.
+
+Reference lean man, 1750 mm (landmarks.json). Breadths and depths after ANSUR II
+(ANATOMY.md §1.2: chest 289 x 254 mm, waist 326 x 238, hip breadth 346, head 154 x 200 x 227
+at BMI ~27, minus the fat those include), limb joints at the landmark heights (§1.1).
+Subcutaneous fat is added per region by subject parameters (fat_*_mm) computed from sex and
+BMI (volume/anatomy_voxelize.c).
+"""
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+L = json.load(open(os.path.join(HERE, "landmarks.json")))["landmarks"]
+
+
+def ell(c, r, rot=None):
+    e = {"c": c, "r": r}
+    if rot:
+        e["rot"] = rot
+    return {"ellipsoid": e}
+
+
+def cap(a, b, r):
+    return {"capsule": {"a": a, "b": b, "r": r}}
+
+
+def off(shape, d):
+    return {"offset": {"d": d, "of": shape}}
+
+
+z = lambda name: L[name][2]
+sc = L["skull_center"]
+
+# lean (muscle envelope) parts with the fat parameter that covers each
+head = ell([0, 0, sc[2] - 5], [82, 102, 116])
+face = ell([0, 42, sc[2] - 70], [52, 52, 62])
+neck = cap([0, -12, z("C7") - 20], [0, -12, z("C2")], 52)
+chest = ell([0, 0, 1320], [136, 106, 195])
+abdomen = ell([0, 5, 1075], [128, 96, 150])
+pelvis = ell([0, -8, 925], ["150*pelvis_scale", 100, 105])
+shoulders = cap([-185, -22, 1418], [185, -22, 1418], 52)
+
+
+def arm():
+    s, e, w, h = L["shoulder_right"], L["elbow_right"], L["wrist_right"], L["hand_right"]
+    return [cap(s, e, [46, 38]), cap(e, w, [38, 26]), ell([h[0], h[1], h[2]], [18, 45, 85])]
+
+
+def leg():
+    hp, k, a = L["hip_right"], L["knee_right"], L["ankle_right"]
+    return [cap([hp[0] - 5, hp[1] - 5, hp[2] - 10], k, [85, 52]), cap(k, a, [52, 32]),
+            ell([a[0], 55, 30], [42, 115, 30])]
+
+
+trunk_parts = [chest, abdomen, pelvis, shoulders]
+limb_parts = arm() + leg()
+head_parts = [head, face, neck]
+breast = {"mirror_pair": None}
+
+
+def mirrored(parts):
+    return parts + [{"mirror_x": p} for p in parts]
+
+
+def lean_shape():
+    return {"smooth_union": {"k": 40, "of": head_parts + trunk_parts + mirrored(limb_parts)}}
+
+
+def body_shape():
+    of = [off(p, "1*fat_head_mm") for p in head_parts]
+    of += [off(chest, "1*fat_breast_mm"), off(abdomen, "1*fat_trunk_mm"),
+           off(pelvis, "1*fat_hip_mm"), off(shoulders, "1*fat_limb_mm")]
+    of += [off(p, "1*fat_limb_mm") for p in mirrored(arm())]
+    of += [off(p, "1*fat_hip_mm") if i == 0 else off(p, "1*fat_limb_mm")
+           for i, p in enumerate(leg())]
+    of += [{"mirror_x": off(leg()[0], "1*fat_hip_mm")}]
+    of += [{"mirror_x": off(p, "1*fat_limb_mm")} for p in leg()[1:]]
+    # female breasts: a mound on the chest that grows with breast_mm (0 in men)
+    n = L["nipple_right"]
+    mound = off(ell([n[0], n[1] - 40, n[2]], [20, 10, 20]), "1*breast_mm")
+    of += [mound, {"mirror_x": mound}]
+    return off({"smooth_union": {"k": 40, "of": of}}, "1*skin_mm")
+
+
+dr, dl = L["diaphragm_dome_right"], L["diaphragm_dome_left"]
+domes = {"union": [ell([60, 5, dr[2] - 115], [100, 92, 115]),
+                   ell([-60, 0, dl[2] - 115], [100, 92, 115])]}
+thx_ell = ell([0, -5, 1345], [118, 90, 175])
+abd_ell = ell([0, 12, 1085], [112, 80, 170])
+pel_ell = ell([0, 0, 935], [95, 68, 85])
+inlet_z = z("S1") - 30
+
+shapes = {
+    "lean": lean_shape(),
+    "body": body_shape(),
+    "cranial_cavity": ell([sc[0], sc[1] - 5, sc[2] + 5], [72, 90, 62]),
+    "thoracic_cavity": {"difference": [thx_ell, domes]},
+    "abdominopelvic_cavity": {"difference": [{"smooth_union": {"k": 30, "of": [abd_ell, pel_ell, domes]}},
+                                             {"difference": [thx_ell, domes]}]},
+}
+shapes["abdominal_cavity"] = {"intersect": [{"ref": "abdominopelvic_cavity"},
+                                            {"halfspace": {"p": [0, 0, inlet_z], "n": [0, 0, -1]}}]}
+shapes["pelvic_cavity"] = {"intersect": [{"ref": "abdominopelvic_cavity"},
+                                         {"halfspace": {"p": [0, 0, inlet_z], "n": [0, 0, 1]}}]}
+
+
+def S(id, name, group, tissue, color, priority, shape, **kw):
+    d = {"id": id, "name": name, "group": group, "tissue": tissue, "color": color,
+         "priority": priority, "shape": shape}
+    d.update(kw)
+    return d
+
+
+spine_z = [z(k) for k in ["S1", "L5", "L3", "L1", "T11", "T8", "T5", "T2"]]
+spine_y = [L[k][1] for k in ["S1", "L5", "L3", "L1", "T11", "T8", "T5", "T2"]]
+autochthon = {"tube": {"points": [[28, y - 52, zz, r] for y, zz, r in
+                                  zip(spine_y, spine_z, [22, 28, 30, 26, 20, 16, 14, 12])]}}
+t12, l3, hip = L["T12"], L["L3"], L["hip_right"]
+iliopsoas = {"tube": {"points": [[30, t12[1] + 8, t12[2], 9], [42, l3[1] + 12, l3[2], 20],
+                                 [62, L["S1"][1] + 45, z("S1") - 10, 24],
+                                 [80, hip[1] + 25, hip[2] + 15, 20],
+                                 [88, hip[1] + 15, hip[2] - 60, 12]]}}
+
+structures = [
+    S(1, "skin", "skin", "skin", "#f1d691", 700, {"shell": {"t": "1*skin_mm", "of": {"ref": "body"}}},
+      abbrev="SKIN"),
+    S(2, "subcutaneous_fat", "fat", "fat", "#e6dc46", 710,
+      {"difference": [{"ref": "body"}, {"ref": "lean"}]}, abbrev="SAT"),
+    S(3, "skeletal_muscle", "muscle", "muscle", "#c06858", 720, {"ref": "lean"}, abbrev="MUS"),
+    S(4, "visceral_fat", "fat", "fat", "#dcc85a", 650,
+      {"union": [{"ref": "abdominopelvic_cavity"}, {"ref": "thoracic_cavity"}]}, abbrev="VAT"),
+    S(10, "gluteus_maximus", "muscle", "muscle", "#b8584a", 503,
+      ell([85, -88, 875], [72, 42, 100], [0, 0, 0]), mirror=True, within="lean", abbrev="GMAX"),
+    S(12, "gluteus_medius", "muscle", "muscle", "#c4705c", 502,
+      ell([118, -42, 985], [48, 38, 62], [0, 20, 0]), mirror=True, within="lean", abbrev="GMED"),
+    S(14, "gluteus_minimus", "muscle", "muscle", "#d08068", 501,
+      ell([112, -22, 965], [38, 24, 40], [0, 20, 0]), mirror=True, within="lean", abbrev="GMIN"),
+    S(16, "iliopsoas", "muscle", "muscle", "#a85040", 500, iliopsoas, mirror=True, within="lean",
+      abbrev="ILPS"),
+    S(18, "autochthon", "muscle", "muscle", "#b06050", 504, autochthon, mirror=True,
+      within="lean", abbrev="AUT"),
+]
+
+doc = {"format": "synthbody-anatomy", "version": 1,
+       "about": "Body surface, muscle envelope, body cavities, body layers and named muscles. "
+                "Generated by gen_body.py.",
+       "shapes": shapes, "structures": structures}
+with open(os.path.join(HERE, "body.json"), "w") as f:
+    json.dump(doc, f, indent=1)
+print(len(structures), "structures")

@@ -1,0 +1,72 @@
+/* anatomy_internal.h — private to volume/: a loaded anatomy description (see
+ * volume/anatomy/FORMAT.md) and the per-subject scene made from it. */
+#ifndef SB_ANATOMY_INTERNAL_H
+#define SB_ANATOMY_INTERNAL_H
+
+#include "sb_volume.h"
+#include "sdf.h"
+
+/* Subject parameters usable in numbers ("k*name"); order fixed, see FORMAT.md. */
+enum {
+    P_SKIN_MM,
+    P_FAT_TRUNK_MM,
+    P_FAT_HIP_MM,
+    P_FAT_LIMB_MM,
+    P_FAT_HEAD_MM,
+    P_FAT_BREAST_MM,
+    P_BREAST_MM,
+    P_VAT_MM,
+    P_MUSCLE_SCALE,
+    P_PELVIS_SCALE,
+    P_SHOULDER_SCALE,
+    P_COUNT
+};
+extern const char *const sb_anatomy_param_names[P_COUNT];
+
+typedef struct {
+    char name[64];
+    double p[3];
+    int twin; /* made by mirroring a _right landmark; an explicit definition replaces it */
+} anat_landmark;
+
+typedef struct {
+    char name[64];
+    sdf_tree tree;
+} anat_shape;
+
+typedef enum { SCALE_BSA = 0, SCALE_NONE = 1, SCALE_HEIGHT = 2 } anat_scaling;
+
+typedef struct {
+    sb_label label;
+    int priority, order;
+    int sex;             /* -1 any, else sb_sex */
+    int mirrored;        /* the left copy of a "mirror" structure: evaluated at x -> -x */
+    int anchor;          /* landmark index (of the right-side original), -1: origin */
+    double volume_ml[2]; /* [female, male]; 0: no size model */
+    anat_scaling scaling;
+    double cv, jitter_mm;
+    int within; /* named shape index, -1: none */
+    char core_tissue[32];
+    double core_depth_mm;
+    sdf_tree tree;
+    double ref_volume_ml; /* the shape's own volume in the reference body */
+} anat_structure;
+
+struct sb_anatomy {
+    anat_landmark *landmarks;
+    int nlandmarks;
+    anat_shape *shapes;
+    int nshapes;
+    anat_structure *structs;
+    int nstructs;
+    int body_shape; /* index of the named shape "body" (the grid bounds), -1 if none */
+};
+
+int anat_find_landmark(const sb_anatomy *a, const char *name);
+int anat_find_shape(const sb_anatomy *a, const char *name);
+/* The reference man's parameter values. */
+void anat_reference_params(double params[P_COUNT]);
+/* Deep copy of a tree (tube arrays included); 0 on out of memory. */
+int sdf_tree_copy(sdf_tree *dst, const sdf_tree *src);
+
+#endif

@@ -1,0 +1,384 @@
+/* anatomy_voxelize.c — a subject's scene (the anatomy mapped onto one body) and its voxelizer.
+ *
+ * Mapping: reference body -> subject by per-axis scale G (height; girth), then per structure a
+ * size factor f about its anchor (size model: ICRP volume x body-surface-area ratio x
+ * log-normal CV) and a random shift. Distances are carried back to subject millimetres with
+ * the smallest scale factor, a bound on the true distance.
+ *
+ * Voxelizer: blocks of 8^3 voxels, processed in parallel (each voxel's value depends on its
+ * position only, so the result is identical at any thread count). Per block, the structures
+ * whose boxes meet it are tested at the block centre: a structure farther than twice the
+ * block radius is dropped, one deeper than that inside covers the block (and ends the list,
+ * since structures are in priority order). Uniform blocks are filled without per-voxel work.
+ */
+#include "anatomy_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define BLOCK 32 /* top-level cube, voxels (a power of two) */
+
+typedef struct {
+    const anat_structure *src;
+    sdf_tree tree;        /* resolved copy */
+    double anchor_ref[3]; /* reference-space anchor of the evaluated (right-side) tree */
+    double center_ref[3]; /* scaling centre in reference space (mirrored side for left) */
+    double f;             /* size factor */
+    double shift[3];      /* subject mm */
+    double dscale;        /* reference distance -> subject mm */
+    double lo[3], hi[3];  /* subject-space box */
+    int tissue, core_tissue;
+} scene_struct;
+
+typedef struct {
+    double g[3], gmin;
+    double params[P_COUNT];
+    scene_struct *s;
+    int n;
+    sdf_tree *within; /* resolved copies of named shapes, by index */
+    int nwithin;
+    const sb_anatomy *a;
+} scene;
+
+void anat_reference_params(double p[P_COUNT]) {
+    p[P_SKIN_MM] = 2.0;
+    p[P_FAT_TRUNK_MM] = 15.0;
+    p[P_FAT_HIP_MM] = 12.0;
+    p[P_FAT_LIMB_MM] = 7.0;
+    p[P_FAT_HEAD_MM] = 3.0;
+    p[P_FAT_BREAST_MM] = 9.0;
+    p[P_BREAST_MM] = 0.0;
+    p[P_VAT_MM] = 5.0;
+    p[P_MUSCLE_SCALE] = 1.0;
+    p[P_PELVIS_SCALE] = 1.0;
+    p[P_SHOULDER_SCALE] = 1.0;
+}
+
+/* Body surface area (Mosteller), m^2. */
+static double bsa(double height_cm, double weight_kg) {
+    return sqrt(height_cm * weight_kg / 3600.0);
+}
+
+/* Subject parameters in reference millimetres (divided by the girth scale so that after the
+ * mapping they measure the intended subject millimetres). */
+static void subject_params(const sb_subject *s, double voxel_mm, double gmean, double p[P_COUNT]) {
+    const int male = s->sex == SB_SEX_MALE;
+    double trunk = s->fat_mm;
+    p[P_SKIN_MM] = fmax(2.0, 0.6 * voxel_mm);
+    p[P_FAT_TRUNK_MM] = trunk;
+    p[P_FAT_HIP_MM] = trunk * (male ? 0.8 : 1.25);
+    p[P_FAT_LIMB_MM] = trunk * (male ? 0.45 : 0.75);
+    p[P_FAT_HEAD_MM] = fmax(2.0, trunk * 0.15);
+    p[P_FAT_BREAST_MM] = trunk * (male ? 0.6 : 1.3);
+    p[P_BREAST_MM] = male ? 0.0 : fmax(25.0, 45.0 + 2.0 * (s->bmi - 22.0));
+    p[P_VAT_MM] = fmax(2.0, (male ? 1.1 : 0.6) * (s->bmi - 17.0));
+    for (int i = 0; i <= P_VAT_MM; i++) p[i] /= gmean;
+    p[P_MUSCLE_SCALE] = 1.0;
+    p[P_PELVIS_SCALE] = male ? 1.0 : 1.08;
+    p[P_SHOULDER_SCALE] = male ? 1.0 : 0.92;
+}
+
+static void scene_free(scene *sc) {
+    for (int i = 0; i < sc->n; i++) sdf_tree_free(&sc->s[i].tree);
+    for (int i = 0; i < sc->nwithin; i++) sdf_tree_free(&sc->within[i]);
+    free(sc->s);
+    free(sc->within);
+}
+
+static int tissue_index(const char *name);
+
+static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double voxel_mm,
+                             scene *sc, sb_error *err) {
+    memset(sc, 0, sizeof *sc);
+    sc->a = a;
+    const int male = subj->sex == SB_SEX_MALE;
+    double gz = subj->height_cm / 175.0;
+    double girth = pow(fmin(fmax(subj->bmi, 15.0), 60.0) / 22.0, 0.15); /* muscle, not fat */
+    sc->g[2] = gz;
+    sc->g[0] = gz * girth * (male ? 1.0 : 0.95);
+    sc->g[1] = gz * girth * (male ? 1.0 : 0.97);
+    sc->gmin = fmin(sc->g[0], fmin(sc->g[1], sc->g[2]));
+    subject_params(subj, voxel_mm, (sc->g[0] + sc->g[1]) / 2, sc->params);
+    sc->s = calloc((size_t)a->nstructs, sizeof *sc->s);
+    sc->within = calloc((size_t)(a->nshapes ? a->nshapes : 1), sizeof *sc->within);
+    if (!sc->s || !sc->within) {
+        scene_free(sc);
+        return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    }
+    sc->nwithin = a->nshapes;
+    for (int i = 0; i < a->nshapes; i++)
+        if (!sdf_tree_copy(&sc->within[i], &a->shapes[i].tree) ||
+            !sdf_resolve(&sc->within[i], sc->params)) {
+            scene_free(sc);
+            return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+        }
+    const double ref_bsa = male ? bsa(176, 73) : bsa(163, 60);
+    const double ratio_bsa = bsa(subj->height_cm, subj->weight_kg) / ref_bsa;
+    for (int i = 0; i < a->nstructs; i++) {
+        const anat_structure *st = &a->structs[i];
+        if (st->sex >= 0 && st->sex != (int)subj->sex) continue;
+        scene_struct *ss = &sc->s[sc->n];
+        ss->src = st;
+        if (!sdf_tree_copy(&ss->tree, &st->tree) || !sdf_resolve(&ss->tree, sc->params)) {
+            sc->n++;
+            scene_free(sc);
+            return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+        }
+        sc->n++;
+        if (st->anchor >= 0)
+            memcpy(ss->anchor_ref, a->landmarks[st->anchor].p, sizeof ss->anchor_ref);
+        const sdf_node *root = &ss->tree.nodes[ss->tree.root];
+        for (int k = 0; k < 3; k++)
+            ss->center_ref[k] =
+                st->anchor >= 0 ? ss->anchor_ref[k] : 0.5 * (root->lo[k] + root->hi[k]);
+        if (st->mirrored) ss->center_ref[0] = -ss->center_ref[0];
+        /* per-structure random draws, keyed by the label id: independent of the set of
+         * structures, so editing one structure never changes another's draw */
+        sb_rng r;
+        sb_rng_init(&r, subj->seed, subj->subject,
+                    SB_STREAM_ANATOMY + 65536u * (uint32_t)st->label.id);
+        double z0 = sb_rng_normal(&r), z1 = sb_rng_normal(&r), z2 = sb_rng_normal(&r),
+               z3 = sb_rng_normal(&r);
+        ss->f = 1.0;
+        if (st->volume_ml[0] > 0) {
+            double target = st->volume_ml[male ? SB_SEX_MALE : SB_SEX_FEMALE];
+            if (st->scaling == SCALE_BSA) target *= ratio_bsa;
+            if (st->scaling == SCALE_HEIGHT) target *= pow(gz * 175.0 / (male ? 176.0 : 163.0), 3);
+            double sig = sqrt(log(1 + st->cv * st->cv));
+            target *= exp(sig * z0 - 0.5 * sig * sig);
+            ss->f = cbrt(target / (st->ref_volume_ml * sc->g[0] * sc->g[1] * sc->g[2]));
+        } else if (st->cv > 0) {
+            double sig = sqrt(log(1 + st->cv * st->cv));
+            ss->f = cbrt(exp(sig * z0 - 0.5 * sig * sig));
+        }
+        for (int k = 0; k < 3; k++) ss->shift[k] = st->jitter_mm * (k == 0 ? z1 : k == 1 ? z2 : z3);
+        ss->dscale = sc->gmin * ss->f;
+        /* subject-space box: map the reference box corners */
+        double lo[3] = {root->lo[0], root->lo[1], root->lo[2]},
+               hi[3] = {root->hi[0], root->hi[1], root->hi[2]};
+        for (int k = 0; k < 3; k++) lo[k] += ss->anchor_ref[k], hi[k] += ss->anchor_ref[k];
+        if (st->mirrored) {
+            double t = lo[0];
+            lo[0] = -hi[0];
+            hi[0] = -t;
+        }
+        for (int k = 0; k < 3; k++) {
+            double a0 =
+                (ss->center_ref[k] + (lo[k] - ss->center_ref[k]) * ss->f) * sc->g[k] + ss->shift[k];
+            double a1 =
+                (ss->center_ref[k] + (hi[k] - ss->center_ref[k]) * ss->f) * sc->g[k] + ss->shift[k];
+            ss->lo[k] = fmin(a0, a1);
+            ss->hi[k] = fmax(a0, a1);
+        }
+        if (st->within >= 0) { /* clip the box by the named shape's box */
+            const sdf_node *w = &sc->within[st->within].nodes[sc->within[st->within].root];
+            for (int k = 0; k < 3; k++) {
+                ss->lo[k] = fmax(ss->lo[k], w->lo[k] * sc->g[k]);
+                ss->hi[k] = fmin(ss->hi[k], w->hi[k] * sc->g[k]);
+            }
+        }
+        ss->tissue = tissue_index(st->label.tissue);
+        ss->core_tissue = st->core_tissue[0] ? tissue_index(st->core_tissue) : -1;
+    }
+    return SB_OK;
+}
+
+/* Signed distance (subject mm) of subject point q to scene structure ss. */
+static double struct_dist(const scene *sc, const scene_struct *ss, const double q[3]) {
+    double p[3];
+    for (int k = 0; k < 3; k++)
+        p[k] = ss->center_ref[k] + ((q[k] - ss->shift[k]) / sc->g[k] - ss->center_ref[k]) / ss->f;
+    if (ss->src->mirrored) p[0] = -p[0];
+    for (int k = 0; k < 3; k++) p[k] -= ss->anchor_ref[k];
+    double d = sdf_eval(&ss->tree, ss->tree.root, p) * ss->dscale;
+    if (ss->src->within >= 0) {
+        const sdf_tree *w = &sc->within[ss->src->within];
+        double r[3] = {q[0] / sc->g[0], q[1] / sc->g[1], q[2] / sc->g[2]};
+        d = fmax(d, sdf_eval(w, w->root, r) * sc->gmin);
+    }
+    return d;
+}
+
+/* ---- tissues -------------------------------------------------------------------------------- */
+static int tissue_index(const char *name) {
+    for (int i = 0; sb_tissue_table[i].name; i++)
+        if (!strcmp(sb_tissue_table[i].name, name)) return i;
+    return 0;
+}
+
+/* ---- hierarchical voxelizer ---------------------------------------------------------------- */
+typedef struct {
+    const scene *sc;
+    uint16_t *L;
+    uint8_t *T;
+    size_t dim[3];
+    double origin[3], voxel;
+} voxel_job;
+
+static void fill(const voxel_job *job, size_t i0, size_t j0, size_t k0, size_t size, int label,
+                 int tissue) {
+    for (size_t k = k0; k < k0 + size && k < job->dim[2]; k++)
+        for (size_t j = j0; j < j0 + size && j < job->dim[1]; j++) {
+            size_t n = i0 + job->dim[0] * (j + job->dim[1] * k);
+            for (size_t i = i0; i < i0 + size && i < job->dim[0]; i++, n++) {
+                job->L[n] = (uint16_t)label;
+                job->T[n] = (uint8_t)tissue;
+            }
+        }
+}
+
+/* Labels the cube of `size` voxels (a power of two) at (i0, j0, k0) given the candidate
+ * structures `cand` (priority order) that may occur in it. At the cube's centre, a structure
+ * farther out than twice the cube's radius cannot reach it (distances are bounds with slope
+ * <= 2); one deeper inside than that covers it, and hides every later candidate. A cube with
+ * no candidate is background; one whose first candidate covers it is filled; otherwise it is
+ * split in eight. `next` is scratch space for the children's lists. */
+static void fill_block(const voxel_job *job, size_t i0, size_t j0, size_t k0, size_t size,
+                       const int *cand, int ncand, int *next) {
+    if (i0 >= job->dim[0] || j0 >= job->dim[1] || k0 >= job->dim[2]) return;
+    const scene *sc = job->sc;
+    double h = 0.5 * (double)(size - 1) * job->voxel;
+    double c[3] = {job->origin[0] + (double)i0 * job->voxel + h,
+                   job->origin[1] + (double)j0 * job->voxel + h,
+                   job->origin[2] + (double)k0 * job->voxel + h};
+    double safe = 2.0 * sqrt(3.0) * h;
+    int n = 0, full = 0;
+    double dfull = 0;
+    for (int m = 0; m < ncand && !full; m++) {
+        const scene_struct *ss = &sc->s[cand[m]];
+        if (ss->lo[0] > c[0] + h || ss->hi[0] < c[0] - h || ss->lo[1] > c[1] + h ||
+            ss->hi[1] < c[1] - h || ss->lo[2] > c[2] + h || ss->hi[2] < c[2] - h)
+            continue;
+        double d = struct_dist(sc, ss, c);
+        if (d > safe || (size == 1 && d >= 0)) continue;
+        next[n++] = cand[m];
+        if (d < -safe || size == 1) {
+            full = 1;
+            dfull = d;
+        }
+    }
+    if (n == 0) {
+        fill(job, i0, j0, k0, size, 0, 0);
+        return;
+    }
+    if (full && n == 1) {
+        const scene_struct *ss = &sc->s[next[0]];
+        double depth = ss->src->core_depth_mm;
+        if (ss->core_tissue < 0 || dfull > -depth + safe) { /* no core, or all of it shallow */
+            fill(job, i0, j0, k0, size, ss->src->label.id, ss->tissue);
+            return;
+        }
+        if (dfull < -depth - safe || size == 1) {
+            fill(job, i0, j0, k0, size, ss->src->label.id,
+                 dfull < -depth ? ss->core_tissue : ss->tissue);
+            return;
+        }
+    }
+    size_t half = size / 2;
+    for (int o = 0; o < 8; o++)
+        fill_block(job, i0 + (o & 1 ? half : 0), j0 + (o & 2 ? half : 0), k0 + (o & 4 ? half : 0),
+                   half, next, n, next + n);
+}
+
+/* ---- public ---------------------------------------------------------------------------------- */
+sb_status sb_anatomy_grid(const sb_anatomy *a, const sb_subject *s, double voxel_mm, size_t dim[3],
+                          double origin[3], sb_error *err) {
+    if (!(voxel_mm >= 0.1 && voxel_mm <= 50.0))
+        return sb_error_set(err, SB_ERR_USAGE, "--voxel %g mm is outside 0.1–50 mm", voxel_mm);
+    scene sc;
+    sb_status st = scene_build(a, s, voxel_mm, &sc, err);
+    if (st) return st;
+    double lo[3] = {1e30, 1e30, 1e30}, hi[3] = {-1e30, -1e30, -1e30};
+    if (a->body_shape >= 0) {
+        const sdf_node *b = &sc.within[a->body_shape].nodes[sc.within[a->body_shape].root];
+        for (int k = 0; k < 3; k++) lo[k] = b->lo[k] * sc.g[k], hi[k] = b->hi[k] * sc.g[k];
+    } else {
+        for (int i = 0; i < sc.n; i++)
+            for (int k = 0; k < 3; k++)
+                lo[k] = fmin(lo[k], sc.s[i].lo[k]), hi[k] = fmax(hi[k], sc.s[i].hi[k]);
+    }
+    scene_free(&sc);
+    const double margin = 5.0 + 2.0 * voxel_mm; /* nothing touches the border */
+    uint64_t nvox = 1;
+    for (int k = 0; k < 3; k++) {
+        origin[k] = floor((lo[k] - margin) / voxel_mm) * voxel_mm;
+        dim[k] = (size_t)ceil((hi[k] + margin - origin[k]) / voxel_mm) + 1;
+        nvox *= dim[k];
+    }
+    /* label map (2 bytes) + tissue map (1) + two int16 contrasts + the writer's compressed
+     * copy: ~10 bytes per voxel */
+    char what[160];
+    snprintf(what, sizeof what, "a %zux%zux%zu grid at %g mm (%.0f million voxels)", dim[0], dim[1],
+             dim[2], voxel_mm, (double)nvox / 1e6);
+    return sb_memory_check(nvox * 10u, what, err);
+}
+
+sb_status sb_anatomy_voxelize(const sb_anatomy *a, const sb_subject *s, double voxel_mm,
+                              const sb_ctx *ctx, sb_volume **labels_out, sb_volume **tissues_out,
+                              sb_error *err) {
+    size_t dim[3];
+    double origin[3];
+    sb_status st = sb_anatomy_grid(a, s, voxel_mm, dim, origin, err);
+    if (st) return st;
+    double sp[3] = {voxel_mm, voxel_mm, voxel_mm};
+    sb_volume *lab = NULL, *tis = NULL;
+    if ((st = sb_volume_create(dim, sp, SB_DT_UINT16, &lab, err)) ||
+        (st = sb_volume_create(dim, sp, SB_DT_UINT8, &tis, err))) {
+        sb_volume_free(lab);
+        return st;
+    }
+    for (int k = 0; k < 3; k++) lab->affine[k][3] = tis->affine[k][3] = origin[k];
+    scene sc;
+    if ((st = scene_build(a, s, voxel_mm, &sc, err))) {
+        sb_volume_free(lab);
+        sb_volume_free(tis);
+        return st;
+    }
+    const size_t nb[3] = {(dim[0] + BLOCK - 1) / BLOCK, (dim[1] + BLOCK - 1) / BLOCK,
+                          (dim[2] + BLOCK - 1) / BLOCK};
+    const long nblocks = (long)(nb[0] * nb[1] * nb[2]);
+    voxel_job job = {
+        &sc,     lab->data, tis->data, {dim[0], dim[1], dim[2]}, {origin[0], origin[1], origin[2]},
+        voxel_mm};
+    int fail = 0;
+#pragma omp parallel num_threads(sb_ctx_threads(ctx))
+    {
+        /* candidate lists, one per recursion level (log2(BLOCK) + 1 levels) */
+        int *cand = malloc((size_t)(sc.n + 1) * 8 * sizeof *cand);
+        if (!cand) {
+#pragma omp atomic write
+            fail = 1;
+        }
+#pragma omp for schedule(dynamic, 4)
+        for (long b = 0; b < nblocks; b++) {
+            if (!cand) continue;
+            size_t bz = (size_t)b / (nb[0] * nb[1]), by = ((size_t)b / nb[0]) % nb[1],
+                   bx = (size_t)b % nb[0];
+            int n = 0;
+            for (int si = 0; si < sc.n; si++) cand[n++] = si;
+            fill_block(&job, bx * BLOCK, by * BLOCK, bz * BLOCK, BLOCK, cand, n, cand + sc.n + 1);
+#ifdef _OPENMP
+            if (omp_get_thread_num() == 0)
+#endif
+                sb_progress(ctx, "anatomy", (size_t)b, (size_t)nblocks);
+        }
+        free(cand);
+    }
+    sb_progress(ctx, "anatomy", (size_t)nblocks, (size_t)nblocks);
+    scene_free(&sc);
+    if (fail) {
+        sb_volume_free(lab);
+        sb_volume_free(tis);
+        return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    }
+    *labels_out = lab;
+    if (tissues_out)
+        *tissues_out = tis;
+    else
+        sb_volume_free(tis);
+    return SB_OK;
+}
