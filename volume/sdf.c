@@ -16,6 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Branch-based min/max: fmin/fmax are library calls at -O2 (NaN rules), and this file is
+ * the voxelizer's inner loop. Arguments are never NaN here. */
+static inline double mn(double a, double b) {
+    return a < b ? a : b;
+}
+static inline double mx(double a, double b) {
+    return a > b ? a : b;
+}
+
 int sdf_tree_add(sdf_tree *t, sdf_kind kind) {
     if (t->n == t->cap) {
         int cap = t->cap ? 2 * t->cap : 16;
@@ -52,7 +61,7 @@ static double num_value(sdf_num n, const double *params) {
 static double knot(double t, const double *a, const double *b) {
     double d = sqrt((b[0] - a[0]) * (b[0] - a[0]) + (b[1] - a[1]) * (b[1] - a[1]) +
                     (b[2] - a[2]) * (b[2] - a[2]));
-    return t + fmax(sqrt(d), 1e-6);
+    return t + mx(sqrt(d), 1e-6);
 }
 
 /* Point at parameter u in [0,1] between p1 and p2 (Barry–Goldman pyramid). */
@@ -159,9 +168,9 @@ static void node_box(sdf_tree *t, int idx) {
         break;
     }
     case SDF_CAPSULE: {
-        double r = fmax(v[6], v[7]);
+        double r = mx(v[6], v[7]);
         for (int i = 0; i < 3; i++)
-            nd->lo[i] = fmin(v[i], v[3 + i]) - r, nd->hi[i] = fmax(v[i], v[3 + i]) + r;
+            nd->lo[i] = mn(v[i], v[3 + i]) - r, nd->hi[i] = mx(v[i], v[3 + i]) + r;
         break;
     }
     case SDF_TUBE:
@@ -169,7 +178,7 @@ static void node_box(sdf_tree *t, int idx) {
         for (int m = 0; m < nd->npts; m++) {
             const double *p = nd->pts + 4 * m;
             for (int i = 0; i < 3; i++)
-                nd->lo[i] = fmin(nd->lo[i], p[i] - p[3]), nd->hi[i] = fmax(nd->hi[i], p[i] + p[3]);
+                nd->lo[i] = mn(nd->lo[i], p[i] - p[3]), nd->hi[i] = mx(nd->hi[i], p[i] + p[3]);
         }
         break;
     case SDF_TORUS: {
@@ -188,8 +197,8 @@ static void node_box(sdf_tree *t, int idx) {
         for (int c = 0; c < nd->count; c++) {
             const sdf_node *ch = &t->nodes[nd->first + c];
             for (int i = 0; i < 3; i++)
-                nd->lo[i] = fmin(nd->lo[i], ch->lo[i] - grow),
-                nd->hi[i] = fmax(nd->hi[i], ch->hi[i] + grow);
+                nd->lo[i] = mn(nd->lo[i], ch->lo[i] - grow),
+                nd->hi[i] = mx(nd->hi[i], ch->hi[i] + grow);
         }
         break;
     }
@@ -198,7 +207,7 @@ static void node_box(sdf_tree *t, int idx) {
         for (int c = 0; c < nd->count; c++) {
             const sdf_node *ch = &t->nodes[nd->first + c];
             for (int i = 0; i < 3; i++)
-                nd->lo[i] = fmax(nd->lo[i], ch->lo[i]), nd->hi[i] = fmin(nd->hi[i], ch->hi[i]);
+                nd->lo[i] = mx(nd->lo[i], ch->lo[i]), nd->hi[i] = mn(nd->hi[i], ch->hi[i]);
         }
         break;
     case SDF_DIFFERENCE:
@@ -207,7 +216,7 @@ static void node_box(sdf_tree *t, int idx) {
         memcpy(nd->hi, t->nodes[nd->first].hi, sizeof nd->hi);
         break;
     case SDF_OFFSET: {
-        double d = fmax(0.0, v[0]);
+        double d = mx(0.0, v[0]);
         for (int i = 0; i < 3; i++)
             nd->lo[i] = t->nodes[nd->first].lo[i] - d, nd->hi[i] = t->nodes[nd->first].hi[i] + d;
         break;
@@ -259,7 +268,7 @@ static void to_local(const sdf_node *nd, const double p[3], const double c[3], d
 static double box_dist(const sdf_node *nd, const double p[3]) {
     double s = 0;
     for (int i = 0; i < 3; i++) {
-        double e = fmax(nd->lo[i] - p[i], p[i] - nd->hi[i]);
+        double e = mx(nd->lo[i] - p[i], p[i] - nd->hi[i]);
         if (e > 0) s += e * e;
     }
     return sqrt(s);
@@ -273,7 +282,7 @@ static double seg_dist(const double *a, const double *b, const double p[3]) {
         dd += ab[i] * ab[i];
         t += ab[i] * ap[i];
     }
-    t = dd > 0 ? fmax(0.0, fmin(1.0, t / dd)) : 0.0;
+    t = dd > 0 ? mx(0.0, mn(1.0, t / dd)) : 0.0;
     return len3(ap[0] - t * ab[0], ap[1] - t * ab[1], ap[2] - t * ab[2]) -
            (a[3] + t * (b[3] - a[3]));
 }
@@ -289,20 +298,20 @@ double sdf_eval(const sdf_tree *t, int idx, const double p[3]) {
         to_local(nd, p, v, q);
         double k0 = len3(q[0] / v[3], q[1] / v[4], q[2] / v[5]);
         double k1 = len3(q[0] / (v[3] * v[3]), q[1] / (v[4] * v[4]), q[2] / (v[5] * v[5]));
-        if (k1 <= 0) return -fmin(v[3], fmin(v[4], v[5]));
+        if (k1 <= 0) return -mn(v[3], mn(v[4], v[5]));
         return k0 * (k0 - 1.0) / k1;
     }
     case SDF_SUPERQUADRIC: {
         to_local(nd, p, v, q);
-        double e1 = fmax(v[6], 0.05), e2 = fmax(v[7], 0.05);
+        double e1 = mx(v[6], 0.05), e2 = mx(v[7], 0.05);
         double x = fabs(q[0] / v[3]), y = fabs(q[1] / v[4]), z = fabs(q[2] / v[5]);
         double f = pow(pow(x, 2 / e2) + pow(y, 2 / e2), e2 / e1) + pow(z, 2 / e1);
-        double rmin = fmin(v[3], fmin(v[4], v[5]));
+        double rmin = mn(v[3], mn(v[4], v[5]));
         /* f^(e1/2) is a radial scale factor: (f^(e1/2) - 1) * distance to the centre along the
          * ray approximates the distance near the surface */
         double s = pow(f, e1 / 2);
         double r = len3(q[0], q[1], q[2]);
-        return s > 0 ? fmax((s - 1) * r / s, (s - 1) * rmin * 0.5) : -rmin;
+        return s > 0 ? mx((s - 1) * r / s, (s - 1) * rmin * 0.5) : -rmin;
     }
     case SDF_BOX: {
         to_local(nd, p, v, q);
@@ -311,7 +320,7 @@ double sdf_eval(const sdf_tree *t, int idx, const double p[3]) {
             d[i] = fabs(q[i]) - v[3 + i];
             if (d[i] > 0) out += d[i] * d[i];
         }
-        in = fmin(fmax(d[0], fmax(d[1], d[2])), 0.0);
+        in = mn(mx(d[0], mx(d[1], d[2])), 0.0);
         return sqrt(out) + in - v[6];
     }
     case SDF_CAPSULE: {
@@ -321,7 +330,7 @@ double sdf_eval(const sdf_tree *t, int idx, const double p[3]) {
     case SDF_TUBE: {
         double d = 1e30;
         for (int m = 0; m + 1 < nd->npts; m++)
-            d = fmin(d, seg_dist(nd->pts + 4 * m, nd->pts + 4 * m + 4, p));
+            d = mn(d, seg_dist(nd->pts + 4 * m, nd->pts + 4 * m + 4, p));
         return d;
     }
     case SDF_TORUS: {
@@ -336,24 +345,24 @@ double sdf_eval(const sdf_tree *t, int idx, const double p[3]) {
         for (int c = 0; c < nd->count; c++) {
             const sdf_node *ch = &t->nodes[nd->first + c];
             if (box_dist(ch, p) >= d) continue;
-            d = fmin(d, sdf_eval(t, nd->first + c, p));
+            d = mn(d, sdf_eval(t, nd->first + c, p));
         }
         return d;
     }
     case SDF_SMOOTH_UNION: {
-        double k = fmax(v[0], 1e-9), d = 1e30;
+        double k = mx(v[0], 1e-9), d = 1e30;
         for (int c = 0; c < nd->count; c++) {
             const sdf_node *ch = &t->nodes[nd->first + c];
             if (box_dist(ch, p) >= d + k) continue;
             double b = sdf_eval(t, nd->first + c, p);
-            double h = fmax(k - fabs(d - b), 0.0) / k;
-            d = fmin(d, b) - h * h * k * 0.25;
+            double h = mx(k - fabs(d - b), 0.0) / k;
+            d = mn(d, b) - h * h * k * 0.25;
         }
         return d;
     }
     case SDF_INTERSECT: {
         double d = -1e30;
-        for (int c = 0; c < nd->count; c++) d = fmax(d, sdf_eval(t, nd->first + c, p));
+        for (int c = 0; c < nd->count; c++) d = mx(d, sdf_eval(t, nd->first + c, p));
         return d;
     }
     case SDF_DIFFERENCE: {
@@ -362,13 +371,13 @@ double sdf_eval(const sdf_tree *t, int idx, const double p[3]) {
             const sdf_node *ch = &t->nodes[nd->first + c];
             double bd = box_dist(ch, p);
             if (bd > 0 && bd >= -d) continue; /* -d_child <= -bd <= d: cannot cut here */
-            d = fmax(d, -sdf_eval(t, nd->first + c, p));
+            d = mx(d, -sdf_eval(t, nd->first + c, p));
         }
         return d;
     }
     case SDF_SHELL: {
         double d = sdf_eval(t, nd->first, p);
-        return fmax(d, -d - v[0]);
+        return mx(d, -d - v[0]);
     }
     case SDF_OFFSET:
         return sdf_eval(t, nd->first, p) - v[0];

@@ -267,7 +267,7 @@ int main(int argc, char **argv) {
         name[nlen] = '\0';
         static const char *VALUED[] = {"--threads", "--seed", "--voxel",     "--out",
                                        "--sex",     "--age",  "--height-cm", "--bmi",
-                                       "--labels",  "--iso",  "--contrast"};
+                                       "--labels",  "--iso",  "--contrast",  "--anatomy"};
         int known = 0;
         for (size_t k = 0; k < sizeof VALUED / sizeof VALUED[0]; k++)
             known |= !strcmp(name, VALUED[k]);

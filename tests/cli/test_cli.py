@@ -412,6 +412,68 @@ def test_bad_nifti_inputs():
         assert p.returncode in expected and name in p.stderr, (name, p.returncode, p.stderr)
 
 
+# ---- anatomy descriptions -----------------------------------------------------------------
+
+def test_labels_command():
+    p = run("labels", expect=OK)
+    rows = [l.split("\t") for l in p.stdout.splitlines()]
+    assert rows[0] == ["index", "name", "abbreviation", "group", "tissue", "color", "sex"], rows[0]
+    ids = [int(r[0]) for r in rows[1:]]
+    assert len(ids) == len(set(ids)) and ids == sorted(ids)
+    names = {r[1] for r in rows[1:]}
+    assert {"skin", "subcutaneous_fat", "skeletal_muscle", "visceral_fat"} <= names
+    assert all(r[6] in ("any", "male", "female") for r in rows[1:])
+    # the table of a generated subject is the sex's subset of it
+    d = generate("labels_subj", voxel=8)
+    sub = {l.split("\t")[1] for l in open(os.path.join(d, "labels.tsv")).read().splitlines()[1:]}
+    assert sub <= names
+
+
+def test_custom_anatomy_and_bad_descriptions():
+    d = fresh("anat")
+    doc = {"format": "synthbody-anatomy", "version": 1,
+           "shapes": {"body": {"ellipsoid": {"c": [0, 0, 900], "r": [150, 100, 850]}}},
+           "structures": [
+               {"id": 7, "name": "blob", "group": "digestive", "tissue": "liver",
+                "color": "#aa5500", "priority": 10,
+                "shape": {"sphere": {"c": [30, 0, 1000], "r": 40}}, "mirror": True},
+               {"id": 1, "name": "rest", "group": "muscle", "tissue": "muscle",
+                "color": "#884444", "priority": 20, "shape": {"ref": "body"}}]}
+    good = os.path.join(d, "good.json")
+    json.dump(doc, open(good, "w"))
+    p = run("labels", "--anatomy", good, expect=OK)
+    assert [l.split("\t")[1] for l in p.stdout.splitlines()[1:]] == ["rest", "blob_right", "blob_left"]
+    out = os.path.join(d, "subj")
+    run("generate", "--anatomy", good, "--voxel", 8, "--seed", 3, "--out", out, "-q", expect=OK)
+    img = nib.load(os.path.join(out, "labels.nii.gz"))
+    data = np.asarray(img.dataobj)
+    assert set(np.unique(data).tolist()) == {0, 1, 7, 8}
+    # blob_right (7) on the subject's right: x > 0 in RAS; blob_left (8) at x < 0
+    for lab, sign in ((7, 1), (8, -1)):
+        ijk = np.argwhere(data == lab).mean(axis=0)
+        x = nib.affines.apply_affine(img.affine, ijk)[0]
+        assert sign * x > 10, (lab, x)
+    bad_cases = {
+        "syntax.json": ("{\"format\": ", "line"),
+        "format.json": (json.dumps({**doc, "format": "other"}), "format"),
+        "tissue.json": (json.dumps({**doc, "structures": [{**doc["structures"][1], "tissue": "kryptonite"}]}),
+                        "tissue"),
+        "param.json": (json.dumps({**doc, "structures": [{**doc["structures"][0], "shape":
+                                   {"sphere": {"c": [0, 0, 0], "r": "2*nonsense_mm"}}}]}), "nonsense_mm"),
+        "dupid.json": (json.dumps({**doc, "structures": [doc["structures"][1],
+                                                         {**doc["structures"][1], "name": "other"}]}), "id 1"),
+    }
+    for name, (text, needle) in bad_cases.items():
+        path = os.path.join(d, name)
+        open(path, "w").write(text)
+        out = os.path.join(d, "out_" + name)
+        p = run("generate", "--anatomy", path, "--voxel", 8, "--out", out, expect=INPUT)
+        assert name in p.stderr and needle in p.stderr, (name, p.stderr)
+        assert not os.path.exists(out), name
+    p = run("labels", "--anatomy", os.path.join(d, "missing.json"), expect=INPUT)
+    assert "missing.json" in p.stderr
+
+
 # ---- info, preview --------------------------------------------------------------------------
 
 def test_info_nifti_and_stl():
