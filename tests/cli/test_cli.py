@@ -347,7 +347,9 @@ def test_mesh_labels_by_name_and_absent_label():
     d = generate("meshsel", voxel=8)
     out = os.path.join(WORK, "meshsel_out")
     shutil.rmtree(out, ignore_errors=True)
-    run("mesh", os.path.join(d, "labels.nii.gz"), "--out", out, "--labels", "liver,27", "-q",
+    with open(os.path.join(d, "labels.tsv")) as f:
+        liver = [l.split("\t")[0] for l in f if "\tliver\t" in l][0]
+    run("mesh", os.path.join(d, "labels.nii.gz"), "--out", out, "--labels", f"liver,{liver}", "-q",
         expect=OK)
     assert os.listdir(out) == ["liver.stl"], os.listdir(out)
     p = run("mesh", os.path.join(d, "labels.nii.gz"), "--out", out + "2", "--labels", "999",
