@@ -1,6 +1,7 @@
 /* labels.c — the label table: id, name, abbreviation, group, tissue and colour per structure. */
 #include "sb_core.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,10 +17,10 @@ void sb_labels_free(sb_label_table *t) {
 
 int sb_label_name_valid(const char *name) {
     size_t n = strlen(name);
-    if (n == 0 || n > 63 || !(name[0] >= 'a' && name[0] <= 'z')) return 0;
+    if (n == 0 || n > 63 || !isalpha((unsigned char)name[0])) return 0;
     for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return 0;
+        char c = name[i]; /* ASCII letters, digits, '_': safe as a file name */
+        if (!(isalnum((unsigned char)c) || c == '_') || (unsigned char)c > 127) return 0;
     }
     return 1;
 }
@@ -28,8 +29,8 @@ sb_status sb_labels_add(sb_label_table *t, const sb_label *l, sb_error *err) {
     if (l->id <= 0 || l->id > 65535)
         return sb_error_set(err, SB_ERR_USAGE, "label id %d is outside 1..65535", l->id);
     if (!sb_label_name_valid(l->name))
-        return sb_error_set(err, SB_ERR_USAGE, "label name \"%s\" is not [a-z][a-z0-9_]{0,62}",
-                            l->name);
+        return sb_error_set(err, SB_ERR_USAGE,
+                            "label name \"%s\" is not [A-Za-z][A-Za-z0-9_]{0,62}", l->name);
     if (sb_labels_find_id(t, l->id))
         return sb_error_set(err, SB_ERR_USAGE, "label id %d is listed twice", l->id);
     if (sb_labels_find_name(t, l->name))

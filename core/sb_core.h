@@ -170,7 +170,7 @@ void sb_volume_update_spacing(sb_volume *v);
 /* ---- label tables -------------------------------------------------------------------------- */
 typedef struct sb_label {
     int id;          /* 1..65535; 0 is background and never listed */
-    char name[64];   /* snake_case, unique, [a-z0-9_] — also the mesh file name */
+    char name[64];   /* unique, [A-Za-z][A-Za-z0-9_]* (TotalSegmentator style) — the mesh file name */
     char abbrev[16]; /* short name for BIDS dseg "abbreviation" */
     char group[32];  /* skin, fat, muscle, skeleton, nervous, cardiovascular, ... */
     char tissue[32]; /* tissue class name used by the MRI model */
@@ -189,7 +189,8 @@ void sb_labels_free(sb_label_table *t); /* NULL is a no-op */
 sb_status sb_labels_add(sb_label_table *t, const sb_label *l, sb_error *err);
 const sb_label *sb_labels_find_id(const sb_label_table *t, int id); /* NULL if absent */
 const sb_label *sb_labels_find_name(const sb_label_table *t, const char *name);
-/* True if name is a valid label name: 1..63 chars of [a-z0-9_], starting with a letter. */
+/* True if name is a valid label name: 1..63 ASCII letters, digits or '_', starting with a
+ * letter (TotalSegmentator's names such as vertebrae_C1 qualify). */
 int sb_label_name_valid(const char *name);
 
 /* ---- triangle meshes ----------------------------------------------------------------------

@@ -426,7 +426,7 @@ static sb_status parse_structure(ctx_t *c, sb_anatomy *a, const cJSON *j, const 
     char sub[600];
     pathf(sub, sizeof sub, "%s (%s)", path, s.label.name);
     if (!sb_label_name_valid(s.label.name) || strlen(s.label.name) > 56)
-        return bad(c, sub, "name must be [a-z][a-z0-9_]*, at most 56 characters");
+        return bad(c, sub, "name must be [A-Za-z][A-Za-z0-9_]*, at most 56 characters");
     if (!group_valid(s.label.group)) return bad(c, sub, "unknown group");
     if (!sb_tissue_find(s.label.tissue)) return bad(c, sub, "unknown tissue");
     unsigned r, g, b;
