@@ -12,6 +12,7 @@
  * since structures are in priority order). Uniform blocks are filled without per-voxel work.
  */
 #include "anatomy_internal.h"
+#include "deform.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -42,7 +43,13 @@ typedef struct {
     sdf_tree *within; /* resolved copies of named shapes, by index */
     int nwithin;
     const sb_anatomy *a;
+    deform_field warp; /* every point is evaluated at q + u(q) */
 } scene;
+
+/* The random deformation: SD of the control displacements and control spacing (mm). */
+#define WARP_AMPLITUDE_MM 4.0
+#define WARP_SPACING_MM 120.0
+#define WARP_STEP_MM 8.0
 
 void anat_reference_params(double p[P_COUNT]) {
     p[P_SKIN_MM] = 2.0;
@@ -87,9 +94,24 @@ static void scene_free(scene *sc) {
     for (int i = 0; i < sc->nwithin; i++) sdf_tree_free(&sc->within[i]);
     free(sc->s);
     free(sc->within);
+    deform_free(&sc->warp);
 }
 
 static int tissue_index(const char *name);
+
+/* Box of the body (the named shape "body", else all structures), subject mm, undeformed. */
+static void scene_box(const scene *sc, double lo[3], double hi[3]) {
+    const sb_anatomy *a = sc->a;
+    for (int k = 0; k < 3; k++) lo[k] = 1e30, hi[k] = -1e30;
+    if (a->body_shape >= 0) {
+        const sdf_node *b = &sc->within[a->body_shape].nodes[sc->within[a->body_shape].root];
+        for (int k = 0; k < 3; k++) lo[k] = b->lo[k] * sc->g[k], hi[k] = b->hi[k] * sc->g[k];
+    } else {
+        for (int i = 0; i < sc->n; i++)
+            for (int k = 0; k < 3; k++)
+                lo[k] = fmin(lo[k], sc->s[i].lo[k]), hi[k] = fmax(hi[k], sc->s[i].hi[k]);
+    }
+}
 
 static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double voxel_mm,
                              scene *sc, sb_error *err) {
@@ -184,6 +206,13 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
         ss->tissue = tissue_index(st->label.tissue);
         ss->core_tissue = st->core_tissue[0] ? tissue_index(st->core_tissue) : -1;
     }
+    double lo[3], hi[3];
+    scene_box(sc, lo, hi);
+    if (!deform_build(&sc->warp, lo, hi, WARP_AMPLITUDE_MM, WARP_SPACING_MM, WARP_STEP_MM,
+                      subj->seed, subj->subject)) {
+        scene_free(sc);
+        return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    }
     return SB_OK;
 }
 
@@ -242,16 +271,19 @@ static void fill_block(const voxel_job *job, size_t i0, size_t j0, size_t k0, si
     if (i0 >= job->dim[0] || j0 >= job->dim[1] || k0 >= job->dim[2]) return;
     const scene *sc = job->sc;
     double h = 0.5 * (double)(size - 1) * job->voxel;
-    double c[3] = {job->origin[0] + (double)i0 * job->voxel + h,
+    double q[3] = {job->origin[0] + (double)i0 * job->voxel + h,
                    job->origin[1] + (double)j0 * job->voxel + h,
                    job->origin[2] + (double)k0 * job->voxel + h};
+    double c[3];
+    deform_apply(&sc->warp, q, c);
     double safe = 2.0 * sqrt(3.0) * h;
     int n = 0, full = 0;
     double dfull = 0;
     for (int m = 0; m < ncand && !full; m++) {
         const scene_struct *ss = &sc->s[cand[m]];
-        if (ss->lo[0] > c[0] + h || ss->hi[0] < c[0] - h || ss->lo[1] > c[1] + h ||
-            ss->hi[1] < c[1] - h || ss->lo[2] > c[2] + h || ss->hi[2] < c[2] - h)
+        const double hb = 1.5 * h; /* the box of the warped cube, with room for the warp */
+        if (ss->lo[0] > c[0] + hb || ss->hi[0] < c[0] - hb || ss->lo[1] > c[1] + hb ||
+            ss->hi[1] < c[1] - hb || ss->lo[2] > c[2] + hb || ss->hi[2] < c[2] - hb)
             continue;
         double d = struct_dist(sc, ss, c);
         if (d > safe || (size == 1 && d >= 0)) continue;
@@ -292,17 +324,11 @@ sb_status sb_anatomy_grid(const sb_anatomy *a, const sb_subject *s, double voxel
     scene sc;
     sb_status st = scene_build(a, s, voxel_mm, &sc, err);
     if (st) return st;
-    double lo[3] = {1e30, 1e30, 1e30}, hi[3] = {-1e30, -1e30, -1e30};
-    if (a->body_shape >= 0) {
-        const sdf_node *b = &sc.within[a->body_shape].nodes[sc.within[a->body_shape].root];
-        for (int k = 0; k < 3; k++) lo[k] = b->lo[k] * sc.g[k], hi[k] = b->hi[k] * sc.g[k];
-    } else {
-        for (int i = 0; i < sc.n; i++)
-            for (int k = 0; k < 3; k++)
-                lo[k] = fmin(lo[k], sc.s[i].lo[k]), hi[k] = fmax(hi[k], sc.s[i].hi[k]);
-    }
+    double lo[3], hi[3];
+    scene_box(&sc, lo, hi);
     scene_free(&sc);
-    const double margin = 5.0 + 2.0 * voxel_mm; /* nothing touches the border */
+    /* nothing touches the border, even displaced by the deformation (4 SD) */
+    const double margin = 5.0 + 2.0 * voxel_mm + 4.0 * WARP_AMPLITUDE_MM;
     uint64_t nvox = 1;
     for (int k = 0; k < 3; k++) {
         origin[k] = floor((lo[k] - margin) / voxel_mm) * voxel_mm;

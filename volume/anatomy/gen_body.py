@@ -103,6 +103,9 @@ shapes = {
 }
 shapes["abdominal_cavity"] = {"intersect": [{"ref": "abdominopelvic_cavity"},
                                             {"halfspace": {"p": [0, 0, inlet_z], "n": [0, 0, -1]}}]}
+# the part of the abdominopelvic cavity left to the bowel: a rim of visceral fat whose
+# thickness grows with BMI (and is larger in men) lies outside it
+shapes["bowel_space"] = {"offset": {"d": "-1*vat_mm", "of": {"ref": "abdominopelvic_cavity"}}}
 shapes["pelvic_cavity"] = {"intersect": [{"ref": "abdominopelvic_cavity"},
                                          {"halfspace": {"p": [0, 0, inlet_z], "n": [0, 0, 1]}}]}
 
