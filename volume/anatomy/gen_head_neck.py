@@ -1,0 +1,324 @@
+#!/usr/bin/python3
+"""Authoring tool: writes volume/anatomy/head_neck.json — brain (folded cortex, white matter,
+lateral ventricles, cerebellum, brainstem), cerebrospinal fluid (subarachnoid space + spinal
+canal), spinal cord, eyes and lenses, thyroid, trachea, main bronchi and oesophagus.
+Label ids 50-99, priorities 100-199. Not run at build time; its output is committed.
+
+Reference lean man, 1750 mm (landmarks.json, RAS mm, soles z = 0). Numbers from
+/work/shared/reference/ANATOMY.md, cited by section:
+  §3  organ levels (thyroid C5-T1, trachea from C6/C7 to the carina at T5, oesophagus C6 ->
+      diaphragm at T11, 2.5 cm left of midline below)
+  §4  brain ~170 x 140 x 100 mm, cortex 2.5 mm, lateral ventricles 15-30 mL, eye 24 mm,
+      lens 9-10 x 3.5-5 mm, spinal cord AP x transverse (C2 8.8 x 12.4 ... T8 6.3 x 8.3 mm),
+      trachea AP ~19 mm (M), thyroid lobe ~43 mm long, ~12 mm thick
+  §5  ICRP 89 volumes: brain 1380 / 1240 mL, thyroid ~19 / ~16 mL, eye 7.5 g
+Coordination: the cranial cavity is body.json's "cranial_cavity" ellipsoid (centre
+skull_center + [0, -5, 5], radii 72, 90, 62); the skull (skeleton document) is a 7 mm shell
+around it. The vertebral canal centre is ~22 (C) - 29 (L5) mm behind the vertebral body
+centres (gen_skeleton.py CANAL table); the cord and its CSF run along that line.
+"""
+import json
+import math
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+L = json.load(open(os.path.join(HERE, "landmarks.json")))["landmarks"]
+z = lambda n: L[n][2]
+SC = L["skull_center"]
+C0 = [SC[0], SC[1] - 5, SC[2] + 5]          # cranial cavity centre (body.json)
+CAV = [72, 90, 62]                            # cranial cavity radii (body.json)
+
+
+# ---- shape helpers ---------------------------------------------------------------------------
+def ell(c, r, rot=None):
+    e = {"c": list(c), "r": list(r)}
+    if rot:
+        e["rot"] = rot
+    return {"ellipsoid": e}
+
+
+def box(c, h, rnd=0, rot=None):
+    b = {"c": list(c), "h": list(h)}
+    if rnd:
+        b["round"] = rnd
+    if rot:
+        b["rot"] = rot
+    return {"box": b}
+
+
+def tube(pts):
+    return {"tube": {"points": [[round(v, 2) for v in p] for p in pts]}}
+
+
+def union(*s):
+    return s[0] if len(s) == 1 else {"union": list(s)}
+
+
+def diff(*s):
+    return {"difference": list(s)}
+
+
+def off(s, d):
+    return {"offset": {"d": d, "of": s}}
+
+
+def half(p, n):
+    return {"halfspace": {"p": list(p), "n": list(n)}}
+
+
+def translate(s, d):
+    """Copy of a shape with every position moved by d (to make it anchor-relative)."""
+    if isinstance(s, list):
+        return [translate(x, d) for x in s]
+    if not isinstance(s, dict):
+        return s
+    out = {}
+    for k, v in s.items():
+        if k in ("c", "a", "b", "p") and isinstance(v, list) and len(v) == 3:
+            out[k] = [round(v[i] + d[i], 2) for i in range(3)]
+        elif k == "points":
+            out[k] = [[round(q[0] + d[0], 2), round(q[1] + d[1], 2), round(q[2] + d[2], 2), q[3]]
+                      for q in v]
+        else:
+            out[k] = translate(v, d)
+    return out
+
+
+def rel(s, anchor):
+    a = L[anchor]
+    return translate(s, [-a[0], -a[1], -a[2]])
+
+
+# ---- rotations: local frame (columns t, m, n) -> rot [rx, ry, rz] with R = Rz Ry Rx ---------
+def norm(v):
+    l = math.sqrt(sum(x * x for x in v))
+    return [x / l for x in v]
+
+
+def cross(a, b):
+    return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+
+
+def dot(a, b):
+    return sum(x * y for x, y in zip(a, b))
+
+
+def euler(t, m, n):
+    R = [[t[i], m[i], n[i]] for i in range(3)]
+    b = -math.asin(max(-1.0, min(1.0, R[2][0])))
+    a = math.atan2(R[2][1], R[2][2])
+    g = math.atan2(R[1][0], R[0][0])
+    return [round(math.degrees(a), 2), round(math.degrees(b), 2), round(math.degrees(g), 2)]
+
+
+# ---- brain -----------------------------------------------------------------------------------
+# Cerebrum envelope: the cranial cavity less ~3 mm of CSF (§4 brain 170 x 140 x 100 mm
+# cerebrum; the cavity ellipsoid is 180 x 144 x 124), carved below by the anterior cranial
+# fossa (orbits), the sella / brainstem region, the posterior fossa (cerebellum under the
+# tentorium) and a floor at the middle cranial fossa.
+BR = [CAV[0] - 2.5, CAV[1] - 2.5, CAV[2] - 2.5]
+cereb_c, cereb_r = [0, -56, 1626], [49, 31, 24]   # cerebellum ~150 mL (~10 % of the brain)
+cerebellum_shape = ell(cereb_c, cereb_r)
+env_cuts = [
+    off(cerebellum_shape, 2.5),                               # tentorium + CSF
+    box([0, 100, 1598], [85, 52, 45], 8),                      # anterior fossa floor / orbits
+    box([0, 5, 1598], [14, 28, 40], 6),                       # sella, suprasellar cistern
+]
+envelope = diff(ell(C0, BR), *env_cuts)
+
+
+def surf(d):
+    """Point of the cerebrum ellipsoid in direction d from its centre, and its normal."""
+    s = 1.0 / math.sqrt(sum((d[i] / BR[i]) ** 2 for i in range(3)))
+    p = [C0[i] + s * d[i] for i in range(3)]
+    n = norm([(p[i] - C0[i]) / BR[i] ** 2 for i in range(3)])
+    return p, n
+
+
+def sulcus(da, db, depth, half_w=0.8):
+    """A thin slab cut radially into the cortex between two surface directions."""
+    A, _ = surf(da)
+    B, _ = surf(db)
+    M, n = surf([(A[i] + B[i]) / 2 - C0[i] for i in range(3)])
+    t = norm([B[i] - A[i] for i in range(3)])
+    n = norm([n[i] - dot(n, t) * t[i] for i in range(3)])
+    m = cross(n, t)
+    L_ = math.sqrt(sum((B[i] - A[i]) ** 2 for i in range(3)))
+    out = 10.0
+    c = [M[i] + n[i] * (out - depth) / 2 for i in range(3)]
+    return box([round(v, 2) for v in c], [round(L_ / 2, 2), half_w, round((out + depth) / 2, 2)],
+               0, euler(t, m, n))
+
+
+# right-hemisphere sulci (direction from the cerebrum centre: x right, y anterior, z up);
+# approximate textbook courses; depths 14-18 mm, the Sylvian fissure ~28 mm down to the insula
+SULCI_R = [
+    ([0.12, -0.12, 1], [1, 0.15, 0.25], 18),     # central
+    ([0.12, 0.12, 1], [1, 0.42, 0.32], 14),      # precentral
+    ([0.12, -0.38, 1], [1, -0.12, 0.32], 14),    # postcentral
+    ([0.32, 0.2, 1], [0.35, 1, 0.55], 14),       # superior frontal
+    ([0.8, 0.35, 0.45], [0.6, 1, 0.15], 14),     # inferior frontal
+    ([0.9, 0.8, -0.2], [1, -0.45, 0.25], 26),    # lateral (Sylvian) fissure
+    ([0.95, 0.55, -0.5], [1, -0.65, 0.0], 14),   # superior temporal
+    ([0.6, -0.3, 0.9], [0.5, -1, 0.35], 16),     # intraparietal
+    ([0.85, 0.3, -0.75], [0.8, -0.6, -0.45], 12),  # inferior temporal
+]
+sulci_r = [sulcus(a, b, d) for a, b, d in SULCI_R]
+# medial surface: cingulate, calcarine, parieto-occipital (slabs from the midline outward)
+sulci_r += [box([9, -2, 1686], [9, 36, 1.0], 0, [0, 0, 0]),
+            box([9, -78, 1652], [9, 20, 1.0], 0, [-8, 0, 0]),
+            box([9, -66, 1674], [9, 1.0, 22], 0, [-25, 0, 0])]
+# interhemispheric fissure (falx): midline slabs down to the corpus callosum
+midline = [box([0, -10, 1702], [1.0, 100, 32]),
+           box([0, 58, 1664], [1.0, 42, 18]),
+           box([0, -78, 1660], [1.0, 30, 22])]
+sulci = midline + sulci_r + [{"mirror_x": union(*sulci_r)}]
+CORTEX = 2.5  # mm, §4 mean cortical thickness
+
+grey = diff(envelope, *sulci)
+white = diff(off(envelope, -CORTEX), *[off(s, CORTEX) for s in sulci])
+
+# lateral ventricle (right; mirrored): frontal horn, body, atrium, temporal horn (§4 15-30 mL)
+ventricle = tube([[8, 30, 1662, 4.5], [10, 8, 1670, 5.5], [14, -20, 1668, 6],
+                  [24, -40, 1656, 6.5], [31, -24, 1638, 4], [32, 2, 1628, 3]])
+# brainstem: midbrain at the tentorial notch, pons in front of the cerebellum, medulla down
+# to the foramen magnum just above C1
+fm = [0, L["C1"][1] - 12, z("C1") - 6]
+brainstem = tube([[0, -10, 1676, 10], [0, -15, 1650, 13], [0, -24, 1628, 9.5],
+                  [fm[0], fm[1], fm[2], 7.5]])
+# cerebellum with its vermis grey/white core (folia not modelled; a horizontal fissure)
+cerebellum = diff(cerebellum_shape,
+                  box([0, -75, 1628], [50, 12, 1.0], 0, [-12, 0, 0]))
+
+# ---- spinal canal and cord -------------------------------------------------------------------
+# canal centre = vertebral body centre - dc (gen_skeleton.py CANAL: C 22, T1 25, T12 26,
+# L1 27, L5 29 mm)
+DC = {"C2": 22, "C4": 22, "C6": 23, "T1": 25, "T4": 25.3, "T7": 25.5, "T10": 25.8,
+      "T12": 26, "L1": 27, "L2": 27.5, "L3": 28, "L5": 29}
+
+
+def canal(level, r, dz=0.0):
+    p = L[level]
+    return [0, p[1] - DC[level], p[2] + dz, r]
+
+
+# cord radius from §4 cross sections (C2 8.8 x 12.4, C4 8.7 x 14.0 (cervical enlargement),
+# C7 7.4 x 11.4, T8 6.3 x 8.3 mm): circular equivalent; conus ends at L1/L2
+cord_pts = [fm[:] + [6.0], canal("C2", 5.3), canal("C4", 5.6), canal("C6", 5.2),
+            canal("T1", 4.6), canal("T4", 3.9), canal("T7", 3.7), canal("T10", 3.9),
+            canal("T12", 4.2), canal("L1", 2.6), canal("L2", 1.5, 10)]
+cord = tube(cord_pts)
+# CSF-filled thecal sac: ~7-8 mm radius, ends at S2 (skeleton sacral canal)
+s1 = L["S1"]
+canal_pts = [fm[:] + [8.5], canal("C2", 8), canal("C6", 8), canal("T1", 7.5), canal("T4", 7),
+             canal("T7", 7), canal("T10", 7), canal("L1", 8), canal("L3", 8.5),
+             canal("L5", 8.5), [0, s1[1] - 26, s1[2] + 14, 8], [0, s1[1] - 40, s1[2] - 22, 4]]
+cranial_csf = diff(ell(C0, CAV), box([0, 92, 1600], [85, 50, 45], 8),
+                   box([0, 22, 1585], [42, 36, 25], 6))
+csf = union(cranial_csf, tube(canal_pts))
+
+# ---- eyes ------------------------------------------------------------------------------------
+E = L["eye_right"]
+eye = ell(E, [12, 12, 12])  # axial length 24 mm, §4 -> 7.2 mL (ICRP 7.5 g)
+lens = ell([E[0], E[1] + 8, E[2]], [4.7, 2.1, 4.7])  # 9-10 x 3.5-5 mm, §4
+
+# ---- neck and mediastinal airway / oesophagus ------------------------------------------------
+car = L["carina"]
+# trachea from the cricoid (C6/C7, §3) to the carina (T5), outer radius 11 mm (AP lumen ~19 mm
+# M, §4, wall ~2 mm); runs down and slightly back
+tr_top = [0, 6, (z("C6") + z("C7")) / 2 + 2]
+trachea = tube([tr_top + [10.5], [0, 5, z("T1"), 11], [0, 2, z("T3"), 11],
+                [car[0], car[1], car[2] + 6, 11]])
+# main bronchi: right short and steep (~25 deg), left longer and flatter (~45 deg) under the arch
+bronchus_r = tube([[3, car[1], car[2] + 2, 8], [16, car[1] - 3, car[2] - 12, 7.5],
+                   [30, car[1] - 6, car[2] - 28, 6.5]])
+bronchus_l = tube([[-3, car[1], car[2] + 2, 7.5], [-22, car[1] - 3, car[2] - 14, 6.5],
+                   [-46, car[1] - 8, car[2] - 30, 6]])
+# oesophagus: C6 behind the trachea, in front of the vertebral bodies, left of the descending
+# aorta below the arch it drifts left and forward through the hiatus (T10-T11) to the cardia
+# at [-25, 10, T11] (§3: lower part 2.5 cm left of midline; abdomen document continues)
+eso = tube([[0, -16, z("C6"), 7], [-3, -22, z("T1"), 7.5], [-3, -30, z("T3"), 8],
+            [-1, -33, z("T5"), 8], [1, -36, z("T7"), 8.5], [-4, -32, z("T9"), 9],
+            [-13, -18, z("T10"), 9.5], [-25, 10, z("T11"), 10]])
+
+# ---- thyroid ---------------------------------------------------------------------------------
+# two lobes C5-T1 beside the trachea (~43 mm long, ~12-18 mm thick) and an isthmus over rings 2-4
+# (§3, §4); ICRP volume 19 / 16 mL (§5)
+zc = (z("C5") + z("T1")) / 2
+lobe = ell([21, 5, zc + 2], [8.5, 10, 25], [0, -8, 0])
+thyroid = union(lobe, {"mirror_x": lobe}, box([0, 19, tr_top[2] - 14], [12, 3.5, 6], 2))
+
+
+# ---- structures ------------------------------------------------------------------------------
+def S(id, name, group, tissue, color, priority, shape, **kw):
+    d = {"id": id, "name": name, "group": group, "tissue": tissue, "color": color,
+         "priority": priority}
+    core = kw.pop("core", None)
+    if core:
+        d["core"] = {"tissue": core[0], "depth_mm": core[1]}
+    d.update(kw)
+    d["shape"] = shape
+    return d
+
+
+# Brain parts share one size factor: each gets volume_ml = (its own reference shape volume) x
+# K, so the engine's factor f = cbrt(K / g^3) is the same for all of them and they scale
+# together about skull_center. K is set so that the labelled brain (cortex + white matter +
+# ventricles + cerebellum + brainstem) of the reference geometry meets ICRP 1380 / 1240 mL
+# (§5). REF = reference shape volumes and BRAIN_LABELLED = labelled total, measured with the
+# engine (synthbody, male 175 cm BMI 22, no size model).
+REF = {"cerebral_cortex": 1003.4, "cerebral_white_matter": 672.5, "lateral_ventricle": 11.6,
+       "cerebellum": 149.8, "brainstem": 27.8}
+BRAIN_LABELLED = 302.4 + 648.1 + 2 * 11.7 + 146.4 + 26.8   # 2 mm grid, measured
+K = [1380.0 / BRAIN_LABELLED, 1240.0 / BRAIN_LABELLED]
+NO_SIZE = os.environ.get("HN_NO_SIZE") == "1"
+
+
+def brain_vol(name):
+    if NO_SIZE:
+        return {}
+    return {"volume_ml": [round(REF[name] * K[0], 2), round(REF[name] * K[1], 2)],
+            "scales_with": "height", "cv": 0.0}
+
+
+A = "skull_center"
+structures = [
+    S(50, "cerebral_cortex", "nervous", "grey_matter", "#a08cb4", 104, rel(grey, A), anchor=A,
+      within="cranial_cavity", abbrev="CTX", **brain_vol("cerebral_cortex")),
+    S(51, "cerebral_white_matter", "nervous", "white_matter", "#f0ece0", 103, rel(white, A),
+      anchor=A, within="cranial_cavity", abbrev="WM", **brain_vol("cerebral_white_matter")),
+    S(52, "lateral_ventricle", "nervous", "csf", "#3c64dc", 100, rel(ventricle, A), anchor=A,
+      mirror=True, abbrev="LV", **brain_vol("lateral_ventricle")),
+    S(54, "cerebellum", "nervous", "grey_matter", "#c8a0c8", 102, rel(cerebellum, A), anchor=A,
+      within="cranial_cavity", core=("white_matter", 9), abbrev="CBL",
+      **brain_vol("cerebellum")),
+    S(55, "brainstem", "nervous", "white_matter", "#d2b48c", 101, rel(brainstem, A), anchor=A,
+      abbrev="BST", **brain_vol("brainstem")),
+    S(56, "cerebrospinal_fluid", "nervous", "csf", "#6496ff", 150, csf, abbrev="CSF"),
+    S(57, "spinal_cord", "nervous", "spinal_cord", "#ffe060", 110, cord, abbrev="CORD"),
+    S(58, "eye", "nervous", "tendon", "#f0f0ff", 106, eye, mirror=True, core=("vitreous", 1.0),
+      abbrev="EYE"),
+    S(60, "eye_lens", "nervous", "lens", "#a0e0ff", 105, lens, mirror=True, abbrev="LENS"),
+    S(62, "thyroid_gland", "endocrine", "thyroid", "#b43c50", 130, thyroid,
+      volume_ml=[25.6, 21.5], cv=0.15, abbrev="THY"),  # labelled ~ 0.74 of the shape (trachea)
+    S(63, "trachea", "respiratory", "cartilage", "#9cd0e0", 120, trachea, core=("air", 2.0),
+      abbrev="TRA"),
+    S(64, "bronchus_right", "respiratory", "cartilage", "#8cc0d8", 121, bronchus_r,
+      core=("air", 1.5), abbrev="BRR"),
+    S(65, "bronchus_left", "respiratory", "cartilage", "#7cb0d0", 121, bronchus_l,
+      core=("air", 1.5), abbrev="BRL"),
+    S(66, "esophagus", "digestive", "bowel_wall", "#d49a6a", 125, eso, abbrev="ESO"),
+]
+if os.environ.get("HN_REFS_ONLY") == "1":   # measurement mode: every brain part size-modelled
+    for s in structures:
+        if s["id"] in (50, 51, 52, 54, 55):
+            s["volume_ml"], s["scales_with"], s["cv"] = [1000, 1000], "none", 0.0
+
+doc = {"format": "synthbody-anatomy", "version": 1,
+       "about": "Brain, CSF, spinal cord, eyes, thyroid, trachea, bronchi, oesophagus. "
+                "Generated by gen_head_neck.py.",
+       "shapes": {}, "structures": structures}
+out = os.environ.get("HN_OUT", os.path.join(HERE, "head_neck.json"))
+with open(out, "w") as f:
+    json.dump(doc, f, indent=1)
+print(len(structures), "structures ->", out)
