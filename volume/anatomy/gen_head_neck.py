@@ -267,8 +267,8 @@ def S(id, name, group, tissue, color, priority, shape, **kw):
 # ventricles + cerebellum + brainstem) of the reference geometry meets ICRP 1380 / 1240 mL
 # (§5). REF = reference shape volumes and BRAIN_LABELLED = labelled total, measured with the
 # engine (synthbody, male 175 cm BMI 22, no size model).
-REF = {"cerebral_cortex": 1003.4, "cerebral_white_matter": 672.5, "lateral_ventricle": 11.6,
-       "cerebellum": 149.8, "brainstem": 27.8}
+REF = {"brain": 1003.4, "brain_white_matter": 672.5, "brain_lateral_ventricle": 11.6,
+       "brain_cerebellum": 149.8, "brainstem": 27.8}
 BRAIN_LABELLED = 302.4 + 648.1 + 2 * 11.7 + 146.4 + 26.8   # 2 mm grid, measured
 K = [1380.0 / BRAIN_LABELLED, 1240.0 / BRAIN_LABELLED]
 NO_SIZE = os.environ.get("HN_NO_SIZE") == "1"
@@ -281,17 +281,20 @@ def brain_vol(name):
             "scales_with": "height", "cv": 0.0}
 
 
+# Names: "brain" is the folded cerebral cortex (grey matter) and every brain part starts with
+# "brain" (brain_white_matter, brain_lateral_ventricle_*, brain_cerebellum, brainstem) so that
+# a prefix match "brain" gives the whole brain (TotalSegmentator has one "brain" label).
 A = "skull_center"
 structures = [
-    S(50, "cerebral_cortex", "nervous", "grey_matter", "#a08cb4", 104, rel(grey, A), anchor=A,
-      within="cranial_cavity", abbrev="CTX", **brain_vol("cerebral_cortex")),
-    S(51, "cerebral_white_matter", "nervous", "white_matter", "#f0ece0", 103, rel(white, A),
-      anchor=A, within="cranial_cavity", abbrev="WM", **brain_vol("cerebral_white_matter")),
-    S(52, "lateral_ventricle", "nervous", "csf", "#3c64dc", 100, rel(ventricle, A), anchor=A,
-      mirror=True, abbrev="LV", **brain_vol("lateral_ventricle")),
-    S(54, "cerebellum", "nervous", "grey_matter", "#c8a0c8", 102, rel(cerebellum, A), anchor=A,
+    S(50, "brain", "nervous", "grey_matter", "#a08cb4", 104, rel(grey, A), anchor=A,
+      within="cranial_cavity", abbrev="CTX", **brain_vol("brain")),
+    S(51, "brain_white_matter", "nervous", "white_matter", "#f0ece0", 103, rel(white, A),
+      anchor=A, within="cranial_cavity", abbrev="WM", **brain_vol("brain_white_matter")),
+    S(52, "brain_lateral_ventricle", "nervous", "csf", "#3c64dc", 100, rel(ventricle, A), anchor=A,
+      mirror=True, abbrev="LV", **brain_vol("brain_lateral_ventricle")),
+    S(54, "brain_cerebellum", "nervous", "grey_matter", "#c8a0c8", 102, rel(cerebellum, A), anchor=A,
       within="cranial_cavity", core=("white_matter", 9), abbrev="CBL",
-      **brain_vol("cerebellum")),
+      **brain_vol("brain_cerebellum")),
     S(55, "brainstem", "nervous", "white_matter", "#d2b48c", 101, rel(brainstem, A), anchor=A,
       abbrev="BST", **brain_vol("brainstem")),
     S(56, "cerebrospinal_fluid", "nervous", "csf", "#6496ff", 150, csf, abbrev="CSF"),
