@@ -238,8 +238,8 @@ bronchus_l = tube([[-3, car[1], car[2] + 2, 7.5], [-22, car[1] - 3, car[2] - 14,
 # aorta below the arch it drifts left and forward through the hiatus (T10-T11) to the cardia
 # at [-25, 10, T11] (§3: lower part 2.5 cm left of midline; abdomen document continues)
 eso = tube([[0, -16, z("C6"), 7], [-3, -22, z("T1"), 7.5], [-3, -30, z("T3"), 8],
-            [-1, -33, z("T5"), 8], [1, -36, z("T7"), 8.5], [-4, -32, z("T9"), 9],
-            [-13, -18, z("T10"), 9.5], [-25, 10, z("T11"), 10]])
+            [-1, -33, z("T5"), 8], [0, -34, z("T7"), 8.5], [-6, -22, z("T9"), 9],
+            [-14, -8, z("T10"), 9.5], [-25, 10, z("T11"), 10]])
 
 # ---- thyroid ---------------------------------------------------------------------------------
 # two lobes C5-T1 beside the trachea (~43 mm long, ~12-18 mm thick) and an isthmus over rings 2-4
@@ -303,7 +303,7 @@ structures = [
       abbrev="EYE"),
     S(60, "eye_lens", "nervous", "lens", "#a0e0ff", 105, lens, mirror=True, abbrev="LENS"),
     S(62, "thyroid_gland", "endocrine", "thyroid", "#b43c50", 130, thyroid,
-      volume_ml=[25.6, 21.5], cv=0.15, abbrev="THY"),  # labelled ~ 0.74 of the shape (trachea)
+      volume_ml=[25.6, 21.5], scales_with="height", cv=0.15, abbrev="THY"),  # labelled ~ 0.74 of the shape (trachea)
     S(63, "trachea", "respiratory", "cartilage", "#9cd0e0", 120, trachea, core=("air", 2.0),
       abbrev="TRA"),
     S(64, "bronchus_right", "respiratory", "cartilage", "#8cc0d8", 121, bronchus_r,
