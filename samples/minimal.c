@@ -1,9 +1,10 @@
 /* minimal.c — the smallest synthbody program: one subject, its 8 mm label map, one NIfTI file.
  *
  * Uses the installed public headers only (<prefix>/include/synthbody):
- *   sb_subject_sample    seed -> sex, age, height, BMI, organ scales   (sb_volume.h)
- *   sb_anatomy_voxelize  subject -> uint16 label map, RAS+ affine      (sb_volume.h)
- *   sb_nifti_write       label map -> <out_dir>/labels.nii.gz          (sb_export.h)
+ *   sb_subject_sample        seed -> sex, age, height, BMI, fat          (sb_volume.h)
+ *   sb_anatomy_load_default  the built-in anatomy description            (sb_volume.h)
+ *   sb_anatomy_voxelize      anatomy x subject -> uint16 label map, RAS+ (sb_volume.h)
+ *   sb_nifti_write           label map -> <out_dir>/labels.nii.gz        (sb_export.h)
  *
  * Usage: minimal OUT_DIR [SEED]
  * Prints one line describing the subject and the file; the exit code is the sb_status
@@ -34,12 +35,16 @@ int main(int argc, char **argv) {
     sb_subject subject;
     sb_status st = sb_subject_sample(&req, &subject, &err);
 
-    /* 2. Anatomy: the label map at 8 mm (fast; the command's default is 2 mm). A zeroed sb_ctx
-     * means no logging, no progress and OpenMP's thread count. */
+    /* 2. Anatomy: the built-in description (sb_anatomy_load(path) reads your own JSON), mapped
+     * onto the subject as a label map at 8 mm (fast; the command's default is 2 mm). NULL for
+     * the tissue map: not needed here. A zeroed sb_ctx means no logging, no progress and
+     * OpenMP's thread count. */
+    sb_anatomy *anatomy = NULL;
+    if (!st) st = sb_anatomy_load_default(&anatomy, &err);
     sb_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     sb_volume *labels = NULL;
-    if (!st) st = sb_anatomy_voxelize(&subject, 8.0, &ctx, &labels, &err);
+    if (!st) st = sb_anatomy_voxelize(anatomy, &subject, 8.0, &ctx, &labels, NULL, &err);
 
     /* 3. Output: labels.nii.gz, written atomically; force = 1 replaces an earlier run's file. */
     char path[4096];
@@ -57,5 +62,6 @@ int main(int argc, char **argv) {
                subject.bmi, labels->dim[0], labels->dim[1], labels->dim[2], path);
     }
     sb_volume_free(labels);
+    sb_anatomy_free(anatomy);
     return (int)st;
 }
