@@ -206,7 +206,7 @@ def canal(level, r, dz=0.0):
 # C7 7.4 x 11.4, T8 6.3 x 8.3 mm): circular equivalent; conus ends at L1/L2
 cord_pts = [fm[:] + [6.0], canal("C2", 5.3), canal("C4", 5.6), canal("C6", 5.2),
             canal("T1", 4.6), canal("T4", 3.9), canal("T7", 3.7), canal("T10", 3.9),
-            canal("T12", 4.2), canal("L1", 2.6), canal("L2", 1.5, 10)]
+            canal("T12", 4.2), canal("L1", 3.2), canal("L2", 2.6, 8)]
 cord = tube(cord_pts)
 # CSF-filled thecal sac: ~7-8 mm radius, ends at S2 (skeleton sacral canal)
 s1 = L["S1"]
@@ -246,7 +246,7 @@ eso = tube([[0, -16, z("C6"), 7], [-3, -22, z("T1"), 7.5], [-3, -30, z("T3"), 8]
 # (§3, §4); ICRP volume 19 / 16 mL (§5)
 zc = (z("C5") + z("T1")) / 2
 lobe = ell([21, 5, zc + 2], [8.5, 10, 25], [0, -8, 0])
-thyroid = union(lobe, {"mirror_x": lobe}, box([0, 19, tr_top[2] - 14], [12, 3.5, 6], 2))
+thyroid = union(lobe, {"mirror_x": lobe}, box([0, 17, tr_top[2] - 14], [17, 4, 7], 2))
 
 
 # ---- structures ------------------------------------------------------------------------------

@@ -129,7 +129,12 @@ la_c = [-4, -6, z("T6") - 4]
 la = ell(la_c, [30, 17, 22], [0, 0, 10])
 ra_c = [36, 16, z("T8") + 2]
 ra = ell(ra_c, [23, 24, 31], [0, 10, 0])
-myocardium = union(off(lv, LV_WALL), off(rv, 4.0), off(la, 2.5), off(ra, 2.5))
+# a hull between the chambers (septa, atrioventricular groove, fat-free pericardial mass) keeps
+# the heart one solid organ: the chambers (higher precedence) are carved out of it
+mid = [(lv_c[i] + ra_c[i]) / 2 for i in range(3)]
+dx, dy_ = ra_c[0] - lv_c[0], ra_c[1] - lv_c[1]
+hull = ell(mid, [48, 30, 34], [0, 0, round(math.degrees(math.atan2(dy_, dx)), 1)])
+myocardium = union(off(lv, LV_WALL), off(rv, 4.0), off(la, 2.5), off(ra, 2.5), hull)
 HEART_C = [round(v, 1) for v in at(62, 0, 0)]
 
 # ---- great vessels ---------------------------------------------------------------------------
@@ -201,12 +206,12 @@ LOBES = {
 # reference shape volume) x K with K = ICRP / (labelled total of the reference geometry), so
 # f = cbrt(K (H/Href)^3 / g^3) is common and the parts stay fitted. REF and *_LABELLED were
 # measured with the engine (2 mm, male 175 cm BMI 22 (g = 1), no size model).
-REF = {"heart_myocardium": 533.1, "heart_atrium_left": 47.1, "heart_atrium_right": 71.7,
+REF = {"heart_myocardium": 613.0, "heart_atrium_left": 47.1, "heart_atrium_right": 71.7,
        "heart_ventricle_left": 102.1, "heart_ventricle_right": 80.4,
        "lung_upper_lobe_right": 966.8, "lung_middle_lobe_right": 548.3,
        "lung_lower_lobe_right": 4015.2, "lung_upper_lobe_left": 1399.6,
        "lung_lower_lobe_left": 4142.1}
-HEART_LABELLED = 225.9 + 42.5 + 71.8 + 101.7 + 78.4
+HEART_LABELLED = 305.6 + 42.5 + 71.8 + 101.7 + 78.4
 LUNG_LABELLED = 677.4 + 286.3 + 1171.3 + 814.7 + 1266.9
 LUNG_CLIP = float(os.environ.get("TH_LUNG_CLIP", "0.75"))
 MODE = os.environ.get("TH_MODE", "")   # "refs": measure shapes; "nosize": measure labels
