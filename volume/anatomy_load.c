@@ -307,29 +307,9 @@ static sb_status parse_shape(ctx_t *c, const sb_anatomy *a, sdf_tree *t, int idx
                   body->valuestring);
             return bad(c, sub, msg);
         }
-        /* copy the named tree under this node */
-        const sdf_tree *src = &a->shapes[k].tree;
-        int base = t->n;
-        for (int i = 0; i < src->n; i++)
-            if (sdf_tree_add(t, SDF_UNION) < 0)
-                return sb_error_set(c->err, SB_ERR_MEMORY, "out of memory");
-        for (int i = 0; i < src->n; i++) {
-            sdf_node *dst = &t->nodes[base + i];
-            *dst = src->nodes[i];
-            dst->first += base;
-            dst->pts = NULL;
-            dst->raw_pts = NULL;
-            if (src->nodes[i].raw_pts_num) {
-                dst->raw_pts_num = malloc((size_t)dst->nraw * 4 * sizeof(sdf_num));
-                if (!dst->raw_pts_num) return sb_error_set(c->err, SB_ERR_MEMORY, "out of memory");
-                memcpy(dst->raw_pts_num, src->nodes[i].raw_pts_num,
-                       (size_t)dst->nraw * 4 * sizeof(sdf_num));
-            }
-        }
-        t->nodes[idx] = t->nodes[base + src->root];
-        t->nodes[base + src->root].raw_pts_num = NULL; /* moved to idx */
-        t->nodes[base + src->root].nraw = 0;
-        t->nodes[base + src->root].kind = SDF_HALFSPACE; /* unused slot: never evaluated */
+        t->nodes[idx].kind = SDF_REF;
+        t->nodes[idx].first = k;
+        t->nodes[idx].count = 0;
         return SB_OK;
     }
     char msg[128];
@@ -642,10 +622,18 @@ static sb_status finish(sb_anatomy *a, sb_error *err) {
     /* reference volumes of size-modelled structures */
     double params[P_COUNT];
     anat_reference_params(params);
-    for (int i = 0; i < a->nstructs; i++) {
+    sdf_tree *shapes = malloc((size_t)(a->nshapes ? a->nshapes : 1) * sizeof *shapes);
+    if (!shapes) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    for (int i = 0; i < a->nshapes; i++) shapes[i] = a->shapes[i].tree;
+    sdf_ctx cx;
+    int ok = sdf_ctx_init(&cx, shapes, a->nshapes);
+    for (int i = 0; ok && i < a->nshapes; i++) { /* refs point to earlier shapes only */
+        ok = sdf_resolve(&a->shapes[i].tree, params, shapes);
+        shapes[i] = a->shapes[i].tree;
+    }
+    for (int i = 0; ok && i < a->nstructs; i++) {
         anat_structure *s = &a->structs[i];
-        if (!sdf_resolve(&s->tree, params))
-            return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+        if (!(ok = sdf_resolve(&s->tree, params, shapes))) break;
         if (!(s->volume_ml[0] > 0)) continue;
         const sdf_node *r = &s->tree.nodes[s->tree.root];
         double h = 2.0, n = 0;
@@ -653,13 +641,19 @@ static sb_status finish(sb_anatomy *a, sb_error *err) {
             for (double y = r->lo[1] + h / 2; y < r->hi[1]; y += h)
                 for (double x = r->lo[0] + h / 2; x < r->hi[0]; x += h) {
                     double p[3] = {x, y, z};
-                    n += sdf_eval(&s->tree, s->tree.root, p) < 0;
+                    n += sdf_eval(&s->tree, s->tree.root, p, &cx) < 0;
                 }
         s->ref_volume_ml = n * h * h * h / 1000.0;
-        if (!(s->ref_volume_ml > 0))
+        if (!(s->ref_volume_ml > 0)) {
+            sdf_ctx_free(&cx);
+            free(shapes);
             return sb_error_set(err, SB_ERR_INPUT, "anatomy: %s has volume_ml but an empty shape",
                                 s->label.name);
+        }
     }
+    sdf_ctx_free(&cx);
+    free(shapes);
+    if (!ok) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
     return SB_OK;
 }
 

@@ -22,6 +22,11 @@
 #endif
 
 #define BLOCK 32 /* top-level cube, voxels (a power of two) */
+/* Distances are trusted within this factor when culling (the approximate ellipsoid and
+ * superquadric distances can overestimate the true one near elongated tips). */
+#ifndef CULL_FACTOR
+#define CULL_FACTOR 2.0
+#endif
 
 typedef struct {
     const anat_structure *src;
@@ -134,7 +139,7 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
     sc->nwithin = a->nshapes;
     for (int i = 0; i < a->nshapes; i++)
         if (!sdf_tree_copy(&sc->within[i], &a->shapes[i].tree) ||
-            !sdf_resolve(&sc->within[i], sc->params)) {
+            !sdf_resolve(&sc->within[i], sc->params, sc->within)) {
             scene_free(sc);
             return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
         }
@@ -145,7 +150,8 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
         if (st->sex >= 0 && st->sex != (int)subj->sex) continue;
         scene_struct *ss = &sc->s[sc->n];
         ss->src = st;
-        if (!sdf_tree_copy(&ss->tree, &st->tree) || !sdf_resolve(&ss->tree, sc->params)) {
+        if (!sdf_tree_copy(&ss->tree, &st->tree) ||
+            !sdf_resolve(&ss->tree, sc->params, sc->within)) {
             sc->n++;
             scene_free(sc);
             return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
@@ -217,17 +223,16 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
 }
 
 /* Signed distance (subject mm) of subject point q to scene structure ss. */
-static double struct_dist(const scene *sc, const scene_struct *ss, const double q[3]) {
+static double struct_dist(const scene *sc, const scene_struct *ss, const double q[3], sdf_ctx *cx) {
     double p[3];
     for (int k = 0; k < 3; k++)
         p[k] = ss->center_ref[k] + ((q[k] - ss->shift[k]) / sc->g[k] - ss->center_ref[k]) / ss->f;
     if (ss->src->mirrored) p[0] = -p[0];
     for (int k = 0; k < 3; k++) p[k] -= ss->anchor_ref[k];
-    double d = sdf_eval(&ss->tree, ss->tree.root, p) * ss->dscale;
+    double d = sdf_eval(&ss->tree, ss->tree.root, p, cx) * ss->dscale;
     if (ss->src->within >= 0) {
-        const sdf_tree *w = &sc->within[ss->src->within];
         double r[3] = {q[0] / sc->g[0], q[1] / sc->g[1], q[2] / sc->g[2]};
-        d = fmax(d, sdf_eval(w, w->root, r) * sc->gmin);
+        d = fmax(d, sdf_eval_shape(cx, ss->src->within, r) * sc->gmin);
     }
     return d;
 }
@@ -242,6 +247,7 @@ static int tissue_index(const char *name) {
 /* ---- hierarchical voxelizer ---------------------------------------------------------------- */
 typedef struct {
     const scene *sc;
+    sdf_ctx *cx; /* this thread's */
     uint16_t *L;
     uint8_t *T;
     size_t dim[3];
@@ -276,7 +282,7 @@ static void fill_block(const voxel_job *job, size_t i0, size_t j0, size_t k0, si
                    job->origin[2] + (double)k0 * job->voxel + h};
     double c[3];
     deform_apply(&sc->warp, q, c);
-    double safe = 2.0 * sqrt(3.0) * h;
+    double safe = CULL_FACTOR * sqrt(3.0) * h;
     int n = 0, full = 0;
     double dfull = 0;
     for (int m = 0; m < ncand && !full; m++) {
@@ -285,7 +291,7 @@ static void fill_block(const voxel_job *job, size_t i0, size_t j0, size_t k0, si
         if (ss->lo[0] > c[0] + hb || ss->hi[0] < c[0] - hb || ss->lo[1] > c[1] + hb ||
             ss->hi[1] < c[1] - hb || ss->lo[2] > c[2] + hb || ss->hi[2] < c[2] - hb)
             continue;
-        double d = struct_dist(sc, ss, c);
+        double d = struct_dist(sc, ss, c, job->cx);
         if (d > safe || (size == 1 && d >= 0)) continue;
         next[n++] = cand[m];
         if (d < -safe || size == 1) {
@@ -367,14 +373,25 @@ sb_status sb_anatomy_voxelize(const sb_anatomy *a, const sb_subject *s, double v
     const size_t nb[3] = {(dim[0] + BLOCK - 1) / BLOCK, (dim[1] + BLOCK - 1) / BLOCK,
                           (dim[2] + BLOCK - 1) / BLOCK};
     const long nblocks = (long)(nb[0] * nb[1] * nb[2]);
-    voxel_job job = {
-        &sc,     lab->data, tis->data, {dim[0], dim[1], dim[2]}, {origin[0], origin[1], origin[2]},
-        voxel_mm};
+    voxel_job job0 = {&sc,
+                      NULL,
+                      lab->data,
+                      tis->data,
+                      {dim[0], dim[1], dim[2]},
+                      {origin[0], origin[1], origin[2]},
+                      voxel_mm};
     int fail = 0;
 #pragma omp parallel num_threads(sb_ctx_threads(ctx))
     {
         /* candidate lists, one per recursion level (log2(BLOCK) + 1 levels) */
         int *cand = malloc((size_t)(sc.n + 1) * 8 * sizeof *cand);
+        sdf_ctx cx;
+        voxel_job job = job0;
+        job.cx = &cx;
+        if (!sdf_ctx_init(&cx, sc.within, sc.nwithin)) {
+            free(cand);
+            cand = NULL;
+        }
         if (!cand) {
 #pragma omp atomic write
             fail = 1;
@@ -392,6 +409,7 @@ sb_status sb_anatomy_voxelize(const sb_anatomy *a, const sb_subject *s, double v
 #endif
                 sb_progress(ctx, "anatomy", (size_t)b, (size_t)nblocks);
         }
+        if (cand) sdf_ctx_free(&cx);
         free(cand);
     }
     sb_progress(ctx, "anatomy", (size_t)nblocks, (size_t)nblocks);

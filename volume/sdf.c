@@ -143,7 +143,7 @@ static void rotated_extent(const sdf_node *nd, const double h[3], double e[3], i
     }
 }
 
-static void node_box(sdf_tree *t, int idx) {
+static void node_box(sdf_tree *t, int idx, const sdf_tree *shapes) {
     sdf_node *nd = &t->nodes[idx];
     double e[3];
     const double *v = nd->v;
@@ -221,6 +221,12 @@ static void node_box(sdf_tree *t, int idx) {
             nd->lo[i] = t->nodes[nd->first].lo[i] - d, nd->hi[i] = t->nodes[nd->first].hi[i] + d;
         break;
     }
+    case SDF_REF: {
+        const sdf_node *r = &shapes[nd->first].nodes[shapes[nd->first].root];
+        memcpy(nd->lo, r->lo, sizeof nd->lo);
+        memcpy(nd->hi, r->hi, sizeof nd->hi);
+        break;
+    }
     case SDF_MIRROR_X:
         memcpy(nd->lo, t->nodes[nd->first].lo, sizeof nd->lo);
         memcpy(nd->hi, t->nodes[nd->first].hi, sizeof nd->hi);
@@ -230,7 +236,7 @@ static void node_box(sdf_tree *t, int idx) {
     }
 }
 
-static int resolve_node(sdf_tree *t, int idx, const double *params) {
+static int resolve_node(sdf_tree *t, int idx, const double *params, const sdf_tree *shapes) {
     sdf_node *nd = &t->nodes[idx];
     for (int i = 0; i < nd->nnum; i++) nd->v[i] = num_value(nd->num[i], params);
     if (nd->kind == SDF_TUBE && !tube_sample(nd, params)) return 0;
@@ -239,14 +245,44 @@ static int resolve_node(sdf_tree *t, int idx, const double *params) {
         if (l > 0)
             for (int i = 3; i < 6; i++) nd->v[i] /= l;
     }
-    for (int c = 0; c < nd->count; c++)
-        if (!resolve_node(t, nd->first + c, params)) return 0;
-    node_box(t, idx);
+    if (nd->kind != SDF_REF)
+        for (int c = 0; c < nd->count; c++)
+            if (!resolve_node(t, nd->first + c, params, shapes)) return 0;
+    node_box(t, idx, shapes);
     return 1;
 }
 
-int sdf_resolve(sdf_tree *t, const double *params) {
-    return resolve_node(t, t->root, params);
+int sdf_resolve(sdf_tree *t, const double *params, const sdf_tree *shapes) {
+    return resolve_node(t, t->root, params, shapes);
+}
+
+int sdf_ctx_init(sdf_ctx *c, const sdf_tree *shapes, int n) {
+    c->shapes = shapes;
+    c->n = n;
+    c->memo = malloc((size_t)(n ? n : 1) * 4 * sizeof *c->memo);
+    c->have = calloc((size_t)(n ? n : 1), 1);
+    if (!c->memo || !c->have) {
+        sdf_ctx_free(c);
+        return 0;
+    }
+    return 1;
+}
+
+void sdf_ctx_free(sdf_ctx *c) {
+    free(c->memo);
+    free(c->have);
+    c->memo = NULL;
+    c->have = NULL;
+}
+
+double sdf_eval_shape(sdf_ctx *c, int k, const double p[3]) {
+    double *m = c->memo + 4 * k;
+    if (c->have[k] && m[0] == p[0] && m[1] == p[1] && m[2] == p[2]) return m[3];
+    double d = sdf_eval(&c->shapes[k], c->shapes[k].root, p, c);
+    m = c->memo + 4 * k; /* (unchanged: the memo never moves) */
+    m[0] = p[0], m[1] = p[1], m[2] = p[2], m[3] = d;
+    c->have[k] = 1;
+    return d;
 }
 
 /* ---- evaluation ---------------------------------------------------------------------------- */
@@ -287,7 +323,7 @@ static double seg_dist(const double *a, const double *b, const double p[3]) {
            (a[3] + t * (b[3] - a[3]));
 }
 
-double sdf_eval(const sdf_tree *t, int idx, const double p[3]) {
+double sdf_eval(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx) {
     const sdf_node *nd = &t->nodes[idx];
     const double *v = nd->v;
     double q[3];
@@ -340,50 +376,55 @@ double sdf_eval(const sdf_tree *t, int idx, const double p[3]) {
     }
     case SDF_HALFSPACE:
         return (p[0] - v[0]) * v[3] + (p[1] - v[1]) * v[4] + (p[2] - v[2]) * v[5];
-    case SDF_UNION: {
-        double d = 1e30;
-        for (int c = 0; c < nd->count; c++) {
-            const sdf_node *ch = &t->nodes[nd->first + c];
-            if (box_dist(ch, p) >= d) continue;
-            d = mn(d, sdf_eval(t, nd->first + c, p));
-        }
-        return d;
-    }
+    case SDF_UNION:
     case SDF_SMOOTH_UNION: {
-        double k = mx(v[0], 1e-9), d = 1e30;
+        /* the child whose box is nearest first, then the others unless their box is too far
+         * to change the (smooth) minimum */
+        double k = nd->kind == SDF_SMOOTH_UNION ? mx(v[0], 1e-9) : 0.0, best = 1e30;
+        int first = 0;
         for (int c = 0; c < nd->count; c++) {
-            const sdf_node *ch = &t->nodes[nd->first + c];
-            if (box_dist(ch, p) >= d + k) continue;
-            double b = sdf_eval(t, nd->first + c, p);
-            double h = mx(k - fabs(d - b), 0.0) / k;
-            d = mn(d, b) - h * h * k * 0.25;
+            double b = box_dist(&t->nodes[nd->first + c], p);
+            if (b < best) best = b, first = c;
+        }
+        double d = sdf_eval(t, nd->first + first, p, cx);
+        for (int c = 0; c < nd->count; c++) {
+            if (c == first || box_dist(&t->nodes[nd->first + c], p) >= d + k) continue;
+            double b = sdf_eval(t, nd->first + c, p, cx);
+            if (k > 0) {
+                double h = mx(k - fabs(d - b), 0.0) / k;
+                d = mn(d, b) - h * h * k * 0.25;
+            } else {
+                d = mn(d, b);
+            }
         }
         return d;
     }
     case SDF_INTERSECT: {
         double d = -1e30;
-        for (int c = 0; c < nd->count; c++) d = mx(d, sdf_eval(t, nd->first + c, p));
+        for (int c = 0; c < nd->count; c++) d = mx(d, sdf_eval(t, nd->first + c, p, cx));
         return d;
     }
     case SDF_DIFFERENCE: {
-        double d = sdf_eval(t, nd->first, p);
+        double d = sdf_eval(t, nd->first, p, cx);
         for (int c = 1; c < nd->count; c++) {
             const sdf_node *ch = &t->nodes[nd->first + c];
             double bd = box_dist(ch, p);
             if (bd > 0 && bd >= -d) continue; /* -d_child <= -bd <= d: cannot cut here */
-            d = mx(d, -sdf_eval(t, nd->first + c, p));
+            d = mx(d, -sdf_eval(t, nd->first + c, p, cx));
         }
         return d;
     }
     case SDF_SHELL: {
-        double d = sdf_eval(t, nd->first, p);
+        double d = sdf_eval(t, nd->first, p, cx);
         return mx(d, -d - v[0]);
     }
     case SDF_OFFSET:
-        return sdf_eval(t, nd->first, p) - v[0];
+        return sdf_eval(t, nd->first, p, cx) - v[0];
+    case SDF_REF:
+        return sdf_eval_shape(cx, nd->first, p);
     case SDF_MIRROR_X: {
         double m[3] = {-p[0], p[1], p[2]};
-        return sdf_eval(t, nd->first, m);
+        return sdf_eval(t, nd->first, m, cx);
     }
     }
     return 1e30;

@@ -24,7 +24,8 @@ typedef enum {
     SDF_DIFFERENCE,
     SDF_SHELL,
     SDF_OFFSET,
-    SDF_MIRROR_X
+    SDF_MIRROR_X,
+    SDF_REF /* a named shape: `first` is its index in the context's shapes */
 } sdf_kind;
 
 /* A number of the description: k, or k * parameter[param] if param >= 0. */
@@ -57,11 +58,28 @@ typedef struct sdf_tree {
     int root;
 } sdf_tree;
 
-/* Resolves numbers with the subject's parameters, samples tubes, computes bounding boxes.
+/* Named shapes that SDF_REF nodes refer to, with a per-thread memo: several structures refer
+ * to the same named shape (body, lean, cavities) at the same point, which is then evaluated
+ * once. One context per thread; values are keyed by the exact point. */
+typedef struct sdf_ctx {
+    const sdf_tree *shapes;
+    int n;
+    double *memo; /* 4 doubles per shape: x, y, z, value */
+    unsigned char *have;
+} sdf_ctx;
+
+/* Allocates the memo; 0 on out of memory. */
+int sdf_ctx_init(sdf_ctx *c, const sdf_tree *shapes, int n);
+void sdf_ctx_free(sdf_ctx *c);
+/* Signed distance of p to named shape k, memoised. */
+double sdf_eval_shape(sdf_ctx *c, int k, const double p[3]);
+
+/* Resolves numbers with the subject's parameters, samples tubes, computes bounding boxes
+ * (references take their boxes from `shapes`, which must be resolved already).
  * Returns 0 on out of memory. */
-int sdf_resolve(sdf_tree *t, const double *params);
+int sdf_resolve(sdf_tree *t, const double *params, const sdf_tree *shapes);
 /* Signed distance (mm; negative inside) of point p to node i of tree t. */
-double sdf_eval(const sdf_tree *t, int i, const double p[3]);
+double sdf_eval(const sdf_tree *t, int i, const double p[3], sdf_ctx *c);
 void sdf_tree_free(sdf_tree *t);
 /* Appends a node; returns its index or -1. */
 int sdf_tree_add(sdf_tree *t, sdf_kind kind);

@@ -8,6 +8,13 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 static sb_status write_json(cJSON *root, const char *path, int force, sb_error *err) {
     char *text = cJSON_Print(root);
@@ -153,7 +160,10 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
 
     sb_log(ctx, SB_LOG_INFO, "subject: seed %llu, %s, %.0f y, %.1f cm, BMI %.1f",
            (unsigned long long)subj.seed, sex_name(subj.sex), subj.age_y, subj.height_cm, subj.bmi);
+    double t0 = now_s();
     if ((s = sb_anatomy_voxelize(anat, &subj, opts->voxel_mm, ctx, &lab, &tis, err))) goto done;
+    sb_log(ctx, SB_LOG_INFO, "anatomy: %zux%zux%zu voxels in %.2f s", lab->dim[0], lab->dim[1],
+           lab->dim[2], now_s() - t0);
     if ((s = sb_nifti_write(lab, p_labels, opts->force, SB_NIFTI_INTENT_LABEL, "synthbody labels",
                             err)))
         goto done;
