@@ -18,6 +18,8 @@
  */
 #include "sb_mesh.h"
 
+#include "mesh_internal.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,8 +206,19 @@ sb_status sb_mesh_check(const sb_trimesh *m, sb_mesh_report *rep, sb_error *err)
     free(corner);
     rep->closed =
         rep->boundary_edges == 0 && rep->nonmanifold_edges == 0 && rep->misoriented_edges == 0;
+    /* used vertices (off[] reused as flags) */
+    memset(off, 0, (nv + 1) * sizeof *off);
+    for (size_t c = 0; c < 3 * nt; c++) off[m->tris[c]] = 1;
+    for (size_t v = 0; v < nv; v++) rep->used_vertices += off[v];
+    rep->euler = (long)rep->used_vertices - (long)rep->edges + (long)rep->ntris;
+    rep->genus = rep->closed && rep->euler % 2 == 0 ? (long)rep->components - rep->euler / 2 : -1;
     free(off);
     free(h);
     free(parent);
+    if (!sb__mesh_self_intersections(m, &rep->self_intersections))
+        return sb_error_set(err, SB_ERR_MEMORY,
+                            "mesh check: out of memory (self-intersections of %zu triangles)", nt);
+    rep->ok = rep->closed && rep->nonmanifold_vertices == 0 && rep->degenerate_tris == 0 &&
+              rep->self_intersections == 0 && (nt == 0 || rep->volume_mm3 > 0);
     return SB_OK;
 }

@@ -18,7 +18,11 @@
 #include "sb_mesh.h"
 
 #include <vtkCellArray.h>
+#include <vtkDecimatePro.h>
 #include <vtkDiscreteFlyingEdges3D.h>
+#include <vtkUnsignedShortArray.h>
+#include <vtkWindowedSincPolyDataFilter.h>
+#include <vtkXMLPolyDataWriter.h>
 #include <vtkImageData.h>
 #include <vtkNew.h>
 #include <vtkPoints.h>
@@ -26,9 +30,13 @@
 #include <vtkUnsignedCharArray.h>
 #include <vtkPointData.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <unistd.h>
+#include <vector>
 
 namespace {
 
@@ -142,6 +150,212 @@ sb_status run(const sb_volume *v, int label, sb_trimesh **out, sb_error *err) {
     return SB_OK;
 }
 
+/* sb_trimesh -> vtkPolyData (points as given). */
+vtkSmartPointer<vtkPolyData> to_polydata(const sb_trimesh *m) {
+    vtkNew<vtkPoints> pts;
+    pts->SetDataTypeToFloat();
+    pts->SetNumberOfPoints((vtkIdType)m->nverts);
+    for (size_t i = 0; i < m->nverts; i++)
+        pts->SetPoint((vtkIdType)i, m->verts[3 * i], m->verts[3 * i + 1], m->verts[3 * i + 2]);
+    vtkNew<vtkCellArray> polys;
+    polys->AllocateExact((vtkIdType)m->ntris, (vtkIdType)(3 * m->ntris));
+    for (size_t t = 0; t < m->ntris; t++) {
+        vtkIdType ids[3] = {m->tris[3 * t], m->tris[3 * t + 1], m->tris[3 * t + 2]};
+        polys->InsertNextCell(3, ids);
+    }
+    auto pd = vtkSmartPointer<vtkPolyData>::New();
+    pd->SetPoints(pts);
+    pd->SetPolys(polys);
+    return pd;
+}
+
+/* vtkPolyData (triangles) -> sb_trimesh, points mapped by the affine of v when v != NULL. NULL if
+ * a cell is not a triangle. Throws bad_alloc. */
+sb_trimesh *from_polydata(vtkPolyData *pd, const sb_volume *v) {
+    sb_trimesh *m = static_cast<sb_trimesh *>(std::calloc(1, sizeof *m));
+    if (!m) throw std::bad_alloc();
+    vtkPoints *pts = pd->GetPoints();
+    vtkCellArray *polys = pd->GetPolys();
+    m->nverts = pts ? (size_t)pts->GetNumberOfPoints() : 0;
+    m->ntris = polys ? (size_t)polys->GetNumberOfCells() : 0;
+    m->verts = static_cast<float *>(std::malloc((m->nverts + 1) * 3 * sizeof(float)));
+    m->tris = static_cast<uint32_t *>(std::malloc((m->ntris + 1) * 3 * sizeof(uint32_t)));
+    if (!m->verts || !m->tris || m->nverts > UINT32_MAX) {
+        sb_trimesh_free(m);
+        throw std::bad_alloc();
+    }
+    for (size_t i = 0; i < m->nverts; i++) {
+        double p[3], w[3];
+        pts->GetPoint((vtkIdType)i, p);
+        if (v)
+            sb_volume_to_world(v, p, w);
+        else
+            std::memcpy(w, p, sizeof w);
+        for (int a = 0; a < 3; a++) m->verts[3 * i + a] = (float)w[a];
+    }
+    size_t t = 0;
+    vtkIdType npts;
+    const vtkIdType *ids;
+    if (polys)
+        for (polys->InitTraversal(); polys->GetNextCell(npts, ids); t++) {
+            if (npts != 3) {
+                sb_trimesh_free(m);
+                return nullptr;
+            }
+            for (int c = 0; c < 3; c++) m->tris[3 * t + c] = (uint32_t)ids[c];
+        }
+    return m;
+}
+
+void orient_outward(sb_trimesh *m) {
+    double vol = 0;
+    for (size_t t = 0; t < m->ntris; t++) {
+        const float *p[3];
+        for (int c = 0; c < 3; c++) p[c] = m->verts + 3 * (size_t)m->tris[3 * t + c];
+        vol += (double)p[0][0] * ((double)p[1][1] * p[2][2] - (double)p[1][2] * p[2][1]) -
+               (double)p[0][1] * ((double)p[1][0] * p[2][2] - (double)p[1][2] * p[2][0]) +
+               (double)p[0][2] * ((double)p[1][0] * p[2][1] - (double)p[1][1] * p[2][0]);
+    }
+    if (vol < 0)
+        for (size_t i = 0; i < m->ntris; i++) {
+            uint32_t x = m->tris[3 * i + 1];
+            m->tris[3 * i + 1] = m->tris[3 * i + 2];
+            m->tris[3 * i + 2] = x;
+        }
+}
+
+sb_status run_labels(const sb_volume *v, const int *ids, size_t n, const sb_vtk_opts *o,
+                     sb_trimesh **out, double *seconds, sb_error *err) {
+    int dims[3];
+    for (int a = 0; a < 3; a++) dims[a] = (int)(v->dim[a] + 2);
+    std::vector<uint16_t> sel(65536, 0);
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] < 1 || ids[i] > 65535)
+            return sb_error_set(err, SB_ERR_USAGE, "VTK mesher: label id %d outside 1..65535",
+                                ids[i]);
+        sel[(size_t)ids[i]] = 1;
+    }
+    vtkNew<vtkImageData> img;
+    img->SetDimensions(dims);
+    img->SetOrigin(-1, -1, -1);
+    img->SetSpacing(1, 1, 1);
+    vtkNew<vtkUnsignedShortArray> lab;
+    lab->SetName("labels");
+    const size_t np = (size_t)dims[0] * (size_t)dims[1] * (size_t)dims[2];
+    lab->SetNumberOfTuples((vtkIdType)np);
+    uint16_t *d = lab->GetPointer(0);
+    std::memset(d, 0, np * sizeof *d);
+    for (size_t k = 0; k < v->dim[2]; k++)
+        for (size_t j = 0; j < v->dim[1]; j++) {
+            size_t src = sb_volume_index(v, 0, j, k);
+            size_t dst = 1 + (size_t)dims[0] * ((j + 1) + (size_t)dims[1] * (k + 1));
+            for (size_t i = 0; i < v->dim[0]; i++) {
+                double x = sb_volume_get(v, src++);
+                d[dst++] = x >= 1 && x <= 65535 && x == (double)(long)x && sel[(size_t)x]
+                               ? (uint16_t)x
+                               : 0;
+            }
+        }
+    img->GetPointData()->SetScalars(lab);
+    vtkNew<vtkDiscreteFlyingEdges3D> dfe;
+    dfe->SetInputData(img);
+    dfe->SetNumberOfContours((int)n);
+    for (size_t i = 0; i < n; i++) dfe->SetValue((int)i, ids[i]);
+    dfe->ComputeNormalsOff();
+    dfe->ComputeGradientsOff();
+    dfe->ComputeScalarsOn();
+    auto t0 = std::chrono::steady_clock::now();
+    dfe->Update();
+    auto t1 = std::chrono::steady_clock::now();
+    if (seconds) *seconds = std::chrono::duration<double>(t1 - t0).count();
+    vtkPolyData *pd = dfe->GetOutput();
+    vtkPoints *pts = pd->GetPoints();
+    vtkCellArray *polys = pd->GetPolys();
+    vtkDataArray *sc = pd->GetPointData()->GetScalars();
+    for (size_t i = 0; i < n; i++) out[i] = nullptr;
+    if (!pts || !polys || !sc) return SB_OK; /* no label present */
+    /* split the output by label (the point scalar is the contour value) */
+    std::vector<size_t> slot(65536, SIZE_MAX);
+    for (size_t i = 0; i < n; i++) slot[(size_t)ids[i]] = i;
+    std::vector<std::vector<uint32_t>> tris(n);
+    std::vector<uint32_t> local((size_t)pts->GetNumberOfPoints(), UINT32_MAX);
+    std::vector<std::vector<float>> verts(n);
+    vtkIdType npts;
+    const vtkIdType *cid;
+    for (polys->InitTraversal(); polys->GetNextCell(npts, cid);) {
+        if (npts != 3) return sb_error_set(err, SB_ERR_INTERNAL, "VTK DFE: a non-triangle cell");
+        double val = sc->GetComponent(cid[0], 0);
+        size_t L = val >= 0 && val <= 65535 ? slot[(size_t)val] : SIZE_MAX;
+        if (L == SIZE_MAX) return sb_error_set(err, SB_ERR_INTERNAL, "VTK DFE: scalar %g", val);
+        for (int c = 0; c < 3; c++) {
+            uint32_t &li = local[(size_t)cid[c]];
+            if (li == UINT32_MAX) {
+                double p[3], w[3];
+                pts->GetPoint(cid[c], p);
+                sb_volume_to_world(v, p, w);
+                li = (uint32_t)(verts[L].size() / 3);
+                for (int a = 0; a < 3; a++) verts[L].push_back((float)w[a]);
+            }
+            tris[L].push_back(li);
+        }
+    }
+    for (size_t L = 0; L < n; L++) {
+        if (tris[L].empty()) continue;
+        sb_trimesh tmp = {verts[L].size() / 3, tris[L].size() / 3, verts[L].data(), tris[L].data()};
+        sb_trimesh *m = nullptr;
+        if (o && (o->smooth_iters > 0 || o->target_reduction > 0)) {
+            vtkSmartPointer<vtkPolyData> cur = to_polydata(&tmp);
+            if (o->smooth_iters > 0) {
+                vtkNew<vtkWindowedSincPolyDataFilter> ws;
+                ws->SetInputData(cur);
+                ws->SetNumberOfIterations(o->smooth_iters);
+                ws->SetPassBand(o->passband > 0 ? o->passband : 0.1);
+                ws->BoundarySmoothingOff();
+                ws->FeatureEdgeSmoothingOff();
+                ws->NonManifoldSmoothingOn();
+                ws->NormalizeCoordinatesOn();
+                ws->Update();
+                cur = ws->GetOutput();
+            }
+            if (o->target_reduction > 0) {
+                vtkNew<vtkDecimatePro> dp;
+                dp->SetInputData(cur);
+                dp->SetTargetReduction(o->target_reduction);
+                dp->PreserveTopologyOn();
+                dp->SplittingOff();
+                dp->BoundaryVertexDeletionOff();
+                dp->Update();
+                cur = dp->GetOutput();
+            }
+            m = from_polydata(cur, nullptr);
+        } else {
+            m = static_cast<sb_trimesh *>(std::calloc(1, sizeof *m));
+            if (!m) throw std::bad_alloc();
+            m->nverts = tmp.nverts;
+            m->ntris = tmp.ntris;
+            m->verts = static_cast<float *>(std::malloc(tmp.nverts * 3 * sizeof(float)));
+            m->tris = static_cast<uint32_t *>(std::malloc(tmp.ntris * 3 * sizeof(uint32_t)));
+            if (!m->verts || !m->tris) {
+                sb_trimesh_free(m);
+                throw std::bad_alloc();
+            }
+            std::memcpy(m->verts, tmp.verts, tmp.nverts * 3 * sizeof(float));
+            std::memcpy(m->tris, tmp.tris, tmp.ntris * 3 * sizeof(uint32_t));
+        }
+        if (!m) {
+            for (size_t i = 0; i < n; i++) {
+                sb_trimesh_free(out[i]);
+                out[i] = nullptr;
+            }
+            return sb_error_set(err, SB_ERR_INTERNAL, "VTK: non-triangle output for label %d",
+                                ids[L]);
+        }
+        orient_outward(m);
+        out[L] = m;
+    }
+    return SB_OK;
+}
+
 } // namespace
 
 extern "C" int sb_mesh_have_vtk(void) {
@@ -165,4 +379,65 @@ extern "C" sb_status sb_mesh_vtk_extract_label(const sb_volume *labels, int labe
     } catch (...) {
         return sb_error_set(err, SB_ERR_INTERNAL, "VTK failed (C++ exception) on label %d", label);
     }
+}
+
+extern "C" sb_status sb_mesh_vtk_labels(const sb_volume *labels, const int *ids, size_t n,
+                                        const sb_vtk_opts *opts, sb_trimesh **out,
+                                        double *seconds_extract, sb_error *err) {
+    if (!out || (n && !ids))
+        return sb_error_set(err, SB_ERR_USAGE, "sb_mesh_vtk_labels: out or ids is NULL");
+    for (size_t i = 0; i < n; i++) out[i] = nullptr;
+    if (!labels || !labels->data || !sb_dtype_size(labels->dtype))
+        return sb_error_set(err, SB_ERR_USAGE, "sb_mesh_vtk_labels: invalid volume");
+    for (int a = 0; a < 3; a++)
+        if (labels->dim[a] == 0 || labels->dim[a] > (size_t)(1 << 30) - 2)
+            return sb_error_set(err, SB_ERR_INPUT, "VTK mesher: axis %d has %zu voxels", a,
+                                labels->dim[a]);
+    try {
+        sb_status s = run_labels(labels, ids, n, opts, out, seconds_extract, err);
+        if (s)
+            for (size_t i = 0; i < n; i++) {
+                sb_trimesh_free(out[i]);
+                out[i] = nullptr;
+            }
+        return s;
+    } catch (const std::bad_alloc &) {
+        for (size_t i = 0; i < n; i++) {
+            sb_trimesh_free(out[i]);
+            out[i] = nullptr;
+        }
+        return sb_error_set(err, SB_ERR_MEMORY, "out of memory meshing %zu labels with VTK", n);
+    } catch (...) {
+        return sb_error_set(err, SB_ERR_INTERNAL, "VTK failed (C++ exception)");
+    }
+}
+
+extern "C" sb_status sb_mesh_vtp_write(const sb_trimesh *m, const char *path, int force,
+                                       sb_error *err) {
+    if (!m || !path) return sb_error_set(err, SB_ERR_USAGE, "sb_mesh_vtp_write: NULL argument");
+    if (!force && access(path, F_OK) == 0)
+        return sb_error_set(err, SB_ERR_EXISTS, "%s exists (use --force to overwrite)", path);
+    char tmp[4200];
+    if (std::snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return sb_error_set(err, SB_ERR_OUTPUT, "%s: path too long", path);
+    try {
+        vtkSmartPointer<vtkPolyData> pd = to_polydata(m);
+        vtkNew<vtkXMLPolyDataWriter> w;
+        w->SetFileName(tmp);
+        w->SetInputData(pd);
+        w->SetDataModeToAppended();
+        w->SetCompressorTypeToZLib();
+        if (!w->Write() || w->GetErrorCode()) {
+            std::remove(tmp);
+            return sb_error_set(err, SB_ERR_OUTPUT, "%s: VTK could not write it", path);
+        }
+    } catch (const std::bad_alloc &) {
+        std::remove(tmp);
+        return sb_error_set(err, SB_ERR_MEMORY, "out of memory writing %s", path);
+    }
+    if (std::rename(tmp, path) != 0) {
+        std::remove(tmp);
+        return sb_error_set(err, SB_ERR_OUTPUT, "%s: cannot rename the temporary file", path);
+    }
+    return SB_OK;
 }

@@ -1,0 +1,318 @@
+/* simplify.c — topology-preserving quadric half-edge-collapse simplification.
+ *
+ * References
+ *   M. Garland, P. S. Heckbert: "Surface Simplification Using Quadric Error Metrics",
+ *     SIGGRAPH 1997 (quadrics, optimal placement, cheapest collapse first).
+ *   T. K. Dey, H. Edelsbrunner, S. Guha, D. V. Nekhayev: "Topology Preserving Edge Contraction",
+ *     Publ. Inst. Math. (Beograd) 66, 1999 (the link condition: contracting ab keeps a closed
+ *     2-manifold homeomorphic iff Lk(a) ∩ Lk(b) = Lk(ab), here the two opposite vertices).
+ *   A. Kapoulkine's meshoptimizer (collapse passes over an independent set of edges, costs
+ *     bucketed rather than kept in a heap) for the pass structure — no code taken.
+ *
+ * Collapses are half-edge collapses b -> a (b is removed, a keeps its position), so every output
+ * vertex is an input vertex: the surface stays on the (smoothed) input surface.
+ * Guarantee: a closed, edge- and vertex-manifold, oriented input stays so, with the same genus
+ * and number of components: a collapse is made only if (1) the edge has exactly two triangles,
+ * (2) the link condition holds, (3) both opposite vertices keep valence >= 3 and the merged
+ * vertex has valence >= 3, (4) no triangle around b turns by more than ~78 degrees or becomes
+ * a sliver (quality 4*sqrt(3)*area / sum of squared edges below 0.05, unless it already was).
+ * Self-intersections are not excluded by construction (collapses are local); the caller
+ * checks them (sb_mesh_check) and falls back (sb_mesh_surfaces).
+ * Error: each vertex carries the quadric of the planes of the original triangles merged into
+ * it (unit normals, unweighted); the cost of b -> a is (Q_a + Q_b)(a), so sqrt(cost) bounds
+ * the distance from a to each of those planes; collapses with sqrt(cost) > max_error_mm are
+ * never made. The input must be a closed 2-manifold (what the extractors make); other input is
+ * handled safely but its topology is not guaranteed.
+ * Deterministic (single thread per mesh; ties broken by edge order).
+ *
+ * Passes, repeated until the target is met or nothing can collapse:
+ *   1. vertex -> triangle lists (CSR) of the live triangles;
+ *   2. per vertex b (in parallel), its cheapest neighbour a;
+ *   3. counting sort of the costs by their top float bits (monotonic for costs >= 0);
+ *   4. cheapest first: a collapse is tried only if neither end was touched in this pass; after
+ *      b -> a the 1-ring of b is locked (every vertex whose triangles changed), so every test
+ *      reads an unmodified neighbourhood; live triangle counts per vertex are kept exact;
+ *   5. dead triangles dropped.
+ */
+#include "sb_mesh.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct quadric {
+    double a2, ab, ac, ad, b2, bc, bd, c2, cd, d2;
+} quadric;
+
+typedef struct cand {
+    float cost;
+    uint32_t b, a; /* b -> a */
+} cand;
+
+static void q_add(quadric *q, const quadric *r) {
+    q->a2 += r->a2, q->ab += r->ab, q->ac += r->ac, q->ad += r->ad, q->b2 += r->b2;
+    q->bc += r->bc, q->bd += r->bd, q->c2 += r->c2, q->cd += r->cd, q->d2 += r->d2;
+}
+
+static double q_eval(const quadric *q, const double x[3]) {
+    double r = q->a2 * x[0] * x[0] + 2 * q->ab * x[0] * x[1] + 2 * q->ac * x[0] * x[2] +
+               2 * q->ad * x[0] + q->b2 * x[1] * x[1] + 2 * q->bc * x[1] * x[2] + 2 * q->bd * x[1] +
+               q->c2 * x[2] * x[2] + 2 * q->cd * x[2] + q->d2;
+    return r > 0 ? r : 0;
+}
+
+static void tri_normal(const double *a, const double *b, const double *c, double n[3]) {
+    double e1[3] = {b[0] - a[0], b[1] - a[1], b[2] - a[2]};
+    double e2[3] = {c[0] - a[0], c[1] - a[1], c[2] - a[2]};
+    n[0] = e1[1] * e2[2] - e1[2] * e2[1];
+    n[1] = e1[2] * e2[0] - e1[0] * e2[2];
+    n[2] = e1[0] * e2[1] - e1[1] * e2[0];
+}
+
+static double quality(const double *a, const double *b, const double *c) {
+    double n[3];
+    tri_normal(a, b, c, n);
+    double area2 = sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
+    double s = 0;
+    for (int k = 0; k < 3; k++) {
+        double d0 = b[k] - a[k], d1 = c[k] - b[k], d2 = a[k] - c[k];
+        s += d0 * d0 + d1 * d1 + d2 * d2;
+    }
+    return s > 0 ? 2 * sqrt(3.0) * area2 / s : 0; /* 4 sqrt(3) A / sum l^2, A = area2 / 2 */
+}
+
+typedef struct simp {
+    size_t nv, nt;
+    double *P;
+    quadric *Q;
+    uint32_t *T;
+    uint8_t *dead;
+    size_t *off; /* CSR: triangles of each vertex */
+    uint32_t *adj;
+    uint32_t *deg; /* live triangles of each vertex (= valence on a closed manifold) */
+    uint8_t *lock;
+} simp;
+
+/* Neighbours of x: the vertex after x in each of its triangles (each once on a closed
+ * manifold). Returns the count, or SIZE_MAX if more than cap. */
+static size_t ring(const simp *s, uint32_t x, uint32_t *buf, size_t cap) {
+    size_t n = 0;
+    for (size_t k = s->off[x]; k < s->off[x + 1]; k++) {
+        if (s->dead[s->adj[k]]) continue;
+        const uint32_t *t = s->T + 3 * (size_t)s->adj[k];
+        uint32_t y = t[0] == x ? t[1] : t[1] == x ? t[2] : t[0];
+        if (n == cap) return SIZE_MAX;
+        buf[n++] = y;
+    }
+    return n;
+}
+
+/* Tries the collapse b -> a; 1 if made. */
+static int try_collapse(simp *s, uint32_t b, uint32_t a) {
+    uint32_t ra[64], rb[64];
+    size_t na = ring(s, a, ra, 64), nb = ring(s, b, rb, 64);
+    if (na == SIZE_MAX || nb == SIZE_MAX) return 0;
+    if (na != s->deg[a] || nb != s->deg[b]) return 0; /* not a closed fan: leave it */
+    /* the edge's triangles and their opposite vertices */
+    uint32_t opp[2];
+    int ne = 0;
+    for (size_t k = s->off[b]; k < s->off[b + 1]; k++) {
+        if (s->dead[s->adj[k]]) continue;
+        const uint32_t *t = s->T + 3 * (size_t)s->adj[k];
+        if (t[0] != a && t[1] != a && t[2] != a) continue;
+        if (ne == 2) return 0; /* non-manifold edge */
+        opp[ne++] = t[0] != a && t[0] != b ? t[0] : t[1] != a && t[1] != b ? t[1] : t[2];
+    }
+    if (ne != 2 || opp[0] == opp[1]) return 0;
+    /* link condition: common neighbours are exactly the two opposite vertices */
+    size_t common = 0;
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++) common += ra[i] == rb[j];
+    if (common != 2) return 0;
+    if (na + nb < 7 || s->deg[opp[0]] <= 3 || s->deg[opp[1]] <= 3) return 0;
+    /* normals and quality of the triangles of b that survive, with b moved onto a */
+    const double *pa = s->P + 3 * (size_t)a;
+    for (size_t k = s->off[b]; k < s->off[b + 1]; k++) {
+        if (s->dead[s->adj[k]]) continue;
+        const uint32_t *t = s->T + 3 * (size_t)s->adj[k];
+        if (t[0] == a || t[1] == a || t[2] == a) continue;
+        const double *v[3], *w[3];
+        for (int c = 0; c < 3; c++) {
+            v[c] = s->P + 3 * (size_t)t[c];
+            w[c] = t[c] == b ? pa : v[c];
+        }
+        double n0[3], n1[3];
+        tri_normal(v[0], v[1], v[2], n0);
+        tri_normal(w[0], w[1], w[2], n1);
+        double l0 = sqrt(n0[0] * n0[0] + n0[1] * n0[1] + n0[2] * n0[2]),
+               l1 = sqrt(n1[0] * n1[0] + n1[1] * n1[1] + n1[2] * n1[2]);
+        if (!(l1 > 0)) return 0;
+        if (n0[0] * n1[0] + n0[1] * n1[1] + n0[2] * n1[2] < 0.2 * l0 * l1) return 0;
+        double q1 = quality(w[0], w[1], w[2]);
+        if (q1 < 0.05 && q1 < quality(v[0], v[1], v[2])) return 0;
+    }
+    /* make it */
+    q_add(&s->Q[a], &s->Q[b]);
+    for (size_t k = s->off[b]; k < s->off[b + 1]; k++) {
+        uint32_t ti = s->adj[k];
+        if (s->dead[ti]) continue;
+        uint32_t *t = s->T + 3 * (size_t)ti;
+        if (t[0] == a || t[1] == a || t[2] == a) {
+            s->dead[ti] = 1;
+            for (int c = 0; c < 3; c++) s->deg[t[c]]--;
+            continue;
+        }
+        for (int c = 0; c < 3; c++)
+            if (t[c] == b) t[c] = a;
+    }
+    s->deg[a] += s->deg[b];
+    s->deg[b] = 0;
+    s->lock[a] = s->lock[b] = 1;
+    for (size_t j = 0; j < nb; j++) s->lock[rb[j]] = 1;
+    return 1;
+}
+
+static void build_csr(simp *s) {
+    memset(s->off, 0, (s->nv + 1) * sizeof *s->off);
+    for (size_t t = 0; t < s->nt; t++)
+        for (int c = 0; c < 3; c++) s->off[s->T[3 * t + (size_t)c] + 1]++;
+    for (size_t v = 0; v < s->nv; v++) s->off[v + 1] += s->off[v];
+    for (size_t t = 0; t < s->nt; t++)
+        for (int c = 0; c < 3; c++) s->adj[s->off[s->T[3 * t + (size_t)c]]++] = (uint32_t)t;
+    for (size_t v = s->nv; v > 0; v--) s->off[v] = s->off[v - 1];
+    s->off[0] = 0;
+}
+
+sb_status sb_mesh_simplify(sb_trimesh *m, size_t target_tris, double max_error_mm,
+                           size_t *collapses, sb_error *err) {
+    if (collapses) *collapses = 0;
+    if (!m) return sb_error_set(err, SB_ERR_USAGE, "sb_mesh_simplify: mesh is NULL");
+    if (m->ntris <= 4 || (target_tris >= m->ntris && !(max_error_mm > 0))) return SB_OK;
+    for (size_t i = 0; i < 3 * m->ntris; i++)
+        if (m->tris[i] >= m->nverts)
+            return sb_error_set(err, SB_ERR_INPUT, "simplify: triangle %zu uses vertex %u of %zu",
+                                i / 3, (unsigned)m->tris[i], m->nverts);
+    simp s;
+    memset(&s, 0, sizeof s);
+    s.nv = m->nverts;
+    s.nt = m->ntris;
+    s.P = malloc(3 * s.nv * sizeof *s.P);
+    s.Q = calloc(s.nv, sizeof *s.Q);
+    s.T = malloc(3 * s.nt * sizeof *s.T);
+    s.dead = calloc(s.nt, 1);
+    s.off = malloc((s.nv + 1) * sizeof *s.off);
+    s.adj = malloc(3 * s.nt * sizeof *s.adj);
+    s.deg = calloc(s.nv, sizeof *s.deg);
+    s.lock = malloc(s.nv);
+    cand *cd = malloc(s.nv * sizeof *cd), *cs = malloc(s.nv * sizeof *cs);
+    size_t *bucket = malloc(4097 * sizeof *bucket);
+    uint32_t *map = malloc(s.nv * sizeof *map);
+    sb_status st = SB_OK;
+    if (!s.P || !s.Q || !s.T || !s.dead || !s.off || !s.adj || !s.deg || !s.lock || !cd || !cs ||
+        !bucket || !map) {
+        st = sb_error_set(err, SB_ERR_MEMORY, "simplify: out of memory (%zu triangles)", m->ntris);
+        goto done;
+    }
+    for (size_t i = 0; i < 3 * s.nv; i++) s.P[i] = m->verts[i];
+    memcpy(s.T, m->tris, 3 * s.nt * sizeof *s.T);
+    for (size_t t = 0; t < s.nt; t++) {
+        const uint32_t *tv = s.T + 3 * t;
+        for (int c = 0; c < 3; c++) s.deg[tv[c]]++;
+        double n[3];
+        const double *a = s.P + 3 * (size_t)tv[0];
+        tri_normal(a, s.P + 3 * (size_t)tv[1], s.P + 3 * (size_t)tv[2], n);
+        double l = sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
+        if (!(l > 0)) continue;
+        n[0] /= l, n[1] /= l, n[2] /= l;
+        double d = -(n[0] * a[0] + n[1] * a[1] + n[2] * a[2]);
+        quadric q = {n[0] * n[0], n[0] * n[1], n[0] * n[2], n[0] * d, n[1] * n[1],
+                     n[1] * n[2], n[1] * d,    n[2] * n[2], n[2] * d, d * d};
+        for (int c = 0; c < 3; c++) q_add(&s.Q[tv[c]], &q);
+    }
+    const double max_cost = max_error_mm > 0 ? max_error_mm * max_error_mm : INFINITY;
+    size_t total = 0;
+    for (int pass = 0; pass < 1000; pass++) {
+        if (s.nt <= target_tris || s.nt <= 4) break;
+        build_csr(&s);
+        size_t nc = 0;
+        for (size_t b = 0; b < s.nv; b++) {
+            if (!s.deg[b]) continue;
+            double best = INFINITY;
+            uint32_t ba = UINT32_MAX;
+            for (size_t k = s.off[b]; k < s.off[b + 1]; k++) {
+                const uint32_t *t = s.T + 3 * (size_t)s.adj[k];
+                uint32_t a = t[0] == b ? t[1] : t[1] == b ? t[2] : t[0];
+                const double *pa = s.P + 3 * (size_t)a;
+                double c = q_eval(&s.Q[b], pa) + q_eval(&s.Q[a], pa);
+                if (c < best) best = c, ba = a;
+            }
+            if (ba == UINT32_MAX || best > max_cost) continue;
+            cd[nc].cost = (float)best;
+            cd[nc].b = (uint32_t)b;
+            cd[nc].a = ba;
+            nc++;
+        }
+        if (!nc) break;
+        /* counting sort by the top 12 bits of the (non-negative) float cost */
+        memset(bucket, 0, 4097 * sizeof *bucket);
+        for (size_t i = 0; i < nc; i++) {
+            uint32_t bits;
+            memcpy(&bits, &cd[i].cost, 4);
+            bucket[(bits >> 19) + 1]++;
+        }
+        for (size_t k = 0; k < 4096; k++) bucket[k + 1] += bucket[k];
+        for (size_t i = 0; i < nc; i++) {
+            uint32_t bits;
+            memcpy(&bits, &cd[i].cost, 4);
+            cs[bucket[bits >> 19]++] = cd[i];
+        }
+        memset(s.lock, 0, s.nv);
+        size_t want =
+            target_tris > 0 && s.nt > target_tris ? (s.nt - target_tris + 1) / 2 : SIZE_MAX;
+        size_t made = 0;
+        for (size_t i = 0; i < nc && made < want; i++) {
+            uint32_t a = cs[i].a, b = cs[i].b;
+            if (s.lock[a] || s.lock[b]) continue;
+            made += (size_t)try_collapse(&s, b, a);
+        }
+        size_t w = 0;
+        for (size_t t = 0; t < s.nt; t++) {
+            if (s.dead[t]) continue;
+            if (w != t) memcpy(s.T + 3 * w, s.T + 3 * t, 3 * sizeof *s.T);
+            w++;
+        }
+        memset(s.dead, 0, s.nt);
+        s.nt = w;
+        total += made;
+        if (!made) break;
+    }
+    /* compact the vertices */
+    size_t nv2 = 0;
+    for (size_t v = 0; v < s.nv; v++) map[v] = UINT32_MAX;
+    for (size_t i = 0; i < 3 * s.nt; i++) map[s.T[i]] = UINT32_MAX - 1; /* used */
+    for (size_t v = 0; v < s.nv; v++)
+        if (map[v] == UINT32_MAX - 1) {
+            map[v] = (uint32_t)nv2;
+            for (int k = 0; k < 3; k++)
+                m->verts[3 * nv2 + (size_t)k] = (float)s.P[3 * v + (size_t)k];
+            nv2++;
+        }
+    for (size_t i = 0; i < 3 * s.nt; i++) m->tris[i] = map[s.T[i]];
+    m->nverts = nv2;
+    m->ntris = s.nt;
+    if (collapses) *collapses = total;
+done:
+    free(s.P);
+    free(s.Q);
+    free(s.T);
+    free(s.dead);
+    free(s.off);
+    free(s.adj);
+    free(s.deg);
+    free(s.lock);
+    free(cd);
+    free(cs);
+    free(bucket);
+    free(map);
+    return st;
+}

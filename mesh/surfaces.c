@@ -1,0 +1,457 @@
+/* surfaces.c — the surface pipeline: extraction, tiny components, smoothing, simplification,
+ * checks, and the fallback that keeps a bad mesh from ever being returned as good.
+ *
+ * References: the algorithms are those of marching_cubes.c, smooth.c, simplify.c, selfx.c and
+ * check.c; the Gaussian pre-smoothing of each label's indicator follows 3D Slicer's "joint
+ * smoothing" idea (smooth the binary mask, contour at 0.5): a sampled Gaussian kernel truncated
+ * at 3 sigma, applied separably along i, j, k in voxel units (sigma_mm / spacing).
+ *
+ * Per label (in parallel over labels, largest first; each label single-threaded, so results
+ * do not depend on the thread count):
+ *   1. raw surface: the one multi-label marching-cubes sweep (or, with gauss_sigma_mm > 0, the
+ *      iso-surface at 0.5 of the blurred indicator inside the label's box grown by 3 sigma);
+ *   2. components whose |volume| is below min_component_mm3 are dropped (never the largest):
+ *      specks, and cavities too small to be real;
+ *   3. Taubin smoothing (smooth_iters), volume restored;
+ *   4. simplification to the budget (target_tris, keep_ratio) within max_error_mm;
+ *   5. sb_mesh_check; a mesh that is not "ok" (closed, manifold, positive volume, no degenerate
+ *      triangle, no self-intersection) is rebuilt without simplification, then without
+ *      smoothing (the raw surface, closed by construction); if even that fails the label is an
+ *      SB_ERR_INTERNAL error. info->fallback says which step was dropped.
+ */
+#include "sb_mesh.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sb_surface_opts_default(sb_surface_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->gauss_sigma_mm = 0;
+    o->smooth_iters = SB_SURFACE_DEFAULT_SMOOTH;
+    o->keep_ratio = 0;
+    o->target_tris = 0;
+    o->max_error_mm = -1;      /* default: SB_SURFACE_DEFAULT_ERROR_VOX voxels */
+    o->min_component_mm3 = -1; /* default: one voxel */
+}
+
+static sb_trimesh *copy_mesh(const sb_trimesh *m) {
+    sb_trimesh *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->verts = malloc((m->nverts ? m->nverts : 1) * 3 * sizeof(float));
+    c->tris = malloc((m->ntris ? m->ntris : 1) * 3 * sizeof(uint32_t));
+    if (!c->verts || !c->tris) {
+        sb_trimesh_free(c);
+        return NULL;
+    }
+    memcpy(c->verts, m->verts, m->nverts * 3 * sizeof(float));
+    memcpy(c->tris, m->tris, m->ntris * 3 * sizeof(uint32_t));
+    c->nverts = m->nverts;
+    c->ntris = m->ntris;
+    return c;
+}
+
+static uint32_t find(uint32_t *p, uint32_t x) {
+    while (p[x] != x) {
+        p[x] = p[p[x]];
+        x = p[x];
+    }
+    return x;
+}
+
+/* Drops the triangles of components with |volume| < min_mm3, except the largest; compacts the
+ * vertices. Returns the number of components removed, or SIZE_MAX when out of memory. */
+static size_t drop_small(sb_trimesh *m, double min_mm3) {
+    if (!(min_mm3 > 0) || !m->ntris) return 0;
+    const size_t nv = m->nverts, nt = m->ntris;
+    uint32_t *par = malloc(nv * sizeof *par);
+    double *vol = calloc(nv, sizeof *vol);
+    if (!par || !vol) {
+        free(par);
+        free(vol);
+        return SIZE_MAX;
+    }
+    for (size_t v = 0; v < nv; v++) par[v] = (uint32_t)v;
+    for (size_t t = 0; t < nt; t++) {
+        uint32_t a = find(par, m->tris[3 * t]);
+        for (int c = 1; c < 3; c++) {
+            uint32_t b = find(par, m->tris[3 * t + (size_t)c]);
+            if (a != b) {
+                if (a < b)
+                    par[b] = a;
+                else
+                    par[a] = b, a = b;
+            }
+        }
+    }
+    const float *o = m->verts; /* volumes relative to the first vertex (less cancellation) */
+    for (size_t t = 0; t < nt; t++) {
+        const float *p[3];
+        for (int c = 0; c < 3; c++) p[c] = m->verts + 3 * (size_t)m->tris[3 * t + (size_t)c];
+        double a[3][3];
+        for (int c = 0; c < 3; c++)
+            for (int k = 0; k < 3; k++) a[c][k] = (double)p[c][k] - o[k];
+        vol[find(par, m->tris[3 * t])] += (a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) -
+                                           a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0]) +
+                                           a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])) /
+                                          6.0;
+    }
+    uint32_t largest = find(par, m->tris[0]);
+    for (size_t v = 0; v < nv; v++)
+        if (par[v] == v && fabs(vol[v]) > fabs(vol[largest])) largest = (uint32_t)v;
+    size_t removed = 0;
+    for (size_t v = 0; v < nv; v++)
+        if (par[v] == v && v != largest && fabs(vol[v]) < min_mm3) removed++;
+    if (removed) {
+        size_t w = 0;
+        for (size_t t = 0; t < nt; t++) {
+            uint32_t r = find(par, m->tris[3 * t]);
+            if (r != largest && fabs(vol[r]) < min_mm3) continue;
+            memmove(m->tris + 3 * w, m->tris + 3 * t, 3 * sizeof(uint32_t));
+            w++;
+        }
+        m->ntris = w;
+        /* compact vertices (par reused as the map) */
+        for (size_t v = 0; v < nv; v++) par[v] = UINT32_MAX;
+        for (size_t i = 0; i < 3 * w; i++) par[m->tris[i]] = 0;
+        size_t k = 0;
+        for (size_t v = 0; v < nv; v++)
+            if (par[v] == 0) {
+                par[v] = (uint32_t)k;
+                memmove(m->verts + 3 * k, m->verts + 3 * v, 3 * sizeof(float));
+                k++;
+            }
+        for (size_t i = 0; i < 3 * w; i++) m->tris[i] = par[m->tris[i]];
+        m->nverts = k;
+    }
+    free(par);
+    free(vol);
+    return removed;
+}
+
+/* ---- Gaussian pre-smoothing ------------------------------------------------------------------ */
+static void blur_axis(float *f, const size_t n[3], int axis, double sigma, float *tmp) {
+    if (!(sigma > 0)) return;
+    int r = (int)ceil(3 * sigma);
+    double w[64];
+    if (r > 31) r = 31;
+    double sum = 0;
+    for (int i = -r; i <= r; i++) sum += w[i + r] = exp(-0.5 * i * i / (sigma * sigma));
+    for (int i = 0; i <= 2 * r; i++) w[i] /= sum;
+    const size_t stride = axis == 0 ? 1 : axis == 1 ? n[0] : n[0] * n[1];
+    const size_t len = n[axis];
+    const size_t other = n[0] * n[1] * n[2] / len;
+    for (size_t o = 0; o < other; o++) {
+        size_t base;
+        if (axis == 0)
+            base = o * n[0];
+        else if (axis == 1)
+            base = (o % n[0]) + (o / n[0]) * n[0] * n[1];
+        else
+            base = o;
+        for (size_t i = 0; i < len; i++) tmp[i] = f[base + i * stride];
+        for (size_t i = 0; i < len; i++) {
+            double s = 0;
+            for (int k = -r; k <= r; k++) {
+                long long j = (long long)i + k;
+                if (j >= 0 && j < (long long)len) s += w[k + r] * tmp[j];
+            }
+            f[base + i * stride] = (float)s;
+        }
+    }
+}
+
+static sb_status gauss_surface(const sb_volume *lab, int id, const long long lo[3],
+                               const long long hi[3], double sigma_mm, sb_trimesh **out,
+                               sb_error *err) {
+    *out = NULL;
+    size_t n[3];
+    long long o[3];
+    double sig[3];
+    int r = 0;
+    for (int a = 0; a < 3; a++) {
+        sig[a] = sigma_mm / lab->spacing[a];
+        int ra = (int)ceil(3 * sig[a]) + 1;
+        if (ra > r) r = ra;
+    }
+    for (int a = 0; a < 3; a++) {
+        o[a] = lo[a] - r;
+        n[a] = (size_t)(hi[a] - lo[a] + 1 + 2 * r);
+    }
+    sb_volume *f = NULL;
+    sb_status s = sb_volume_create(n, lab->spacing, SB_DT_FLOAT32, &f, err);
+    if (s) return s;
+    float *d = f->data;
+    for (size_t k = 0; k < n[2]; k++)
+        for (size_t j = 0; j < n[1]; j++)
+            for (size_t i = 0; i < n[0]; i++) {
+                long long x = o[0] + (long long)i, y = o[1] + (long long)j, z = o[2] + (long long)k;
+                if (x < 0 || y < 0 || z < 0 || x >= (long long)lab->dim[0] ||
+                    y >= (long long)lab->dim[1] || z >= (long long)lab->dim[2])
+                    continue;
+                d[sb_volume_index(f, i, j, k)] =
+                    sb_volume_get(lab, sb_volume_index(lab, (size_t)x, (size_t)y, (size_t)z)) == id;
+            }
+    size_t mx = n[0] > n[1] ? n[0] : n[1];
+    if (n[2] > mx) mx = n[2];
+    float *tmp = malloc(mx * sizeof *tmp);
+    if (!tmp) {
+        sb_volume_free(f);
+        return sb_error_set(err, SB_ERR_MEMORY, "out of memory (Gaussian pre-smoothing)");
+    }
+    for (int a = 0; a < 3; a++) blur_axis(d, n, a, sig[a], tmp);
+    free(tmp);
+    /* affine of the sub-volume: shift the origin to voxel o */
+    memcpy(f->affine, lab->affine, sizeof f->affine);
+    for (int rr = 0; rr < 3; rr++)
+        f->affine[rr][3] = lab->affine[rr][0] * (double)o[0] + lab->affine[rr][1] * (double)o[1] +
+                           lab->affine[rr][2] * (double)o[2] + lab->affine[rr][3];
+    sb_volume_update_spacing(f);
+    sb_ctx one = {1, NULL, NULL, NULL};
+    s = sb_mesh_mc_iso(f, 0.5, &one, out, err);
+    sb_volume_free(f);
+    if (s == SB_ERR_LABEL) s = SB_OK; /* blurred away: keep the raw surface */
+    return s;
+}
+
+/* ---- one mesh ------------------------------------------------------------------------------- */
+static double min_spacing(const sb_volume *v) {
+    double s = v->spacing[0];
+    if (v->spacing[1] < s) s = v->spacing[1];
+    if (v->spacing[2] < s) s = v->spacing[2];
+    return s > 0 ? s : 1;
+}
+
+/* Steps 2-5 on raw (consumed). */
+static sb_status finish(sb_trimesh *raw, const sb_surface_opts *o, const sb_volume *v,
+                        const char *what, sb_trimesh **out, sb_surface_info *info, sb_error *err) {
+    sb_surface_info inf;
+    memset(&inf, 0, sizeof inf);
+    *out = NULL;
+    const double vox = v->spacing[0] * v->spacing[1] * v->spacing[2];
+    double min_c = o->min_component_mm3 < 0 ? vox : o->min_component_mm3;
+    double max_e =
+        o->max_error_mm < 0 ? SB_SURFACE_DEFAULT_ERROR_VOX * min_spacing(v) : o->max_error_mm;
+    inf.tris_extracted = raw->ntris;
+    size_t rem = drop_small(raw, min_c);
+    if (rem == SIZE_MAX) {
+        sb_trimesh_free(raw);
+        return sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory (components)", what);
+    }
+    inf.components_removed = rem;
+    sb_ctx one = {1, NULL, NULL, NULL};
+    sb_status s = SB_OK;
+    sb_trimesh *sm = NULL, *fin = NULL;
+    if (o->smooth_iters > 0) {
+        sm = copy_mesh(raw);
+        if (!sm) s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
+        if (!s) s = sb_mesh_smooth(sm, o->smooth_iters, &one, err);
+    }
+    size_t target = o->target_tris;
+    if (o->keep_ratio > 0 && o->keep_ratio < 1) {
+        size_t t = (size_t)(o->keep_ratio * (double)raw->ntris);
+        if (!target || t < target) target = t;
+    }
+    int simplify = target > 0 || max_e > 0;
+    if (!s && simplify) {
+        fin = copy_mesh(sm ? sm : raw);
+        if (!fin) s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
+        if (!s) s = sb_mesh_simplify(fin, target, max_e, NULL, err);
+    }
+    if (s) {
+        sb_trimesh_free(raw);
+        sb_trimesh_free(sm);
+        sb_trimesh_free(fin);
+        return s;
+    }
+    sb_trimesh *chain[3] = {fin, sm, raw};
+    int chosen = -1;
+    for (int k = 0; k < 3 && chosen < 0 && !s; k++) {
+        if (!chain[k]) continue;
+        s = sb_mesh_check(chain[k], &inf.report, err);
+        if (!s && inf.report.ok) chosen = k;
+    }
+    if (!s && chosen < 0)
+        s = sb_error_set(err, SB_ERR_INTERNAL,
+                         "%s: even the raw surface fails the checks (%zu boundary, %zu "
+                         "non-manifold edges, %zu self-intersections, volume %g mm3)",
+                         what, inf.report.boundary_edges, inf.report.nonmanifold_edges,
+                         inf.report.self_intersections, inf.report.volume_mm3);
+    if (!s) {
+        inf.fallback = chosen == 0 ? 0 : chosen == 1 ? (fin ? 1 : 0) : (fin || sm ? 2 : 0);
+        *out = chain[chosen];
+        chain[chosen] = NULL;
+    }
+    for (int k = 0; k < 3; k++) sb_trimesh_free(chain[k]);
+    if (info) *info = inf;
+    return s;
+}
+
+typedef struct order {
+    size_t tris, idx;
+} order;
+
+static int by_size(const void *a, const void *b) {
+    const order *x = a, *y = b;
+    if (x->tris != y->tris) return x->tris < y->tris ? 1 : -1;
+    return x->idx < y->idx ? -1 : 1;
+}
+
+/* Bounding boxes of every selected label (for the Gaussian path). */
+static sb_status label_boxes(const sb_volume *v, const int *ids, size_t n, long long (*lo)[3],
+                             long long (*hi)[3], sb_error *err) {
+    uint32_t *slot = malloc(65536 * sizeof *slot);
+    if (!slot) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    for (size_t i = 0; i < 65536; i++) slot[i] = UINT32_MAX;
+    for (size_t i = 0; i < n; i++) {
+        slot[ids[i]] = (uint32_t)i;
+        for (int a = 0; a < 3; a++) lo[i][a] = LLONG_MAX, hi[i][a] = -1;
+    }
+    size_t idx = 0;
+    for (size_t k = 0; k < v->dim[2]; k++)
+        for (size_t j = 0; j < v->dim[1]; j++)
+            for (size_t i = 0; i < v->dim[0]; i++, idx++) {
+                double x = sb_volume_get(v, idx);
+                if (!(x >= 1 && x <= 65535) || x != (double)(long)x) continue;
+                uint32_t s = slot[(size_t)x];
+                if (s == UINT32_MAX) continue;
+                long long p[3] = {(long long)i, (long long)j, (long long)k};
+                for (int a = 0; a < 3; a++) {
+                    if (p[a] < lo[s][a]) lo[s][a] = p[a];
+                    if (p[a] > hi[s][a]) hi[s][a] = p[a];
+                }
+            }
+    free(slot);
+    return SB_OK;
+}
+
+sb_status sb_mesh_surfaces(const sb_volume *labels, const int *ids, size_t n,
+                           const sb_surface_opts *opts, const sb_ctx *ctx, sb_trimesh **out,
+                           sb_surface_info *info, sb_error *err) {
+    sb_surface_opts dflt;
+    if (!opts) {
+        sb_surface_opts_default(&dflt);
+        opts = &dflt;
+    }
+    if (!out) return sb_error_set(err, SB_ERR_USAGE, "sb_mesh_surfaces: out is NULL");
+    for (size_t i = 0; i < n; i++) out[i] = NULL;
+    if (info) memset(info, 0, n * sizeof *info);
+    sb_trimesh **raw = calloc(n ? n : 1, sizeof *raw);
+    order *ord = malloc((n ? n : 1) * sizeof *ord);
+    sb_status *st = calloc(n ? n : 1, sizeof *st);
+    sb_error *errs = calloc(n ? n : 1, sizeof *errs);
+    long long(*lo)[3] = NULL, (*hi)[3] = NULL;
+    sb_status s = SB_OK;
+    if (!raw || !ord || !st || !errs) s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    if (!s) s = sb_mesh_mc_labels(labels, ids, n, ctx, raw, err);
+    if (!s && opts->gauss_sigma_mm > 0) {
+        lo = malloc((n ? n : 1) * sizeof *lo);
+        hi = malloc((n ? n : 1) * sizeof *hi);
+        if (!lo || !hi) s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+        if (!s) s = label_boxes(labels, ids, n, lo, hi, err);
+    }
+    if (!s) {
+        for (size_t i = 0; i < n; i++) ord[i] = (order){raw[i] ? raw[i]->ntris : 0, i};
+        qsort(ord, n, sizeof *ord, by_size);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(sb_ctx_threads(ctx))
+        for (size_t k = 0; k < n; k++) {
+            size_t i = ord[k].idx;
+            if (!raw[i]) continue;
+            char what[64];
+            snprintf(what, sizeof what, "label %d", ids[i]);
+            sb_trimesh *src = raw[i];
+            raw[i] = NULL;
+            if (lo) {
+                sb_trimesh *g = NULL;
+                st[i] =
+                    gauss_surface(labels, ids[i], lo[i], hi[i], opts->gauss_sigma_mm, &g, &errs[i]);
+                if (!st[i] && g) {
+                    sb_trimesh_free(src);
+                    src = g;
+                }
+            }
+            if (!st[i])
+                st[i] = finish(src, opts, labels, what, &out[i], info ? &info[i] : NULL, &errs[i]);
+            else
+                sb_trimesh_free(src);
+        }
+        for (size_t i = 0; i < n && !s; i++)
+            if (st[i]) {
+                s = st[i];
+                if (err) *err = errs[i];
+            }
+    }
+    if (s)
+        for (size_t i = 0; i < n; i++) {
+            sb_trimesh_free(out[i]);
+            out[i] = NULL;
+        }
+    for (size_t i = 0; raw && i < n; i++) sb_trimesh_free(raw[i]);
+    free(raw);
+    free(ord);
+    free(st);
+    free(errs);
+    free(lo);
+    free(hi);
+    return s;
+}
+
+sb_status sb_mesh_surface_iso(const sb_volume *v, double iso, const sb_surface_opts *opts,
+                              const sb_ctx *ctx, sb_trimesh **out, sb_surface_info *info,
+                              sb_error *err) {
+    sb_surface_opts dflt;
+    if (!opts) {
+        sb_surface_opts_default(&dflt);
+        opts = &dflt;
+    }
+    if (!out) return sb_error_set(err, SB_ERR_USAGE, "sb_mesh_surface_iso: out is NULL");
+    *out = NULL;
+    sb_trimesh *raw = NULL;
+    sb_status s = sb_mesh_mc_iso(v, iso, ctx, &raw, err);
+    if (s) return s;
+    char what[64];
+    snprintf(what, sizeof what, "iso-surface %g", iso);
+    return finish(raw, opts, v, what, out, info, err);
+}
+
+/* Otsu's threshold (N. Otsu, "A threshold selection method from gray-level histograms", IEEE
+ * SMC 9(1), 1979) on a 1024-bin histogram of the finite voxel values. */
+sb_status sb_mesh_otsu(const sb_volume *v, double *threshold, sb_error *err) {
+    if (!v || !threshold) return sb_error_set(err, SB_ERR_USAGE, "sb_mesh_otsu: NULL argument");
+    const size_t n = sb_volume_nvox(v);
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        double x = sb_volume_get(v, i);
+        if (!isfinite(x)) continue;
+        if (x < lo) lo = x;
+        if (x > hi) hi = x;
+    }
+    if (!(hi > lo))
+        return sb_error_set(err, SB_ERR_INPUT, "--iso auto: the image is constant (%g)", lo);
+    enum { NB = 1024 };
+    double *h = calloc(NB, sizeof *h);
+    if (!h) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    const double scale = (NB - 1) / (hi - lo);
+    for (size_t i = 0; i < n; i++) {
+        double x = sb_volume_get(v, i);
+        if (isfinite(x)) h[(size_t)((x - lo) * scale)] += 1;
+    }
+    double total = 0, sum = 0;
+    for (int b = 0; b < NB; b++) total += h[b], sum += b * h[b];
+    double w0 = 0, s0 = 0, best = -1;
+    int bt = 0;
+    for (int b = 0; b < NB - 1; b++) {
+        w0 += h[b];
+        s0 += b * h[b];
+        double w1 = total - w0;
+        if (w0 <= 0 || w1 <= 0) continue;
+        double m0 = s0 / w0, m1 = (sum - s0) / w1;
+        double between = w0 * w1 * (m0 - m1) * (m0 - m1);
+        if (between > best) best = between, bt = b;
+    }
+    free(h);
+    *threshold = lo + (bt + 1) / scale; /* values in bins > bt are "above" */
+    return SB_OK;
+}

@@ -1,0 +1,494 @@
+/* Unit tests of the multi-label marching cubes (mesh/marching_cubes.c): closed 2-manifold,
+ * outward, non-degenerate output for every configuration (all 256 cases, edge and corner
+ * contacts, noise of many labels, borders), affines, datatypes and ids up to 65535, iso-surfaces,
+ * byte-identical output at any thread count, one label alone = the same label in a sweep of many,
+ * and agreement with VTK's discrete flying edges. */
+#include "sb_mesh.h"
+#include "sb_test.h"
+
+#include "mesh_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PI 3.14159265358979323846
+
+static sb_volume *vol(size_t nx, size_t ny, size_t nz, sb_dtype t) {
+    size_t dim[3] = {nx, ny, nz};
+    double sp[3] = {1, 1, 1};
+    sb_volume *v = NULL;
+    sb_error err;
+    CHECK_OK(sb_volume_create(dim, sp, t, &v, &err));
+    return v;
+}
+
+static void set(sb_volume *v, size_t i, size_t j, size_t k, double x) {
+    size_t n = sb_volume_index(v, i, j, k);
+    switch (v->dtype) {
+    case SB_DT_UINT8:
+        ((uint8_t *)v->data)[n] = (uint8_t)x;
+        break;
+    case SB_DT_INT16:
+        ((int16_t *)v->data)[n] = (int16_t)x;
+        break;
+    case SB_DT_UINT16:
+        ((uint16_t *)v->data)[n] = (uint16_t)x;
+        break;
+    case SB_DT_INT32:
+        ((int32_t *)v->data)[n] = (int32_t)x;
+        break;
+    case SB_DT_FLOAT32:
+        ((float *)v->data)[n] = (float)x;
+        break;
+    default:
+        CHECK(0);
+    }
+}
+
+static size_t count(const sb_volume *v, double label) {
+    size_t n = 0;
+    for (size_t i = 0; i < sb_volume_nvox(v); i++) n += sb_volume_get(v, i) == label;
+    return n;
+}
+
+/* The guarantee, on one mesh. */
+static void check_good(const sb_trimesh *m, sb_mesh_report *r, const char *what) {
+    sb_error err;
+    CHECK(m != NULL);
+    if (!m) return;
+    CHECK_OK(sb_mesh_check(m, r, &err));
+    int ok = r->closed && r->boundary_edges == 0 && r->nonmanifold_edges == 0 &&
+             r->misoriented_edges == 0 && r->degenerate_tris == 0 && r->nonmanifold_vertices == 0 &&
+             r->volume_mm3 > 0;
+    if (!ok)
+        fprintf(stderr,
+                "%s: boundary %zu nonmanifold %zu misoriented %zu degenerate %zu nm-vertices %zu "
+                "volume %g\n",
+                what, r->boundary_edges, r->nonmanifold_edges, r->misoriented_edges,
+                r->degenerate_tris, r->nonmanifold_vertices, r->volume_mm3);
+    CHECK(ok);
+}
+
+static sb_trimesh *mc1(const sb_volume *v, int id, const sb_ctx *ctx) {
+    sb_trimesh *m = NULL;
+    sb_error err;
+    CHECK_OK(sb_mesh_mc_labels(v, &id, 1, ctx, &m, &err));
+    return m;
+}
+
+static long euler(const sb_mesh_report *r) {
+    return (long)r->nverts - (long)r->edges + (long)r->ntris;
+}
+
+static void test_table(void) {
+    sb__mc_table t;
+    CHECK(sb__mc_table_build(&t));
+    CHECK(t.cases[0].ntris == 0 && t.cases[255].ntris == 0);
+    CHECK(t.cases[1].ntris == 1 && t.cases[3].ntris == 2);
+    int maxt = 0;
+    for (int m = 1; m < 255; m++) {
+        CHECK(t.cases[m].ntris > 0);
+        if (t.cases[m].ntris > maxt) maxt = t.cases[m].ntris;
+        /* complementary cases have the same number of crossing edges */
+    }
+    fprintf(stderr, "mc table: at most %d triangles per case\n", maxt);
+}
+
+/* Every one of the 256 cube configurations, alone in a 2x2x2 volume: closed and outward. Also
+ * every pair of configurations side by side (shared face), for a sample of pairs. */
+static void test_all_cases(void) {
+    sb_volume *v = vol(2, 2, 2, SB_DT_UINT8);
+    size_t bad = 0;
+    for (int mask = 1; mask < 256; mask++) {
+        for (int c = 0; c < 8; c++) set(v, c & 1, (c >> 1) & 1, (c >> 2) & 1, (mask >> c) & 1);
+        sb_trimesh *m = mc1(v, 1, NULL);
+        sb_mesh_report r;
+        sb_error err;
+        if (!m || sb_mesh_check(m, &r, &err) || !r.closed || r.nonmanifold_vertices ||
+            r.degenerate_tris || !(r.volume_mm3 > 0))
+            bad++;
+        sb_trimesh_free(m);
+    }
+    CHECK(bad == 0);
+    sb_volume_free(v);
+    v = vol(3, 2, 2, SB_DT_UINT8);
+    sb_rng rng;
+    sb_rng_init(&rng, 5, 0, SB_STREAM_NOISE);
+    bad = 0;
+    for (int trial = 0; trial < 4096; trial++) {
+        uint32_t bits = sb_rng_u32(&rng);
+        for (int c = 0; c < 12; c++)
+            set(v, (size_t)c % 3, (size_t)(c / 3) % 2, (size_t)c / 6, (bits >> c) & 1);
+        if (!count(v, 1)) continue;
+        sb_trimesh *m = mc1(v, 1, NULL);
+        sb_mesh_report r;
+        sb_error err;
+        if (!m || sb_mesh_check(m, &r, &err) || !r.closed || r.nonmanifold_vertices ||
+            r.degenerate_tris || !(r.volume_mm3 > 0))
+            bad++;
+        sb_trimesh_free(m);
+    }
+    CHECK(bad == 0);
+    sb_volume_free(v);
+}
+
+static void test_single_voxel(void) {
+    sb_volume *v = vol(5, 5, 5, SB_DT_UINT8);
+    set(v, 2, 2, 2, 1);
+    sb_trimesh *m = mc1(v, 1, NULL);
+    sb_mesh_report r;
+    check_good(m, &r, "single voxel");
+    /* an octahedron through the 6 edge midpoints: volume 4/3 * (1/2)^3 = 1/6 */
+    CHECK(r.nverts == 6 && r.ntris == 8 && euler(&r) == 2);
+    CHECK_NEAR(r.volume_mm3, 1.0 / 6.0, 1e-6);
+    CHECK_NEAR(r.bbox_min[0], 1.5, 1e-6);
+    sb_trimesh_free(m);
+    /* absent label: NULL, not an error */
+    int id = 4;
+    m = (sb_trimesh *)1;
+    sb_error err;
+    CHECK_OK(sb_mesh_mc_labels(v, &id, 1, NULL, &m, &err));
+    CHECK(m == NULL);
+    int bad[2] = {1, 1};
+    sb_trimesh *o[2];
+    CHECK(sb_mesh_mc_labels(v, bad, 2, NULL, o, &err) == SB_ERR_USAGE);
+    bad[0] = 0;
+    CHECK(sb_mesh_mc_labels(v, bad, 1, NULL, o, &err) == SB_ERR_USAGE);
+    bad[0] = 65536;
+    CHECK(sb_mesh_mc_labels(v, bad, 1, NULL, o, &err) == SB_ERR_USAGE);
+    sb_volume_free(v);
+}
+
+static void two_voxels(const size_t a[3], const size_t b[3], const char *what) {
+    sb_volume *v = vol(4, 4, 4, SB_DT_UINT8);
+    set(v, a[0], a[1], a[2], 3);
+    set(v, b[0], b[1], b[2], 3);
+    sb_trimesh *m = mc1(v, 3, NULL);
+    sb_mesh_report r;
+    check_good(m, &r, what);
+    CHECK(r.components == 2 && euler(&r) == 4);
+    sb_trimesh_free(m);
+    sb_volume_free(v);
+}
+
+static void test_contacts(void) {
+    const size_t o[3] = {1, 1, 1};
+    two_voxels(o, (size_t[3]){2, 2, 1}, "edge contact 110");
+    two_voxels((size_t[3]){2, 1, 1}, (size_t[3]){1, 2, 1}, "edge contact -110");
+    two_voxels(o, (size_t[3]){2, 2, 2}, "corner contact 111");
+    two_voxels((size_t[3]){2, 1, 1}, (size_t[3]){1, 2, 2}, "corner contact -111");
+    /* a face contact joins them */
+    sb_volume *v = vol(4, 4, 4, SB_DT_UINT8);
+    set(v, 1, 1, 1, 3);
+    set(v, 2, 1, 1, 3);
+    sb_trimesh *m = mc1(v, 3, NULL);
+    sb_mesh_report r;
+    check_good(m, &r, "face contact");
+    CHECK(r.components == 1 && euler(&r) == 2);
+    sb_trimesh_free(m);
+    sb_volume_free(v);
+}
+
+/* Noise of several labels with foreign ids (uint16 up to 65535, int32): every label closed;
+ * each label alone gives the very same bytes as in the sweep of all. */
+static void test_noise_many(sb_dtype t) {
+    const int ids[5] = {1, 7, 300, 4242, 65535};
+    sb_volume *v = vol(17, 13, 11, t);
+    sb_rng rng;
+    sb_rng_init(&rng, 42, 1, SB_STREAM_NOISE);
+    for (size_t k = 0; k < 11; k++)
+        for (size_t j = 0; j < 13; j++)
+            for (size_t i = 0; i < 17; i++) {
+                uint32_t u = sb_rng_u32(&rng) % 7;
+                set(v, i, j, k, u < 5 ? ids[u] : 0);
+            }
+    sb_trimesh *all[5];
+    sb_error err;
+    sb_ctx c2 = {2, NULL, NULL, NULL};
+    CHECK_OK(sb_mesh_mc_labels(v, ids, 5, &c2, all, &err));
+    for (int i = 0; i < 5; i++) {
+        sb_mesh_report r;
+        check_good(all[i], &r, "noise label");
+        sb_trimesh *one = mc1(v, ids[i], NULL);
+        CHECK(one && all[i] && one->nverts == all[i]->nverts && one->ntris == all[i]->ntris);
+        if (one && all[i] && one->ntris == all[i]->ntris && one->nverts == all[i]->nverts) {
+            CHECK(!memcmp(one->verts, all[i]->verts, 12 * one->nverts));
+            CHECK(!memcmp(one->tris, all[i]->tris, 12 * one->ntris));
+        }
+        sb_trimesh_free(one);
+        sb_trimesh_free(all[i]);
+    }
+    sb_volume_free(v);
+}
+
+/* Byte-identical at 1, 2, 3 and 7 threads (different slab counts). */
+static void test_threads(void) {
+    sb_volume *v = vol(23, 19, 37, SB_DT_UINT16);
+    sb_rng rng;
+    sb_rng_init(&rng, 7, 2, SB_STREAM_NOISE);
+    for (size_t i = 0; i < sb_volume_nvox(v); i++)
+        ((uint16_t *)v->data)[i] = (uint16_t)(sb_rng_u32(&rng) % 4);
+    const int ids[3] = {1, 2, 3};
+    sb_trimesh *ref[3], *o[3];
+    sb_error err;
+    sb_ctx c1 = {1, NULL, NULL, NULL};
+    CHECK_OK(sb_mesh_mc_labels(v, ids, 3, &c1, ref, &err));
+    const int th[3] = {2, 3, 7};
+    for (int t = 0; t < 3; t++) {
+        sb_ctx c = {th[t], NULL, NULL, NULL};
+        CHECK_OK(sb_mesh_mc_labels(v, ids, 3, &c, o, &err));
+        for (int i = 0; i < 3; i++) {
+            CHECK(o[i] && ref[i] && o[i]->nverts == ref[i]->nverts && o[i]->ntris == ref[i]->ntris);
+            if (o[i] && ref[i] && o[i]->nverts == ref[i]->nverts && o[i]->ntris == ref[i]->ntris) {
+                CHECK(!memcmp(o[i]->verts, ref[i]->verts, 12 * o[i]->nverts));
+                CHECK(!memcmp(o[i]->tris, ref[i]->tris, 12 * o[i]->ntris));
+            }
+            sb_mesh_report r;
+            check_good(o[i], &r, "threads");
+            sb_trimesh_free(o[i]);
+        }
+    }
+    for (int i = 0; i < 3; i++) sb_trimesh_free(ref[i]);
+    sb_volume_free(v);
+}
+
+static sb_volume *ball(size_t n, double rad, sb_dtype t, double label) {
+    sb_volume *v = vol(n, n, n, t);
+    double c = 0.5 * (double)(n - 1);
+    for (size_t k = 0; k < n; k++)
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < n; i++) {
+                double dx = (double)i - c, dy = (double)j - c, dz = (double)k - c;
+                if (dx * dx + dy * dy + dz * dz <= rad * rad) set(v, i, j, k, label);
+            }
+    return v;
+}
+
+static void test_ball_and_vtk(void) {
+    sb_volume *v = ball(40, 15, SB_DT_INT32, 1000);
+    size_t nvox = count(v, 1000);
+    sb_trimesh *m = mc1(v, 1000, NULL);
+    sb_mesh_report r;
+    check_good(m, &r, "ball");
+    CHECK(r.components == 1 && euler(&r) == 2);
+    double rel = r.volume_mm3 / (double)nvox - 1;
+    fprintf(stderr, "mc ball r=15: %zu voxels, volume %.1f (%+.2f %%), area %.1f, %zu tris\n", nvox,
+            r.volume_mm3, 100 * rel, r.area_mm2, r.ntris);
+    CHECK(fabs(rel) < 0.02);
+    if (sb_mesh_have_vtk()) {
+        sb_trimesh *w = NULL;
+        sb_error err;
+        CHECK_OK(sb_mesh_vtk_extract_label(v, 1000, &w, &err));
+        sb_mesh_report rv;
+        if (w) {
+            CHECK_OK(sb_mesh_check(w, &rv, &err));
+            fprintf(stderr, "vtk DFE ball: volume %.1f, area %.1f, %zu tris\n", rv.volume_mm3,
+                    rv.area_mm2, rv.ntris);
+            CHECK(fabs(rv.volume_mm3 / r.volume_mm3 - 1) < 0.005);
+            CHECK(fabs(rv.area_mm2 / r.area_mm2 - 1) < 0.005);
+            CHECK(rv.ntris == r.ntris);
+        }
+        sb_trimesh_free(w);
+    }
+    sb_trimesh_free(m);
+    sb_volume_free(v);
+}
+
+/* Labels filling the volume (border contact), a single slice, a 1x1x1 volume. */
+static void test_borders(void) {
+    sb_volume *v = vol(5, 6, 7, SB_DT_UINT8);
+    memset(v->data, 9, sb_volume_nvox(v));
+    sb_trimesh *m = mc1(v, 9, NULL);
+    sb_mesh_report r;
+    check_good(m, &r, "full");
+    CHECK(r.components == 1 && euler(&r) == 2);
+    CHECK_NEAR(r.bbox_min[0], -0.5, 1e-6);
+    CHECK_NEAR(r.bbox_max[2], 6.5, 1e-6);
+    sb_trimesh_free(m);
+    sb_volume_free(v);
+    v = vol(1, 1, 1, SB_DT_UINT8);
+    set(v, 0, 0, 0, 2);
+    m = mc1(v, 2, NULL);
+    check_good(m, &r, "1x1x1");
+    CHECK(r.ntris == 8);
+    sb_trimesh_free(m);
+    sb_volume_free(v);
+    v = vol(6, 5, 1, SB_DT_UINT8);
+    memset(v->data, 2, 30);
+    m = mc1(v, 2, NULL);
+    check_good(m, &r, "slice");
+    CHECK(r.components == 1 && euler(&r) == 2);
+    sb_trimesh_free(m);
+    sb_volume_free(v);
+}
+
+static void test_affines(void) {
+    sb_volume *v = ball(15, 5, SB_DT_FLOAT32, 7);
+    sb_trimesh *m = mc1(v, 7, NULL);
+    sb_mesh_report r0, r;
+    check_good(m, &r0, "affine ref");
+    sb_trimesh_free(m);
+    v->affine[0][0] = -1;
+    v->affine[0][3] = 14;
+    m = mc1(v, 7, NULL);
+    check_good(m, &r, "LAS");
+    CHECK_NEAR(r.volume_mm3, r0.volume_mm3, 1e-6 * r0.volume_mm3);
+    sb_trimesh_free(m);
+    double cz = cos(PI / 6), sz = sin(PI / 6), cx = cos(PI / 9), sx = sin(PI / 9);
+    double R[3][3] = {{cz, -sz, 0}, {cx * sz, cx * cz, -sx}, {sx * sz, sx * cz, cx}};
+    double s[3] = {0.8, 1.2, 2.5};
+    for (int mirror = 0; mirror < 2; mirror++) {
+        for (int a = 0; a < 3; a++) {
+            for (int b = 0; b < 3; b++)
+                v->affine[a][b] = R[a][b] * s[b] * (mirror && b == 1 ? -1 : 1);
+            v->affine[a][3] = 10.0 * (a + 1);
+        }
+        sb_volume_update_spacing(v);
+        m = mc1(v, 7, NULL);
+        check_good(m, &r, "oblique");
+        CHECK_NEAR(r.volume_mm3, 2.4 * r0.volume_mm3, 1e-5 * r0.volume_mm3);
+        sb_trimesh_free(m);
+    }
+    v->affine[0][0] = v->affine[0][1] = v->affine[0][2] = 0;
+    sb_error err;
+    sb_trimesh *o = NULL;
+    int id = 7;
+    CHECK(sb_mesh_mc_labels(v, &id, 1, NULL, &o, &err) == SB_ERR_INPUT);
+    sb_volume_free(v);
+}
+
+static void test_iso(void) {
+    const size_t n = 24;
+    const double R = 8.0, c = 11.3;
+    sb_volume *v = vol(n, n, n, SB_DT_FLOAT32);
+    float *d = v->data;
+    for (size_t k = 0; k < n; k++)
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < n; i++) {
+                double dx = (double)i - c, dy = (double)j - c, dz = (double)k - c;
+                d[sb_volume_index(v, i, j, k)] = (float)(100.0 - sqrt(dx * dx + dy * dy + dz * dz));
+            }
+    sb_trimesh *m = NULL;
+    sb_error err;
+    CHECK_OK(sb_mesh_mc_iso(v, 100.0 - R, NULL, &m, &err));
+    sb_mesh_report r;
+    check_good(m, &r, "iso sphere");
+    double want = 4.0 / 3.0 * PI * R * R * R;
+    fprintf(stderr, "mc iso sphere R=8: volume %.1f vs %.1f (%+.2f %%)\n", r.volume_mm3, want,
+            100 * (r.volume_mm3 / want - 1));
+    CHECK(fabs(r.volume_mm3 / want - 1) < 0.01);
+    sb_trimesh_free(m);
+    m = NULL;
+    CHECK(sb_mesh_mc_iso(v, 1000.0, NULL, &m, &err) == SB_ERR_LABEL);
+    CHECK(sb_mesh_mc_iso(v, NAN, NULL, &m, &err) == SB_ERR_USAGE);
+    /* random field, NaN voxels, values exactly at iso */
+    sb_rng rng;
+    sb_rng_init(&rng, 77, 0, SB_STREAM_TEXTURE);
+    for (size_t i = 0; i < sb_volume_nvox(v); i++)
+        d[i] = i % 7 == 0 ? 0.5f : i % 13 == 0 ? NAN : (float)sb_rng_uniform(&rng);
+    m = NULL;
+    CHECK_OK(sb_mesh_mc_iso(v, 0.5, NULL, &m, &err));
+    check_good(m, &r, "iso noise");
+    sb_trimesh_free(m);
+    sb_volume_free(v);
+}
+
+/* Smoothing keeps the volume; simplification keeps closed, manifold, genus; the pipeline never
+ * returns a failing mesh; the checker sees self-intersections. */
+static void test_pipeline(void) {
+    sb_volume *v = ball(40, 15, SB_DT_UINT8, 3);
+    size_t nvox = count(v, 3);
+    sb_trimesh *m = mc1(v, 3, NULL);
+    sb_mesh_report r0, r;
+    check_good(m, &r0, "ball");
+    sb_error err;
+    sb_ctx c2 = {2, NULL, NULL, NULL};
+    if (m) {
+        CHECK_OK(sb_mesh_smooth(m, 10, &c2, &err));
+        check_good(m, &r, "smoothed");
+        CHECK(fabs(r.volume_mm3 / r0.volume_mm3 - 1) < 1e-3);
+        CHECK(r.area_mm2 < r0.area_mm2); /* the staircase is gone */
+        CHECK(r.self_intersections == 0);
+        size_t nc = 0;
+        CHECK_OK(sb_mesh_simplify(m, r.ntris / 10, 0, &nc, &err));
+        sb_mesh_report rs;
+        check_good(m, &rs, "simplified");
+        fprintf(stderr, "ball: %zu -> %zu tris, volume %+.2f %%, genus %ld, selfx %zu\n", r.ntris,
+                rs.ntris, 100 * (rs.volume_mm3 / r.volume_mm3 - 1), rs.genus,
+                rs.self_intersections);
+        CHECK(rs.ntris <= r.ntris / 10 + 2);
+        CHECK(rs.genus == 0 && rs.components == 1);
+        CHECK(fabs(rs.volume_mm3 / r.volume_mm3 - 1) < 0.01);
+    }
+    sb_trimesh_free(m);
+    /* the pipeline with defaults, two labels (a ball and a torus-like ring) */
+    for (size_t k = 0; k < 40; k++)
+        for (size_t j = 0; j < 40; j++)
+            for (size_t i = 0; i < 40; i++) {
+                double x = (double)i - 19.5, y = (double)j - 19.5, z = (double)k - 19.5;
+                double rr = sqrt(x * x + y * y) - 12;
+                if (rr * rr + z * z < 16 && count(v, 3) > 0 && x * x + y * y + z * z > 15.5 * 15.5)
+                    set(v, i, j, k, 9);
+            }
+    const int ids[3] = {3, 9, 77};
+    sb_trimesh *out[3];
+    sb_surface_info info[3];
+    CHECK_OK(sb_mesh_surfaces(v, ids, 3, NULL, &c2, out, info, &err));
+    for (int i = 0; i < 2; i++) {
+        CHECK(out[i] && info[i].report.ok);
+        fprintf(stderr,
+                "pipeline label %d: %zu -> %zu tris, volume %.0f (voxels %zu), genus %ld, "
+                "fallback %d\n",
+                ids[i], info[i].tris_extracted, info[i].report.ntris, info[i].report.volume_mm3,
+                count(v, ids[i]), info[i].report.genus, info[i].fallback);
+        CHECK(info[i].report.ntris < info[i].tris_extracted);
+    }
+    CHECK(info[0].report.genus == 0);
+    CHECK(fabs(info[0].report.volume_mm3 / (double)nvox - 1) < 0.02);
+    CHECK(out[2] == NULL);
+    for (int i = 0; i < 3; i++) sb_trimesh_free(out[i]);
+    sb_volume_free(v);
+
+    /* two interpenetrating tetrahedra: self-intersections seen, not ok */
+    float tv[24] = {0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1};
+    for (int i = 0; i < 12; i++) tv[12 + i] = tv[i] + 0.25f;
+    uint32_t tt[24] = {0, 2, 1, 0, 1, 3, 0, 3, 2, 1, 2, 3};
+    for (int i = 0; i < 12; i++) tt[12 + i] = tt[i] + 4;
+    sb_trimesh two = {8, 8, tv, tt};
+    CHECK_OK(sb_mesh_check(&two, &r, &err));
+    CHECK(r.closed && r.self_intersections > 0 && !r.ok);
+    two.ntris = 4;
+    CHECK_OK(sb_mesh_check(&two, &r, &err));
+    CHECK(r.closed && r.self_intersections == 0 && r.ok && r.genus == 0);
+}
+
+/* Otsu on a two-level image with noise-free classes picks a value between them. */
+static void test_otsu(void) {
+    sb_volume *v = vol(10, 10, 10, SB_DT_INT16);
+    for (size_t i = 0; i < 1000; i++) ((int16_t *)v->data)[i] = i < 600 ? 10 : 500;
+    double t = 0;
+    sb_error err;
+    CHECK_OK(sb_mesh_otsu(v, &t, &err));
+    CHECK(t > 10 && t <= 500);
+    memset(v->data, 0, 2000);
+    CHECK(sb_mesh_otsu(v, &t, &err) == SB_ERR_INPUT);
+    sb_volume_free(v);
+}
+
+int main(void) {
+    test_pipeline();
+    test_otsu();
+    test_table();
+    test_all_cases();
+    test_single_voxel();
+    test_contacts();
+    test_noise_many(SB_DT_UINT16);
+    test_noise_many(SB_DT_INT32);
+    test_noise_many(SB_DT_FLOAT32);
+    test_threads();
+    test_ball_and_vtk();
+    test_borders();
+    test_affines();
+    test_iso();
+    TEST_RETURN();
+}
