@@ -50,6 +50,7 @@ typedef struct {
     double core_depth_mm;
     sdf_tree tree;
     double ref_volume_ml; /* the shape's own volume in the reference body */
+    char file[160];       /* the document it came from, for messages */
 } anat_structure;
 
 struct sb_anatomy {

@@ -382,6 +382,7 @@ static sb_status add_struct(sb_anatomy *a, const anat_structure *s, sb_error *er
 static sb_status parse_structure(ctx_t *c, sb_anatomy *a, const cJSON *j, const char *path) {
     anat_structure s;
     memset(&s, 0, sizeof s);
+    pathf(s.file, sizeof s.file, "%s", c->file);
     s.sex = -1;
     s.anchor = -1;
     s.within = -1;
@@ -410,7 +411,8 @@ static sb_status parse_structure(ctx_t *c, sb_anatomy *a, const cJSON *j, const 
     if (!group_valid(s.label.group)) return bad(c, sub, "unknown group");
     if (!sb_tissue_find(s.label.tissue)) return bad(c, sub, "unknown tissue");
     unsigned r, g, b;
-    if (strlen(color) != 7 || sscanf(color, "#%2x%2x%2x", &r, &g, &b) != 3)
+    if (strlen(color) != 7 || color[0] != '#' || strspn(color + 1, "0123456789abcdefABCDEF") != 6 ||
+        sscanf(color, "#%2x%2x%2x", &r, &g, &b) != 3)
         return bad(c, sub, "color must be #rrggbb");
     s.label.rgba[0] = (uint8_t)r, s.label.rgba[1] = (uint8_t)g, s.label.rgba[2] = (uint8_t)b;
     s.label.rgba[3] = 255;
@@ -486,6 +488,16 @@ static sb_status parse_structure(ctx_t *c, sb_anatomy *a, const cJSON *j, const 
     pathf(left.label.name, sizeof left.label.name, "%s_left", base);
     left.label.id = s.label.id + 1;
     left.mirrored = 1;
+    if (s.anchor >= 0) { /* an explicit X_left landmark wins over the mirror image of X_right */
+        const char *an = a->landmarks[s.anchor].name;
+        size_t n = strlen(an);
+        if (n > 6 && !strcmp(an + n - 6, "_right")) {
+            char ln[80];
+            pathf(ln, sizeof ln, "%.*s_left", (int)(n - 6), an);
+            int k = anat_find_landmark(a, ln);
+            if (k >= 0) left.anchor = k;
+        }
+    }
     if (s.label.abbrev[0]) {
         char ab[16];
         pathf(ab, sizeof ab, "%.13sR", s.label.abbrev);
@@ -608,13 +620,14 @@ static sb_status finish(sb_anatomy *a, sb_error *err) {
     for (int i = 0; i < a->nstructs; i++)
         for (int k = i + 1; k < a->nstructs; k++) {
             if (a->structs[i].label.id == a->structs[k].label.id)
-                return sb_error_set(err, SB_ERR_INPUT, "anatomy: label id %d is used by %s and %s",
-                                    a->structs[i].label.id, a->structs[i].label.name,
-                                    a->structs[k].label.name);
+                return sb_error_set(err, SB_ERR_INPUT, "%s: %s and %s: %s use label id %d",
+                                    a->structs[i].file, a->structs[i].label.name,
+                                    a->structs[k].file, a->structs[k].label.name,
+                                    a->structs[i].label.id);
             if (!strcmp(a->structs[i].label.name, a->structs[k].label.name))
-                return sb_error_set(err, SB_ERR_INPUT,
-                                    "anatomy: structure name %s is defined twice",
-                                    a->structs[i].label.name);
+                return sb_error_set(
+                    err, SB_ERR_INPUT, "structure %s is defined twice: in %s and in %s",
+                    a->structs[i].label.name, a->structs[i].file, a->structs[k].file);
         }
     if (a->nstructs == 0) return sb_error_set(err, SB_ERR_INPUT, "anatomy: no structures");
     qsort(a->structs, (size_t)a->nstructs, sizeof *a->structs, by_priority);
@@ -647,8 +660,8 @@ static sb_status finish(sb_anatomy *a, sb_error *err) {
         if (!(s->ref_volume_ml > 0)) {
             sdf_ctx_free(&cx);
             free(shapes);
-            return sb_error_set(err, SB_ERR_INPUT, "anatomy: %s has volume_ml but an empty shape",
-                                s->label.name);
+            return sb_error_set(err, SB_ERR_INPUT, "%s: %s has volume_ml but an empty shape",
+                                s->file, s->label.name);
         }
     }
     sdf_ctx_free(&cx);

@@ -157,8 +157,12 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
             return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
         }
         sc->n++;
-        if (st->anchor >= 0)
+        if (st->anchor >= 0) {
             memcpy(ss->anchor_ref, a->landmarks[st->anchor].p, sizeof ss->anchor_ref);
+            /* the left copy's anchor is a _left landmark: its tree (described on the right) is
+             * evaluated at mirrored points, relative to the mirror image of that landmark */
+            if (st->mirrored) ss->anchor_ref[0] = -ss->anchor_ref[0];
+        }
         const sdf_node *root = &ss->tree.nodes[ss->tree.root];
         for (int k = 0; k < 3; k++)
             ss->center_ref[k] =

@@ -82,7 +82,9 @@ def body_shape():
     n = L["nipple_right"]
     mound = off(ell([n[0], n[1] - 40, n[2]], [20, 10, 20]), "1*breast_mm")
     of += [mound, {"mirror_x": mound}]
-    return off({"smooth_union": {"k": 40, "of": of}}, "1*skin_mm")
+    # fat and skin grow outwards everywhere but under the soles: stature is kept
+    return {"intersect": [off({"smooth_union": {"k": 40, "of": of}}, "1*skin_mm"),
+                          {"halfspace": {"p": [0, 0, 0], "n": [0, 0, -1]}}]}
 
 
 dr, dl = L["diaphragm_dome_right"], L["diaphragm_dome_left"]
