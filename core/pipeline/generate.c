@@ -87,34 +87,37 @@ static cJSON *subject_json(const sb_generate_opts *opts, const sb_subject *s, co
 static sb_status write_meshes(const sb_volume *lab, const sb_label_table *t, outputs *outs,
                               const char **paths, int force, cJSON *list, const sb_ctx *ctx,
                               sb_error *err) {
-    for (size_t i = 0; i < t->count; i++) {
+    /* one marching-cubes sweep for every structure, then smoothing, simplification and checks
+     * with the defaults (sb_mesh_surfaces never returns a mesh that fails them) */
+    int *ids = malloc((t->count ? t->count : 1) * sizeof *ids);
+    sb_trimesh **ms = calloc(t->count ? t->count : 1, sizeof *ms);
+    sb_surface_info *info = calloc(t->count ? t->count : 1, sizeof *info);
+    sb_status s = SB_OK;
+    if (!ids || !ms || !info) s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    for (size_t i = 0; !s && i < t->count; i++) ids[i] = t->labels[i].id;
+    if (!s) s = sb_mesh_surfaces(lab, ids, t->count, NULL, ctx, ms, info, err);
+    for (size_t i = 0; !s && i < t->count; i++) {
         const sb_label *l = &t->labels[i];
-        sb_trimesh *m = NULL;
-        sb_status s = sb_mesh_extract_label(lab, l->id, ctx, &m, err);
-        if (s == SB_ERR_LABEL) { /* too small for this voxel size: no mesh, say so */
+        if (!ms[i]) { /* too small for this voxel size: no mesh, say so */
             sb_log(ctx, SB_LOG_WARN, "%s has no voxel at this resolution: no mesh written",
                    l->name);
             continue;
         }
-        if (s) return s;
-        sb_mesh_report rep;
-        s = sb_mesh_check(m, &rep, err);
-        if (!s && !rep.closed)
-            s = sb_error_set(err, SB_ERR_INTERNAL,
-                             "mesh of %s is not closed: %zu boundary, %zu non-manifold edges",
-                             l->name, rep.boundary_edges, rep.nonmanifold_edges);
-        if (!s) s = sb_stl_write(m, l->name, paths[i], force, err);
-        sb_trimesh_free(m);
-        if (s) return s;
+        s = sb_stl_write(ms[i], l->name, paths[i], force, err);
+        if (s) break;
         outputs_mark_done(outs, paths[i]);
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "name", l->name);
-        cJSON_AddNumberToObject(e, "triangles", (double)rep.ntris);
-        cJSON_AddNumberToObject(e, "volume_ml", rep.volume_mm3 / 1000.0);
+        cJSON_AddNumberToObject(e, "triangles", (double)info[i].report.ntris);
+        cJSON_AddNumberToObject(e, "volume_ml", info[i].report.volume_mm3 / 1000.0);
         cJSON_AddItemToArray(list, e);
         sb_progress(ctx, "meshes", i + 1, t->count);
     }
-    return SB_OK;
+    for (size_t i = 0; ms && i < t->count; i++) sb_trimesh_free(ms[i]);
+    free(ms);
+    free(ids);
+    free(info);
+    return s;
 }
 
 sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, sb_error *err) {

@@ -58,9 +58,19 @@ static sb_status select_labels(const char *spec, const size_t *counts, const sb_
                                     "--labels: \"%s\" is not a label id 1..65535", tok);
         } else {
             const sb_label *l = names ? sb_labels_find_name(names, tok) : NULL;
+            if (!l && names) { /* a group: every label of it present in the input */
+                int any = 0;
+                for (size_t g = 0; g < names->count; g++)
+                    if (!strcmp(names->labels[g].group, tok) && counts[names->labels[g].id])
+                        sel[names->labels[g].id] = 1, any = 1;
+                if (any) {
+                    p += len + (end ? 1 : 0);
+                    continue;
+                }
+            }
             if (!l)
-                return sb_error_set(err, SB_ERR_LABEL, "--labels: no label named \"%s\" for %s",
-                                    tok, path);
+                return sb_error_set(err, SB_ERR_LABEL,
+                                    "--labels: no label or group named \"%s\" for %s", tok, path);
             id = l->id;
         }
         if (counts[id] == 0)
@@ -72,21 +82,36 @@ static sb_status select_labels(const char *spec, const size_t *counts, const sb_
     return SB_OK;
 }
 
+/* Writes m after checking it: a mesh that is not closed, manifold, positive and free of
+ * self-intersections is an error, never written. */
 static sb_status mesh_one(sb_trimesh *m, const char *name, const char *path, outputs *outs,
                           int force, const sb_ctx *ctx, sb_error *err) {
     sb_mesh_report rep;
     sb_status s = sb_mesh_check(m, &rep, err);
-    if (!s && !rep.closed)
+    if (!s && !rep.ok)
         s = sb_error_set(err, SB_ERR_INTERNAL,
-                         "mesh %s is not closed: %zu boundary, %zu non-manifold", name,
-                         rep.boundary_edges, rep.nonmanifold_edges);
+                         "mesh %s fails the checks: %zu boundary, %zu non-manifold edges, %zu "
+                         "non-manifold vertices, %zu self-intersections, volume %g mm3",
+                         name, rep.boundary_edges, rep.nonmanifold_edges, rep.nonmanifold_vertices,
+                         rep.self_intersections, rep.volume_mm3);
     if (!s) s = sb_stl_write(m, name, path, force, err);
     if (!s) {
         outputs_mark_done(outs, path);
-        sb_log(ctx, SB_LOG_INFO, "%s: %zu triangles, %.2f ml", path, rep.ntris,
-               rep.volume_mm3 / 1000.0);
+        sb_log(ctx, SB_LOG_INFO,
+               "%s: %zu triangles, %.2f ml, %zu components, genus %ld, closed, manifold, "
+               "no self-intersection",
+               path, rep.ntris, rep.volume_mm3 / 1000.0, rep.components, rep.genus);
     }
     return s;
+}
+
+static void surface_opts(const sb_mesh_opts *o, sb_surface_opts *so) {
+    sb_surface_opts_default(so);
+    /* the command keeps vertices on the voxel surface unless asked (--smooth N); generate
+     * --mesh uses the library default (SB_SURFACE_DEFAULT_SMOOTH) */
+    so->smooth_iters = o->smooth_iters >= 0 ? o->smooth_iters : 0;
+    so->target_tris = o->target_tris;
+    if (o->max_error_mm >= 0) so->max_error_mm = o->max_error_mm;
 }
 
 sb_status sb_pipeline_mesh(const sb_mesh_opts *opts, const sb_ctx *ctx, sb_error *err) {
@@ -100,14 +125,21 @@ sb_status sb_pipeline_mesh(const sb_mesh_opts *opts, const sb_ctx *ctx, sb_error
     if (opts->use_iso) {
         const char *path;
         sb_trimesh *m = NULL;
-        if (!isfinite(opts->iso)) {
+        if (!opts->iso_auto && !isfinite(opts->iso)) {
             s = sb_error_set(err, SB_ERR_USAGE, "--iso %g is not a finite number", opts->iso);
             goto done;
         }
         if ((s = outputs_plan(&outs, opts->out_dir, "isosurface.stl", &path, err)) ||
             (s = outputs_check(&outs, opts->force, err)) || (s = sb_mkdir_p(opts->out_dir, err)))
             goto done;
-        if ((s = sb_mesh_extract_iso(v, opts->iso, ctx, &m, err))) goto done;
+        double iso = opts->iso;
+        if (opts->iso_auto) {
+            if ((s = sb_mesh_otsu(v, &iso, err))) goto done;
+            sb_log(ctx, SB_LOG_INFO, "--iso auto: Otsu threshold %g", iso);
+        }
+        sb_surface_opts so;
+        surface_opts(opts, &so);
+        if ((s = sb_mesh_surface_iso(v, iso, &so, ctx, &m, NULL, err))) goto done;
         s = mesh_one(m, "isosurface", path, &outs, opts->force, ctx, err);
         sb_trimesh_free(m);
         goto done;
@@ -143,19 +175,40 @@ sb_status sb_pipeline_mesh(const sb_mesh_opts *opts, const sb_ctx *ctx, sb_error
     }
     if ((s = outputs_check(&outs, opts->force, err)) || (s = sb_mkdir_p(opts->out_dir, err)))
         goto done;
-    size_t k = 0;
-    for (size_t id = 1; id < 65536; id++) {
-        if (!sel[id]) continue;
-        const sb_label *l = names ? sb_labels_find_id(names, (int)id) : NULL;
-        char name[64];
-        snprintf(name, sizeof name, "%s", l ? l->name : "label");
-        sb_trimesh *m = NULL;
-        if ((s = sb_mesh_extract_label(v, (int)id, ctx, &m, err))) goto done;
-        s = mesh_one(m, name, outs.paths[k], &outs, opts->force, ctx, err);
-        sb_trimesh_free(m);
-        if (s) goto done;
-        k++;
-        sb_progress(ctx, "meshes", k, nsel);
+    {
+        int *ids = malloc(nsel * sizeof *ids);
+        sb_trimesh **ms = calloc(nsel, sizeof *ms);
+        size_t k = 0;
+        if (!ids || !ms) {
+            free(ids);
+            free(ms);
+            s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+            goto done;
+        }
+        for (size_t id = 1; id < 65536; id++)
+            if (sel[id]) ids[k++] = (int)id;
+        if (opts->backend_vtk) {
+            sb_vtk_opts vo = {opts->smooth_iters < 0 ? 0 : opts->smooth_iters, 0.1, 0};
+            s = sb_mesh_vtk_labels(v, ids, nsel, &vo, ms, NULL, err);
+        } else {
+            sb_surface_opts so;
+            surface_opts(opts, &so);
+            s = sb_mesh_surfaces(v, ids, nsel, &so, ctx, ms, NULL, err);
+        }
+        for (size_t i = 0; !s && i < nsel; i++) {
+            const sb_label *l = names ? sb_labels_find_id(names, ids[i]) : NULL;
+            char name[64];
+            snprintf(name, sizeof name, "%s", l ? l->name : "label");
+            if (!ms[i]) {
+                s = sb_error_set(err, SB_ERR_INTERNAL, "label %d: no surface", ids[i]);
+                break;
+            }
+            s = mesh_one(ms[i], name, outs.paths[i], &outs, opts->force, ctx, err);
+            sb_progress(ctx, "meshes", i + 1, nsel);
+        }
+        for (size_t i = 0; i < nsel; i++) sb_trimesh_free(ms[i]);
+        free(ms);
+        free(ids);
     }
 done:
     if (s) outputs_rollback(&outs);

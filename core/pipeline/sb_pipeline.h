@@ -45,6 +45,11 @@ typedef struct sb_mesh_opts {
     int use_iso;        /* iso-surface of an intensity volume at `iso` */
     double iso;
     int force;
+    int iso_auto;        /* iso from Otsu's method (use_iso must be set) */
+    int smooth_iters;    /* Taubin iterations; < 0: default */
+    size_t target_tris;  /* per-mesh triangle budget; 0: none */
+    double max_error_mm; /* simplification error bound; < 0: default, 0: unbounded */
+    int backend_vtk;     /* VTK DFE + windowed sinc + DecimatePro instead of the native code */
 } sb_mesh_opts;
 
 /* One binary STL per selected label (named after the label if a labels.tsv lies beside the

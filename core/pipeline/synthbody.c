@@ -153,12 +153,21 @@ static const char USAGE_LABELS[] =
     "color, sex (any, male or female).\n";
 
 static const char USAGE_MESH[] =
-    "usage: synthbody mesh INPUT.nii[.gz] --out DIR [--labels all|ID,NAME,...] [--iso VALUE]\n"
-    "                      [--force]\n"
+    "usage: synthbody mesh INPUT.nii[.gz] --out DIR [--labels all|ID,NAME,GROUP,...]\n"
+    "                      [--iso VALUE|auto] [--smooth N] [--target-tris N] [--max-error-mm E]\n"
+    "                      [--backend native|vtk] [--threads N] [--force]\n"
     "\n"
     "One closed binary STL per label (named from a labels.tsv beside INPUT, else label_<id>),\n"
-    "or with --iso the surface {value >= VALUE} as isosurface.stl. Vertices are in world mm\n"
-    "from the file's affine (RAS+).\n";
+    "or with --iso the surface {value >= VALUE} as isosurface.stl (auto: Otsu's threshold).\n"
+    "Vertices are in world mm from the file's affine (RAS+). Every mesh is checked (closed,\n"
+    "manifold, outward, no self-intersection) before it is written.\n"
+    "\n"
+    "  --smooth N        Taubin smoothing iterations, volume kept (default 0: vertices on\n"
+    "                    the voxel surface; 10 removes the staircase)\n"
+    "  --target-tris N   at most N triangles per mesh (default: no budget)\n"
+    "  --max-error-mm E  simplification error bound (default 0.1 voxel; 0: budget only)\n"
+    "  --backend B       native (default: marching cubes, Taubin, quadric collapses) or vtk\n"
+    "                    (vtkDiscreteFlyingEdges3D + windowed sinc; no --target-tris)\n";
 
 static const char USAGE_INFO[] =
     "usage: synthbody info FILE\n"
@@ -218,8 +227,10 @@ int main(int argc, char **argv) {
     sb_generate_opts gen = {.subject = {.sex = SB_SEX_RANDOM}, .voxel_mm = SB_DEFAULT_VOXEL_MM};
     int have_seed = 0;
     const char *out = NULL, *labels = NULL, *contrast = NULL, *input = NULL, *anatomy = NULL;
-    int force = 0, mesh = 0, overlay = 0, use_iso = 0;
-    double iso = 0;
+    int force = 0, mesh = 0, overlay = 0, use_iso = 0, iso_auto = 0, backend_vtk = 0;
+    int smooth_iters = -1;
+    size_t target_tris = 0;
+    double iso = 0, max_error_mm = -1;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -271,13 +282,16 @@ int main(int argc, char **argv) {
         int known = 0;
         for (size_t k = 0; k < sizeof VALUED / sizeof VALUED[0]; k++)
             known |= !strcmp(name, VALUED[k]);
-        int allowed = !strcmp(name, "--threads") || !strcmp(name, "--out") ||
-                      (is_gen && (!strcmp(name, "--seed") || !strcmp(name, "--voxel") ||
-                                  !strcmp(name, "--sex") || !strcmp(name, "--age") ||
-                                  !strcmp(name, "--height-cm") || !strcmp(name, "--bmi"))) ||
-                      (is_mesh && (!strcmp(name, "--labels") || !strcmp(name, "--iso"))) ||
-                      (is_prev && !strcmp(name, "--contrast")) ||
-                      ((is_gen || is_labels) && !strcmp(name, "--anatomy"));
+        int allowed =
+            !strcmp(name, "--threads") || !strcmp(name, "--out") ||
+            (is_gen &&
+             (!strcmp(name, "--seed") || !strcmp(name, "--voxel") || !strcmp(name, "--sex") ||
+              !strcmp(name, "--age") || !strcmp(name, "--height-cm") || !strcmp(name, "--bmi"))) ||
+            (is_mesh && (!strcmp(name, "--labels") || !strcmp(name, "--iso") ||
+                         !strcmp(name, "--smooth") || !strcmp(name, "--target-tris") ||
+                         !strcmp(name, "--max-error-mm") || !strcmp(name, "--backend"))) ||
+            (is_prev && !strcmp(name, "--contrast")) ||
+            ((is_gen || is_labels) && !strcmp(name, "--anatomy"));
         if (!known || !allowed)
             return fail(&c, SB_ERR_USAGE, "unknown option \"%s\" for %s", name, cmd->name);
         if (!strcmp(name, "--out") && (cmd->usage == USAGE_INFO || is_labels))
@@ -308,6 +322,24 @@ int main(int argc, char **argv) {
                 return fail(&c, SB_ERR_USAGE, "--sex: \"%s\" is not female or male", val);
         } else if (!strcmp(name, "--labels")) {
             labels = val;
+        } else if (!strcmp(name, "--iso") && !strcmp(val, "auto")) {
+            use_iso = 1;
+            iso_auto = 1;
+        } else if (!strcmp(name, "--backend")) {
+            if (strcmp(val, "native") && strcmp(val, "vtk"))
+                return fail(&c, SB_ERR_USAGE, "--backend: \"%s\" is not native or vtk", val);
+            backend_vtk = !strcmp(val, "vtk");
+        } else if (!strcmp(name, "--smooth") || !strcmp(name, "--target-tris")) {
+            uint64_t u;
+            if (!parse_u64(name, val, &u, why, sizeof why))
+                return fail(&c, SB_ERR_USAGE, "%s", why);
+            if (!strcmp(name, "--smooth")) {
+                if (u > 1000) return fail(&c, SB_ERR_USAGE, "--smooth %s is outside 0..1000", val);
+                smooth_iters = (int)u;
+            } else {
+                if (u < 4) return fail(&c, SB_ERR_USAGE, "--target-tris %s is below 4", val);
+                target_tris = (size_t)u;
+            }
         } else if (!strcmp(name, "--contrast")) {
             contrast = val;
         } else if (!strcmp(name, "--anatomy")) {
@@ -322,6 +354,10 @@ int main(int argc, char **argv) {
             } else if (!strcmp(name, "--iso")) {
                 use_iso = 1;
                 iso = d;
+            } else if (!strcmp(name, "--max-error-mm")) {
+                if (!(d >= 0 && d <= 1000))
+                    return fail(&c, SB_ERR_USAGE, "--max-error-mm %s is outside 0..1000", val);
+                max_error_mm = d;
             } else {
                 double lo = !strcmp(name, "--age") ? 18 : !strcmp(name, "--bmi") ? 12 : 120;
                 double hi = !strcmp(name, "--age") ? 90 : !strcmp(name, "--bmi") ? 70 : 230;
@@ -359,7 +395,14 @@ int main(int argc, char **argv) {
                            .labels = labels,
                            .use_iso = use_iso,
                            .iso = iso,
-                           .force = force};
+                           .force = force,
+                           .iso_auto = iso_auto,
+                           .smooth_iters = smooth_iters,
+                           .target_tris = target_tris,
+                           .max_error_mm = max_error_mm,
+                           .backend_vtk = backend_vtk};
+        if (backend_vtk && (target_tris || use_iso))
+            return fail(&c, SB_ERR_USAGE, "--backend vtk takes neither --target-tris nor --iso");
         if (use_iso && labels)
             return fail(&c, SB_ERR_USAGE, "--labels and --iso cannot be combined");
         s = sb_pipeline_mesh(&mo, &ctx, &err);
