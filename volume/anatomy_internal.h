@@ -51,6 +51,7 @@ typedef struct {
     sdf_tree tree;
     double ref_volume_ml; /* the shape's own volume in the reference body */
     char file[160];       /* the document it came from, for messages */
+    int several;          /* "connected": false — may consist of several pieces */
 } anat_structure;
 
 struct sb_anatomy {

@@ -471,6 +471,10 @@ static sb_status parse_structure(ctx_t *c, sb_anatomy *a, const cJSON *j, const 
         sdf_tree_free(&s.tree);
         return st;
     }
+    if ((x = cJSON_GetObjectItemCaseSensitive(j, "connected"))) {
+        if (!cJSON_IsBool(x)) return bad(c, sub, "connected must be true or false");
+        s.several = cJSON_IsFalse(x);
+    }
     const cJSON *mir = cJSON_GetObjectItemCaseSensitive(j, "mirror");
     if (!cJSON_IsTrue(mir)) {
         if ((st = add_struct(a, &s, c->err))) sdf_tree_free(&s.tree);
@@ -830,4 +834,10 @@ sb_status sb_anatomy_label_table(const sb_anatomy *a, sb_sex sex, sb_label_table
     }
     *out = t;
     return SB_OK;
+}
+
+int sb_anatomy_is_connected(const sb_anatomy *a, int label_id) {
+    for (int i = 0; i < a->nstructs; i++)
+        if (a->structs[i].label.id == label_id) return !a->structs[i].several;
+    return 1;
 }

@@ -80,7 +80,7 @@ static double bsa(double height_cm, double weight_kg) {
 static void subject_params(const sb_subject *s, double voxel_mm, double gmean, double p[P_COUNT]) {
     const int male = s->sex == SB_SEX_MALE;
     double trunk = s->fat_mm;
-    p[P_SKIN_MM] = fmax(2.0, 0.6 * voxel_mm);
+    p[P_SKIN_MM] = fmax(2.0, 1.5 * voxel_mm); /* > 1 voxel: the skin has no gaps */
     p[P_FAT_TRUNK_MM] = trunk;
     p[P_FAT_HIP_MM] = trunk * (male ? 0.8 : 1.25);
     p[P_FAT_LIMB_MM] = trunk * (male ? 0.45 : 0.75);

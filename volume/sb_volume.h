@@ -60,6 +60,10 @@ void sb_anatomy_free(sb_anatomy *a); /* NULL is a no-op */
 sb_status sb_anatomy_label_table(const sb_anatomy *a, sb_sex sex, sb_label_table **out,
                                  sb_error *err);
 
+/* 0 if the structure with this label id is described as several pieces ("connected": false),
+ * 1 otherwise (it should be one 26-connected component). */
+int sb_anatomy_is_connected(const sb_anatomy *a, int label_id);
+
 /* Grid of the label map for a subject at an isotropic voxel size: the body's bounding box plus
  * a margin of 5 mm + 2 voxels. SB_ERR_USAGE if voxel_mm is not in [0.1, 50], SB_ERR_MEMORY if
  * the maps and images built on it cannot fit in memory — computed, nothing allocated. */

@@ -270,7 +270,7 @@ int main(int argc, char **argv) {
             /* one connected component each */
             for (size_t i = 0; i < t->count; i++) {
                 const stats *q = &st[t->labels[i].id];
-                if (!q->count) continue;
+                if (!q->count || !sb_anatomy_is_connected(a, t->labels[i].id)) continue;
                 size_t lo[3], hi[3];
                 for (int c = 0; c < 3; c++) {
                     lo[c] = (size_t)floor((q->lo[c] - L->affine[c][3]) / voxel + 0.5);

@@ -99,10 +99,13 @@ shapes = {
     "lean": lean_shape(),
     "body": body_shape(),
     "cranial_cavity": ell([sc[0], sc[1] - 5, sc[2] + 5], [72, 90, 62]),
-    "thoracic_cavity": {"difference": [thx_ell, domes]},
-    "abdominopelvic_cavity": {"difference": [{"smooth_union": {"k": 30, "of": [abd_ell, pel_ell, domes]}},
-                                             {"difference": [thx_ell, domes]}]},
 }
+# the cavities stay inside the trunk wall: at least 6 mm of muscle
+wall = {"offset": {"d": -6, "of": {"ref": "lean"}}}
+shapes["thoracic_cavity"] = {"intersect": [{"difference": [thx_ell, domes]}, wall]}
+shapes["abdominopelvic_cavity"] = {"intersect": [
+    {"difference": [{"smooth_union": {"k": 30, "of": [abd_ell, pel_ell, domes]}},
+                    {"difference": [thx_ell, domes]}]}, wall]}
 shapes["abdominal_cavity"] = {"intersect": [{"ref": "abdominopelvic_cavity"},
                                             {"halfspace": {"p": [0, 0, inlet_z], "n": [0, 0, -1]}}]}
 # the part of the abdominopelvic cavity left to the bowel: a rim of visceral fat whose
@@ -130,13 +133,15 @@ iliopsoas = {"tube": {"points": [[30, t12[1] + 8, t12[2], 9], [42, l3[1] + 12, l
                                  [88, hip[1] + 15, hip[2] - 60, 12]]}}
 
 structures = [
-    S(1, "skin", "skin", "skin", "#f1d691", 700, {"shell": {"t": "1*skin_mm", "of": {"ref": "body"}}},
+    # skin first of all: nothing (a bone, a breast) can break through it
+    S(1, "skin", "skin", "skin", "#f1d691", 1, {"shell": {"t": "1*skin_mm", "of": {"ref": "body"}}},
       abbrev="SKIN"),
     S(2, "subcutaneous_fat", "fat", "fat", "#e6dc46", 710,
       {"difference": [{"ref": "body"}, {"ref": "lean"}]}, abbrev="SAT"),
     S(3, "skeletal_muscle", "muscle", "muscle", "#c06858", 720, {"ref": "lean"}, abbrev="MUS"),
     S(4, "visceral_fat", "fat", "fat", "#dcc85a", 650,
-      {"union": [{"ref": "abdominopelvic_cavity"}, {"ref": "thoracic_cavity"}]}, abbrev="VAT"),
+      {"union": [{"ref": "abdominopelvic_cavity"}, {"ref": "thoracic_cavity"}]}, abbrev="VAT",
+      connected=False),
     S(10, "gluteus_maximus", "muscle", "muscle", "#b8584a", 503,
       ell([85, -88, 875], [72, 42, 100], [0, 0, 0]), mirror=True, within="lean", abbrev="GMAX"),
     S(12, "gluteus_medius", "muscle", "muscle", "#c4705c", 502,
