@@ -7,7 +7,10 @@
  *           to --keep (default 0.10) of the triangles + checks (self-intersections included);
  * each the median of --repeat runs (default 5). Also prints per label the area and volume of
  * native vs VTK (agreement) and of the full pipeline.
- * Usage: mesh_bench [--threads N] [--repeat R] [--keep F] [--per-label] LABELS.nii.gz ... */
+ * --only native|vtk|full runs that step once and exits (the process can then be timed from
+ * outside, e.g. with /usr/bin/time, reading the NIfTI included).
+ * Usage: mesh_bench [--threads N] [--repeat R] [--keep F] [--per-label] [--only STEP]
+ *                   LABELS.nii.gz ... */
 #include "sb_export.h"
 #include "sb_mesh.h"
 
@@ -47,6 +50,7 @@ static size_t total_tris(sb_trimesh **m, size_t n) {
 
 int main(int argc, char **argv) {
     int threads = 2, repeat = 5, per_label = 0;
+    const char *only = NULL; /* native | vtk | full: run that step alone (for outside timers) */
     double keep = 0.10;
     int first = 1;
     for (; first < argc && argv[first][0] == '-'; first++) {
@@ -56,6 +60,8 @@ int main(int argc, char **argv) {
             repeat = atoi(argv[++first]);
         else if (!strcmp(argv[first], "--keep") && first + 1 < argc)
             keep = atof(argv[++first]);
+        else if (!strcmp(argv[first], "--only") && first + 1 < argc)
+            only = argv[++first];
         else if (!strcmp(argv[first], "--per-label"))
             per_label = 1;
         else {
@@ -91,6 +97,27 @@ int main(int argc, char **argv) {
                    **full = calloc(n, sizeof *full);
         double *tn = malloc((size_t)repeat * sizeof *tn), *tv = malloc((size_t)repeat * sizeof *tv),
                *tf = malloc((size_t)repeat * sizeof *tf);
+        if (only) {
+            sb_surface_opts so;
+            sb_surface_opts_default(&so);
+            so.keep_ratio = keep;
+            so.max_error_mm = 0;
+            sb_status st = !strcmp(only, "native") ? sb_mesh_mc_labels(v, ids, n, &ctx, nat, &err)
+                           : !strcmp(only, "vtk")
+                               ? sb_mesh_vtk_labels(v, ids, n, NULL, vtk, NULL, &err)
+                               : sb_mesh_surfaces(v, ids, n, &so, &ctx, full, NULL, &err);
+            if (st) {
+                fprintf(stderr, "%s: %s\n", only, err.msg);
+                return 1;
+            }
+            printf("%s %s: %zu triangles\n", only, argv[f],
+                   total_tris(nat, n) + total_tris(vtk, n) + total_tris(full, n));
+            free_all(nat, n);
+            free_all(vtk, n);
+            free_all(full, n);
+            sb_volume_free(v);
+            continue;
+        }
         printf("%s: %zux%zux%zu voxels of %.3gx%.3gx%.3g mm, %zu labels, %d threads\n", argv[f],
                v->dim[0], v->dim[1], v->dim[2], v->spacing[0], v->spacing[1], v->spacing[2], n,
                threads);
@@ -114,6 +141,7 @@ int main(int argc, char **argv) {
         sb_surface_opts so;
         sb_surface_opts_default(&so);
         so.keep_ratio = keep;
+        so.max_error_mm = 0; /* to the ratio, not bounded by the default error */
         for (int r = 0; r < repeat; r++) {
             free_all(full, n);
             double t0 = now();
