@@ -128,10 +128,10 @@ static void set_rotation(sdf_node *nd, const double deg[3]) {
 
 /* ---- shapes -------------------------------------------------------------------------------- */
 static sb_status parse_shape(ctx_t *c, const sb_anatomy *a, sdf_tree *t, int idx, const cJSON *j,
-                             const char *path, int allow_ref);
+                             const char *path, int anchor);
 
 static sb_status parse_children(ctx_t *c, const sb_anatomy *a, sdf_tree *t, int idx,
-                                const cJSON *arr, const char *path, int allow_ref, int min) {
+                                const cJSON *arr, const char *path, int anchor, int min) {
     if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < min) {
         char msg[64];
         pathf(msg, sizeof msg, "expected an array of at least %d shapes", min);
@@ -148,7 +148,7 @@ static sb_status parse_children(ctx_t *c, const sb_anatomy *a, sdf_tree *t, int 
     for (int i = 0; i < n; i++) {
         char sub[512];
         pathf(sub, sizeof sub, "%s[%d]", path, i);
-        sb_status s = parse_shape(c, a, t, first + i, cJSON_GetArrayItem(arr, i), sub, allow_ref);
+        sb_status s = parse_shape(c, a, t, first + i, cJSON_GetArrayItem(arr, i), sub, anchor);
         if (s) return s;
     }
     return SB_OK;
@@ -244,7 +244,7 @@ static sb_status parse_tube(ctx_t *c, sdf_node *nd, const cJSON *body, const cha
 }
 
 static sb_status parse_shape(ctx_t *c, const sb_anatomy *a, sdf_tree *t, int idx, const cJSON *j,
-                             const char *path, int allow_ref) {
+                             const char *path, int anchor) {
     if (!cJSON_IsObject(j) || cJSON_GetArraySize(j) != 1)
         return bad(c, path, "a shape is an object with exactly one key");
     const cJSON *body = j->child;
@@ -264,7 +264,7 @@ static sb_status parse_shape(ctx_t *c, const sb_anatomy *a, sdf_tree *t, int idx
     }
     if (!strcmp(key, "union") || !strcmp(key, "intersect") || !strcmp(key, "difference")) {
         nd->kind = key[0] == 'u' ? SDF_UNION : key[0] == 'i' ? SDF_INTERSECT : SDF_DIFFERENCE;
-        return parse_children(c, a, t, idx, body, sub, allow_ref, key[0] == 'd' ? 2 : 1);
+        return parse_children(c, a, t, idx, body, sub, anchor, key[0] == 'd' ? 2 : 1);
     }
     if (!strcmp(key, "smooth_union") || !strcmp(key, "shell") || !strcmp(key, "offset")) {
         const char *nk = key[1] == 'm' ? "k" : key[0] == 's' ? "t" : "d";
@@ -276,12 +276,11 @@ static sb_status parse_shape(ctx_t *c, const sb_anatomy *a, sdf_tree *t, int idx
         nd->nnum = 1;
         pathf(sub2, sizeof sub2, "%s.of", sub);
         if ((s = field(c, body, "of", sub, &of))) return s;
-        if (nd->kind == SDF_SMOOTH_UNION)
-            return parse_children(c, a, t, idx, of, sub2, allow_ref, 1);
+        if (nd->kind == SDF_SMOOTH_UNION) return parse_children(c, a, t, idx, of, sub2, anchor, 1);
         cJSON *one = cJSON_CreateArray(); /* wrap the single child */
         if (!one) return sb_error_set(c->err, SB_ERR_MEMORY, "out of memory");
         cJSON_AddItemReferenceToArray(one, (cJSON *)of);
-        s = parse_children(c, a, t, idx, one, sub2, allow_ref, 1);
+        s = parse_children(c, a, t, idx, one, sub2, anchor, 1);
         cJSON_Delete(one);
         return s;
     }
@@ -290,15 +289,11 @@ static sb_status parse_shape(ctx_t *c, const sb_anatomy *a, sdf_tree *t, int idx
         cJSON *one = cJSON_CreateArray();
         if (!one) return sb_error_set(c->err, SB_ERR_MEMORY, "out of memory");
         cJSON_AddItemReferenceToArray(one, (cJSON *)body);
-        s = parse_children(c, a, t, idx, one, sub, allow_ref, 1);
+        s = parse_children(c, a, t, idx, one, sub, anchor, 1);
         cJSON_Delete(one);
         return s;
     }
     if (!strcmp(key, "ref")) {
-        if (!allow_ref)
-            return bad(c, sub,
-                       "\"ref\" is not allowed in a structure with an anchor (named shapes "
-                       "are in absolute coordinates)");
         if (!cJSON_IsString(body)) return bad(c, sub, "expected a shape name");
         int k = anat_find_shape(a, body->valuestring);
         if (k < 0) {
@@ -310,6 +305,13 @@ static sb_status parse_shape(ctx_t *c, const sb_anatomy *a, sdf_tree *t, int idx
         t->nodes[idx].kind = SDF_REF;
         t->nodes[idx].first = k;
         t->nodes[idx].count = 0;
+        if (anchor >= 0) { /* anchored coordinates: the named shape is met at point + anchor */
+            t->nodes[idx].nnum = 3;
+            for (int i = 0; i < 3; i++) {
+                t->nodes[idx].num[i].k = a->landmarks[anchor].p[i];
+                t->nodes[idx].num[i].param = -1;
+            }
+        }
         return SB_OK;
     }
     char msg[128];
@@ -318,11 +320,11 @@ static sb_status parse_shape(ctx_t *c, const sb_anatomy *a, sdf_tree *t, int idx
 }
 
 static sb_status parse_tree(ctx_t *c, const sb_anatomy *a, const cJSON *j, const char *path,
-                            int allow_ref, sdf_tree *t) {
+                            int anchor, sdf_tree *t) {
     memset(t, 0, sizeof *t);
     t->root = sdf_tree_add(t, SDF_UNION);
     if (t->root < 0) return sb_error_set(c->err, SB_ERR_MEMORY, "out of memory");
-    return parse_shape(c, a, t, t->root, j, path, allow_ref);
+    return parse_shape(c, a, t, t->root, j, path, anchor);
 }
 
 int sdf_tree_copy(sdf_tree *dst, const sdf_tree *src) {
@@ -467,7 +469,7 @@ static sb_status parse_structure(ctx_t *c, sb_anatomy *a, const cJSON *j, const 
     if ((st = field(c, j, "shape", sub, &shape))) return st;
     char spath[700];
     pathf(spath, sizeof spath, "%s.shape", sub);
-    if ((st = parse_tree(c, a, shape, spath, s.anchor < 0, &s.tree))) {
+    if ((st = parse_tree(c, a, shape, spath, s.anchor, &s.tree))) {
         sdf_tree_free(&s.tree);
         return st;
     }
@@ -596,7 +598,7 @@ static sb_status load_doc(sb_anatomy *a, const char *text, const char *file, int
         a->shapes = p;
         anat_shape *n = &a->shapes[a->nshapes];
         snprintf(n->name, sizeof n->name, "%s", sh->string);
-        if ((s = parse_tree(&c, a, sh, path, 1, &n->tree))) {
+        if ((s = parse_tree(&c, a, sh, path, -1, &n->tree))) {
             sdf_tree_free(&n->tree);
             break;
         }

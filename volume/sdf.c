@@ -221,10 +221,13 @@ static void node_box(sdf_tree *t, int idx, const sdf_tree *shapes) {
             nd->lo[i] = t->nodes[nd->first].lo[i] - d, nd->hi[i] = t->nodes[nd->first].hi[i] + d;
         break;
     }
-    case SDF_REF: {
+    case SDF_REF: { /* in anchored trees the shape is met at point + anchor (v[0..2]) */
         const sdf_node *r = &shapes[nd->first].nodes[shapes[nd->first].root];
-        memcpy(nd->lo, r->lo, sizeof nd->lo);
-        memcpy(nd->hi, r->hi, sizeof nd->hi);
+        for (int i = 0; i < 3; i++) {
+            double o = nd->nnum == 3 ? v[i] : 0.0;
+            nd->lo[i] = r->lo[i] - o;
+            nd->hi[i] = r->hi[i] - o;
+        }
         break;
     }
     case SDF_MIRROR_X:
@@ -421,6 +424,10 @@ double sdf_eval(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx) {
     case SDF_OFFSET:
         return sdf_eval(t, nd->first, p, cx) - v[0];
     case SDF_REF:
+        if (nd->nnum == 3) {
+            double q3[3] = {p[0] + v[0], p[1] + v[1], p[2] + v[2]};
+            return sdf_eval_shape(cx, nd->first, q3);
+        }
         return sdf_eval_shape(cx, nd->first, p);
     case SDF_MIRROR_X: {
         double m[3] = {-p[0], p[1], p[2]};

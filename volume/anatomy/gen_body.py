@@ -82,9 +82,11 @@ def body_shape():
     n = L["nipple_right"]
     mound = off(ell([n[0], n[1] - 40, n[2]], [20, 10, 20]), "1*breast_mm")
     of += [mound, {"mirror_x": mound}]
-    # fat and skin grow outwards everywhere but under the soles: stature is kept
+    # fat and skin grow outwards everywhere but under the soles and over the vertex: stature
+    # is kept (a wide ellipsoidal cap touching z = H trims the scalp's fat at the top)
     return {"intersect": [off({"smooth_union": {"k": 40, "of": of}}, "1*skin_mm"),
-                          {"halfspace": {"p": [0, 0, 0], "n": [0, 0, -1]}}]}
+                          {"halfspace": {"p": [0, 0, 0], "n": [0, 0, -1]}},
+                          ell([0, 0, 1750 - 2000], [900, 900, 2000])]}
 
 
 dr, dl = L["diaphragm_dome_right"], L["diaphragm_dome_left"]

@@ -395,9 +395,10 @@ static void test_loader_errors(void) {
     one_struct_doc(doc, sizeof doc, NULL,
                    STD_FIELDS("{\"tube\": {\"points\": [[0, 0, 100, 10]]}}"));
     expect_input_error("tube", doc, "structures[0] (s).shape.tube", "2 points");
+    /* a ref names an existing shape; in anchored structures it is met in body coordinates */
     one_struct_doc(doc, sizeof doc, "\"p\": [0, 0, 100]",
-                   "\"anchor\": \"p\", " STD_FIELDS("{\"ref\": \"body\"}"));
-    expect_input_error("ref", doc, "structures[0] (s).shape.ref", "anchor");
+                   "\"anchor\": \"p\", " STD_FIELDS("{\"ref\": \"nosuch\"}"));
+    expect_input_error("ref", doc, "structures[0] (s).shape.ref", "nosuch");
     /* a size model needs a shape with a volume */
     one_struct_doc(doc, sizeof doc, NULL,
                    "\"volume_ml\": [100, 80], " STD_FIELDS(
