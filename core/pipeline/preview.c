@@ -81,6 +81,8 @@ static void label_colour(const sb_label_table *t, int id, uint8_t rgb[3]) {
 typedef struct {
     int axis_u, axis_v; /* world axes along picture columns and rows */
     int axis_n;         /* the normal */
+    double at;          /* world coordinate of the slice along the normal */
+    size_t x0, y0;      /* place in the picture */
 } panel;
 
 sb_status sb_pipeline_preview(const sb_preview_opts *opts, const sb_ctx *ctx, sb_error *err) {
@@ -133,27 +135,47 @@ sb_status sb_pipeline_preview(const sb_preview_opts *opts, const sb_ctx *ctx, sb
     }
     double ext_max = fmax(hi[0] - lo[0], fmax(hi[1] - lo[1], hi[2] - lo[2]));
     double px = fmax(1.0, ext_max / 1000.0);
-    const panel panels[3] = {{1, 2, 0}, {0, 2, 1}, {0, 1, 2}}; /* sagittal, coronal, axial */
-    size_t pw[3], ph[3], W = 0, Hpx = 0, gap = 4;
-    for (int i = 0; i < 3; i++) {
+    /* sagittal and coronal through the centre, then the axial slices stacked in a third
+     * column: at the requested fractions of the height, or one through the centre */
+    panel panels[2 + SB_PREVIEW_MAX_AXIAL];
+    int np = 0;
+    panels[np++] = (panel){1, 2, 0, 0.5 * (lo[0] + hi[0]), 0, 0};
+    panels[np++] = (panel){0, 2, 1, 0.5 * (lo[1] + hi[1]), 0, 0};
+    if (opts->naxial == 0) panels[np++] = (panel){0, 1, 2, 0.5 * (lo[2] + hi[2]), 0, 0};
+    for (int i = 0; i < opts->naxial && i < SB_PREVIEW_MAX_AXIAL; i++)
+        panels[np++] = (panel){0, 1, 2, lo[2] + opts->axial[i] * (hi[2] - lo[2]), 0, 0};
+    size_t pw[2 + SB_PREVIEW_MAX_AXIAL], ph[2 + SB_PREVIEW_MAX_AXIAL], W = 0, Hpx = 0, gap = 4;
+    size_t col_y = 0;
+    for (int i = 0; i < np; i++) {
         pw[i] = (size_t)((hi[panels[i].axis_u] - lo[panels[i].axis_u]) / px) + 1;
         ph[i] = (size_t)((hi[panels[i].axis_v] - lo[panels[i].axis_v]) / px) + 1;
-        W += pw[i] + (i ? gap : 0);
-        if (ph[i] > Hpx) Hpx = ph[i];
+        if (i < 2) { /* side by side */
+            panels[i].x0 = W + (i ? gap : 0);
+            W = panels[i].x0 + pw[i];
+            if (ph[i] > Hpx) Hpx = ph[i];
+        } else { /* the third column */
+            panels[i].x0 = W + gap;
+            panels[i].y0 = col_y;
+            col_y += ph[i] + gap;
+        }
     }
+    if (np > 2) {
+        W += gap + pw[2];
+        if (col_y - gap > Hpx) Hpx = col_y - gap;
+    }
+    for (int i = 0; i < 2; i++) panels[i].y0 = (Hpx - ph[i]) / 2;
     rgb = calloc(W * Hpx * 3, 1);
     if (!rgb) {
         s = sb_error_set(err, SB_ERR_MEMORY, "out of memory for a %zux%zu picture", W, Hpx);
         goto done;
     }
     double gmax = percentile995(img);
-    size_t x0 = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < np; i++) {
         const panel *pn = &panels[i];
         for (size_t v = 0; v < ph[i]; v++)
             for (size_t u = 0; u < pw[i]; u++) {
                 double p[3];
-                p[pn->axis_n] = 0.5 * (lo[pn->axis_n] + hi[pn->axis_n]);
+                p[pn->axis_n] = pn->at;
                 p[pn->axis_u] = hi[pn->axis_u] - (double)u * px; /* R or A on the left */
                 p[pn->axis_v] = hi[pn->axis_v] - (double)v * px; /* S or A at the top */
                 size_t n = sample(&si, p);
@@ -169,10 +191,9 @@ sb_status sb_pipeline_preview(const sb_preview_opts *opts, const sb_ctx *ctx, sb
                         for (int k = 0; k < 3; k++) c[k] = 0.55 * c[k] + 0.45 * col[k];
                     }
                 }
-                uint8_t *o = rgb + 3 * ((v + (Hpx - ph[i]) / 2) * W + x0 + u);
+                uint8_t *o = rgb + 3 * ((pn->y0 + v) * W + pn->x0 + u);
                 for (int k = 0; k < 3; k++) o[k] = (uint8_t)fmin(255.0, fmax(0.0, c[k]));
             }
-        x0 += pw[i] + gap;
     }
     s = sb_png_write_rgb(rgb, W, Hpx, opts->out_png, opts->force, err);
 done:

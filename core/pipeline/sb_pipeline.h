@@ -60,12 +60,16 @@ sb_status sb_pipeline_mesh(const sb_mesh_opts *opts, const sb_ctx *ctx, sb_error
  * mesh file (triangles, bounding box, closedness, volume) on `out`. */
 sb_status sb_pipeline_info(const char *path, FILE *out, const sb_ctx *ctx, sb_error *err);
 
+#define SB_PREVIEW_MAX_AXIAL 8
+
 typedef struct sb_preview_opts {
     const char *input; /* a generate output directory or a NIfTI file */
     const char *out_png;
     const char *contrast; /* in a directory: <contrast>.nii.gz; default "T1w" */
     int overlay;          /* blend label colours (directory: labels.nii.gz) */
     int force;
+    int naxial;                         /* 0: one axial slice through the centre */
+    double axial[SB_PREVIEW_MAX_AXIAL]; /* else: axial slices at these fractions of the height */
 } sb_preview_opts;
 
 /* Sagittal, coronal and axial mid-slices side by side (radiological convention: the subject's

@@ -177,9 +177,13 @@ static const char USAGE_INFO[] =
 
 static const char USAGE_PREVIEW[] =
     "usage: synthbody preview DIR|FILE --out PNG [--contrast T1w] [--overlay] [--force]\n"
+    "                         [--axial F1,F2,...]\n"
     "\n"
     "Sagittal, coronal and axial slices through the centre. DIR is a generate output: the\n"
-    "contrast (default T1w) is drawn, --overlay blends the label colours in.\n";
+    "contrast (default T1w) is drawn, --overlay blends the label colours in. --axial draws\n"
+    "axial slices at these fractions of the height (0 = feet, 1 = vertex; at most 8) in a\n"
+    "column beside the others, e.g. --axial 0.85,0.72,0.64,0.52 (neck, heart, upper abdomen,\n"
+    "pelvis).\n";
 
 typedef struct {
     const char *name;
@@ -228,6 +232,8 @@ int main(int argc, char **argv) {
     int have_seed = 0;
     const char *out = NULL, *labels = NULL, *contrast = NULL, *input = NULL, *anatomy = NULL;
     int force = 0, mesh = 0, overlay = 0, use_iso = 0, iso_auto = 0, backend_vtk = 0;
+    int naxial = 0;
+    double axial[SB_PREVIEW_MAX_AXIAL] = {0};
     int smooth_iters = -1;
     size_t target_tris = 0;
     double iso = 0, max_error_mm = -1;
@@ -276,9 +282,9 @@ int main(int argc, char **argv) {
         if (nlen >= sizeof name) return fail(&c, SB_ERR_USAGE, "unknown option \"%s\"", a);
         memcpy(name, a, nlen);
         name[nlen] = '\0';
-        static const char *VALUED[] = {"--threads", "--seed", "--voxel",     "--out",
-                                       "--sex",     "--age",  "--height-cm", "--bmi",
-                                       "--labels",  "--iso",  "--contrast",  "--anatomy"};
+        static const char *VALUED[] = {"--threads",  "--seed",      "--voxel", "--out",    "--sex",
+                                       "--age",      "--height-cm", "--bmi",   "--labels", "--iso",
+                                       "--contrast", "--anatomy",   "--axial"};
         int known = 0;
         for (size_t k = 0; k < sizeof VALUED / sizeof VALUED[0]; k++)
             known |= !strcmp(name, VALUED[k]);
@@ -290,7 +296,7 @@ int main(int argc, char **argv) {
             (is_mesh && (!strcmp(name, "--labels") || !strcmp(name, "--iso") ||
                          !strcmp(name, "--smooth") || !strcmp(name, "--target-tris") ||
                          !strcmp(name, "--max-error-mm") || !strcmp(name, "--backend"))) ||
-            (is_prev && !strcmp(name, "--contrast")) ||
+            (is_prev && (!strcmp(name, "--contrast") || !strcmp(name, "--axial"))) ||
             ((is_gen || is_labels) && !strcmp(name, "--anatomy"));
         if (!known || !allowed)
             return fail(&c, SB_ERR_USAGE, "unknown option \"%s\" for %s", name, cmd->name);
@@ -344,6 +350,20 @@ int main(int argc, char **argv) {
             contrast = val;
         } else if (!strcmp(name, "--anatomy")) {
             anatomy = val;
+        } else if (!strcmp(name, "--axial")) {
+            const char *q = val;
+            naxial = 0;
+            while (*q) {
+                char *end;
+                double f = strtod(q, &end);
+                if (end == q || !(f >= 0 && f <= 1) || naxial == SB_PREVIEW_MAX_AXIAL ||
+                    (*end && *end != ','))
+                    return fail(&c, SB_ERR_USAGE,
+                                "--axial: \"%s\" is not a list of at most %d fractions 0..1", val,
+                                SB_PREVIEW_MAX_AXIAL);
+                axial[naxial++] = f;
+                q = *end ? end + 1 : end;
+            }
         } else {
             if (!parse_double(name, val, &d, why, sizeof why))
                 return fail(&c, SB_ERR_USAGE, "%s", why);
@@ -418,7 +438,9 @@ int main(int argc, char **argv) {
                               .out_png = out,
                               .contrast = contrast,
                               .overlay = overlay,
-                              .force = force};
+                              .force = force,
+                              .naxial = naxial};
+        memcpy(po.axial, axial, sizeof axial);
         s = sb_pipeline_preview(&po, &ctx, &err);
     }
     clear_bar(&c);

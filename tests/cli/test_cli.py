@@ -512,6 +512,17 @@ def test_preview_png():
         w, h = struct.unpack(">II", head[16:24])
         assert 100 < w < 4000 and 100 < h < 4000, (w, h)
     run("preview", d, "--out", png, expect=EXISTS)
+    # axial slices at chosen heights make a third column: the picture gets wider
+    w0 = struct.unpack(">I", open(os.path.join(WORK, "prev_0.png"), "rb").read(24)[16:20])[0]
+    ax = os.path.join(WORK, "prev_axial.png")
+    if os.path.exists(ax):
+        os.remove(ax)
+    run("preview", d, "--out", ax, "--overlay", "--axial", "0.85,0.72,0.64,0.52", expect=OK)
+    w1 = struct.unpack(">I", open(ax, "rb").read(24)[16:20])[0]
+    assert w1 == w0, (w0, w1)  # same three columns, the third now holds four axial slices
+    for bad in ("1.5", "a,b", "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9"):
+        p = run("preview", d, "--out", os.path.join(WORK, "x.png"), "--axial", bad, expect=USAGE)
+        assert "--axial" in p.stderr
     p = run("preview", d, "--out", os.path.join(WORK, "x.png"), "--contrast", "FLAIR", expect=INPUT)
     assert "FLAIR" in p.stderr
 
