@@ -17,8 +17,8 @@ Bones are cortical_bone with a marrow "core": red_marrow in the axial skeleton (
 sacrum, ribs, sternum, hip bones, skull diploe), yellow_marrow in the limb bones; the core
 depth is the cortical thickness (§2: femur 5 mm, tibia 4 mm, humerus 3.5 mm, rib 1.4 mm).
 
-Every bone is clipped to the body surface ("within": "body", body.json) so that no bone
-pokes through the skin of a subject whose surface is thinner than the reference.
+Every bone is clipped to the inside of the skin (body.json's "body" shrunk by skin_mm) so
+that no bone pokes through the skin of a subject whose surface is thinner than the reference.
 """
 import json
 import math
@@ -28,7 +28,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 L = json.load(open(os.path.join(HERE, "landmarks.json")))["landmarks"]
 H = 1750.0
 
-WITHIN = "body"
+# every bone is clipped to the inside of the skin (body.json's "body" shrunk by the skin
+# thickness): bones never replace skin or poke out of a thin subject
+INSIDE_SKIN = {"offset": {"d": "-1*skin_mm", "of": {"ref": "body"}}}
 structures = []
 
 
@@ -116,6 +118,23 @@ def inter(*s):
     return {"intersect": list(s)}
 
 
+def translate(s, d):
+    """Copy of a shape with every position moved by d (anchor-relative -> absolute)."""
+    if isinstance(s, list):
+        return [translate(x, d) for x in s]
+    if not isinstance(s, dict):
+        return s
+    out = {}
+    for k, v in s.items():
+        if k in ("c", "a", "b", "p") and isinstance(v, list) and len(v) == 3:
+            out[k] = [r1(v[i] + d[i]) for i in range(3)]
+        elif k == "points":
+            out[k] = [[r1(q[0] + d[0]), r1(q[1] + d[1]), r1(q[2] + d[2]), q[3]] for q in v]
+        else:
+            out[k] = translate(v, d)
+    return out
+
+
 def S(id, name, color, priority, shape, tissue="cortical_bone", core=None, core_mm=None,
       anchor=None, mirror=False, abbrev=None):
     d = {"id": id, "name": name, "group": "skeleton", "tissue": tissue, "color": color,
@@ -124,12 +143,11 @@ def S(id, name, color, priority, shape, tissue="cortical_bone", core=None, core_
         d["abbrev"] = abbrev
     if mirror:
         d["mirror"] = True
-    if anchor:
-        d["anchor"] = anchor
+    if anchor:  # positions made absolute: the skin clip below refers to a named shape
+        shape = translate(shape, L[anchor])
     if core:
         d["core"] = {"tissue": core, "depth_mm": core_mm}
-    d["within"] = WITHIN
-    d["shape"] = shape
+    d["shape"] = {"intersect": [shape, INSIDE_SKIN]}
     structures.append(d)
     return d
 
@@ -255,8 +273,10 @@ for k, name in enumerate(LEVELS):
 
 # ---- intervertebral discs (one label per level, C2/3 ... L5/S1: ids 125-147) ----------------
 # Each disc fills the gap between adjacent vertebral bodies (heights as gen_landmarks.py,
-# ANATOMY.md §2: cervical 4-5, thoracic 2.5-5.5, lumbar ~10 mm); it overlaps the bodies by
-# 2 mm and loses there (priority 250 > vertebrae), so it ends exactly at the end plates.
+# ANATOMY.md §2: cervical 4-5, thoracic 2.5-5.5, lumbar ~10 mm). Discs thinner than DISC_MIN
+# (upper thoracic, 2.7-4 mm) are widened to it and take precedence over the end plates, so a
+# disc stays one piece at 2-4 mm voxels.
+DISC_MIN = 4.5
 for k, (upper, lower) in enumerate(zip(LEVELS[1:], LEVELS[2:] + ["S1"])):
     pu, pl = L[upper], L[lower]
     up = norm(sub(pu, pl))
@@ -268,8 +288,8 @@ for k, (upper, lower) in enumerate(zip(LEVELS[1:], LEVELS[2:] + ["S1"])):
     c = lerp(bot_u, top_l, 0.5)
     bw = 0.5 * (interp_table(BODY_HW, upper) + interp_table(BODY_HW, lower if lower != "S1" else "L5"))
     bd = 0.5 * (interp_table(BODY_HD, upper) + interp_table(BODY_HD, lower if lower != "S1" else "L5"))
-    S(125 + k, "intervertebral_disc_%s_%s" % (upper, lower), "#7fb2d0" if k % 2 else "#93c4de", 250,
-      sq(c, [bw - 1, bd - 1, gap / 2.0 + 2.0], [0.35, 1.0], [tilt_of(up), 0, 0]), tissue="disc",
+    S(125 + k, "intervertebral_disc_%s_%s" % (upper, lower), "#7fb2d0" if k % 2 else "#93c4de", 212,
+      sq(c, [bw - 1, bd - 1, max(gap, DISC_MIN) / 2.0], [0.35, 1.0], [tilt_of(up), 0, 0]), tissue="disc",
       abbrev="D%s" % upper)
 
 # ---- sacrum and coccyx ---------------------------------------------------------------------
@@ -338,11 +358,28 @@ Z_END = [Z_ATT[0] - 8, Z_ATT[1] - 8, Z_ATT[2] - 15, Z_ATT[3] - 22, Z_ATT[4] - 30
 # ribs must run just outside it): at each height the rib centreline lies on the cavity's
 # horizontal cross-section grown by RIB_GAP (thoracic ellipsoid above, the abdominal one where
 # it is wider, for the lower ribs around liver and spleen).
+def _first_ellipsoid(shape):
+    """The first ellipsoid met in a depth-first walk of a shape (the cavity's main body)."""
+    if isinstance(shape, dict):
+        if "ellipsoid" in shape:
+            return shape["ellipsoid"]
+        for v in shape.values():
+            e = _first_ellipsoid(v)
+            if e:
+                return e
+    elif isinstance(shape, list):
+        for v in shape:
+            e = _first_ellipsoid(v)
+            if e:
+                return e
+    return None
+
+
 def _cavity_ellipsoids():
     try:
         shapes = json.load(open(os.path.join(HERE, "body.json")))["shapes"]
-        thx = shapes["thoracic_cavity"]["difference"][0]["ellipsoid"]
-        abd = shapes["abdominopelvic_cavity"]["difference"][0]["smooth_union"]["of"][0]["ellipsoid"]
+        thx = _first_ellipsoid(shapes["thoracic_cavity"])
+        abd = _first_ellipsoid(shapes["abdominopelvic_cavity"])
         return [(thx["c"], thx["r"]), (abd["c"], abd["r"])]
     except (KeyError, IndexError, TypeError, OSError, ValueError):
         return [([0, -5, 1345], [118, 90, 175]), ([0, 12, 1085], [112, 80, 170])]
@@ -567,6 +604,26 @@ xbridge = cap([-CART[7][-1][0], sternum_y(zx) + 8.5, zx], [CART[7][-1][0], stern
 S(173, "costal_cartilages", "#9fd3c0", 270, union(cart_right, {"mirror_x": cart_right}, xbridge),
   tissue="cartilage", abbrev="CC")
 
+def cross(a, b):
+    return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+
+
+def tri_plate(a, b, c, t, margin=3.0):
+    """Flat triangular bone plate through a, b, c: thickness 2t, edges `margin` mm outside the
+    triangle (a slab cut by three edge half-spaces, bounded by a sphere for fast evaluation)."""
+    n = norm(cross(sub(b, a), sub(c, a)))
+    ctr = [(a[k] + b[k] + c[k]) / 3.0 for k in range(3)]
+    parts = [half(add(ctr, mul(n, t)), n), half(sub(ctr, mul(n, t)), mul(n, -1))]
+    for p, q, o in ((a, b, c), (b, c, a), (c, a, b)):
+        en = norm(cross(sub(q, p), n))
+        if sum(en[k] * (o[k] - p[k]) for k in range(3)) > 0:
+            en = mul(en, -1)
+        parts.append(half(add(p, mul(en, margin)), en))
+    rad = max(dist(ctr, a), dist(ctr, b), dist(ctr, c)) + margin + t
+    parts.append(sphere(ctr, rad))
+    return inter(*parts)
+
+
 # ---- shoulder girdle -----------------------------------------------------------------------
 sh, acr = L["shoulder_right"], L["acromion_right"]
 # clavicle: S-curve from the sternoclavicular joint (beside the notch) to the acromion;
@@ -600,28 +657,8 @@ sup_ang = cage_back(68, L["T2"][2], 12)   # superior angle
 inf_ang = cage_back(88, L["T7"][2], 12)   # inferior angle
 glen = [sh[0] - 27, sh[1] - 2, sh[2]]  # glenoid fossa, 27 mm medial of the head centre
 lat = [glen[0] - 14, glen[1] - 12, glen[2] - 12]  # neck of the scapula
-c3 = [(sup_ang[k] + inf_ang[k] + lat[k]) / 3.0 for k in range(3)]
-e1 = sub(inf_ang, sup_ang)
-e2 = sub(lat, sup_ang)
-nrm = norm([e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]])
-
-
-def edge_half(a, b, inside):
-    """Half-space bounded by the plane through edge a-b (containing the plate normal), outward
-    away from `inside`."""
-    ed = sub(b, a)
-    n = [ed[1] * nrm[2] - ed[2] * nrm[1], ed[2] * nrm[0] - ed[0] * nrm[2], ed[0] * nrm[1] - ed[1] * nrm[0]]
-    n = norm(n)
-    if sum(n[k] * (inside[k] - a[k]) for k in range(3)) > 0:
-        n = mul(n, -1)
-    return half(add(a, mul(n, 3.0)), n)
-
-
-plate_slab = inter(half(add(c3, mul(nrm, 3.5)), nrm), half(sub(c3, mul(nrm, 3.5)), mul(nrm, -1)),
-                   sphere(c3, 95))
-blade = inter(plate_slab, edge_half(sup_ang, inf_ang, lat), edge_half(inf_ang, lat, sup_ang),
-              edge_half(lat, sup_ang, inf_ang))
-sp0 = add(lerp(sup_ang, inf_ang, 0.2), mul(nrm_out := norm([0, -1, 0]), 4))
+blade = tri_plate(sup_ang, inf_ang, lat, 3.5)
+sp0 = add(lerp(sup_ang, inf_ang, 0.2), [0, -4, 0])
 sp_mid = lerp(sp0, [acr[0] - 10, acr[1] - 14, acr[2] + 4], 0.5)
 spine_s = tube([sp0 + [4], add(sp_mid, [0, -6, 0]) + [6], [acr[0] - 10, acr[1] - 14, acr[2] + 4, 6]])
 acromion = ell([acr[0] - 8, acr[1] - 6, acr[2] + 6], [16, 20, 6])
@@ -664,20 +701,22 @@ S(184, "hand", "#f8ecc8", 227, union(carp, meta, fing), core="yellow_marrow", co
 # ---- hip bone (ilium, acetabulum, pubis, ischium) ------------------------------------------
 hip, crest, asis, sym = L["hip_right"], L["iliac_crest_right"], L["asis_right"], L["pubic_symphysis"]
 psis = [44, -80, s1[2] - 4]  # posterior superior iliac spine (approx., over S2)
-# iliac wing: plate through crest, ASIS and PSIS (thin, boxy edges), rimmed by the crest tube
-wn = norm([(asis[1] - crest[1]) * (psis[2] - crest[2]) - (asis[2] - crest[2]) * (psis[1] - crest[1]),
-           (asis[2] - crest[2]) * (psis[0] - crest[0]) - (asis[0] - crest[0]) * (psis[2] - crest[2]),
-           (asis[0] - crest[0]) * (psis[1] - crest[1]) - (asis[1] - crest[1]) * (psis[0] - crest[0])])
+# ilium: an anterior plate (iliac fossa / gluteal surface) through the crest top, the ASIS
+# and the acetabular roof, and a posterior plate through the crest, the PSIS and the greater
+# sciatic notch, rimmed by the crest tube (curved wing approximated by two flat plates)
+c_top = [crest[0] - 4, crest[1], crest[2] - 4]
+a_roof = add(hip, [8, -2, 28])
+c_post = [crest[0] - 28, crest[1] - 40, crest[2] - 8]
+notch = [66, -50, hip[2] + 24]
+wing = union(tri_plate(c_top, asis, a_roof, 4.5), tri_plate(c_post, psis, notch, 5.0),
+             tri_plate(c_top, c_post, a_roof, 4.5), tri_plate(c_post, notch, a_roof, 5.0))
 wc = [(crest[k] + asis[k] + psis[k]) / 3.0 for k in range(3)]
-wc = add(wc, [-2, 0, -22])
-wing = inter(half(add(wc, mul(wn, 4)), wn), half(sub(wc, mul(wn, 4)), mul(wn, -1)),
-             ell(wc, [70, 78, 48]))
 crest_t = tube([add(psis, [0, 0, 0]) + [7], [crest[0] - 30, crest[1] - 42, crest[2] - 6, 6.5],
                 [crest[0] - 4, crest[1], crest[2] - 4, 6.5],
                 [crest[0] - 6, crest[1] + 48, crest[2] - 22, 6], asis[:] + [6.5]])
 # ilium body from the sacroiliac joint and the wing down to the acetabulum
 il_body = union(cap([52, -62, s1[2] - 18], add(hip, [2, -8, 26]), [14, 16]),
-                cap(add(wc, [0, 0, -10]), add(hip, [6, 4, 26]), [9, 15]))
+                cap(add(wc, [0, 0, -10]), add(hip, [6, 4, 26]), [8, 15]))
 # acetabulum: cup around the femoral head (radius ~25 mm), opening lateral, down and forward
 # (inclination ~45 deg, anteversion ~20 deg; approx.)
 op = norm([0.66, 0.26, -0.66])
@@ -754,7 +793,7 @@ S(198, "skull", "#f6eed2", 247, diff(union(cranium, maxilla, zyg, orb_floor, nas
 ch = L["chin"]
 # mandible: U-shaped body from angle to angle through the chin, rami up to the condyles at the
 # temporomandibular joints in front of the ears
-cond = [50, -6, eye[2] - 36]
+cond = [50, -2, eye[2] - 44]
 angle = [48, 5, ch[2] + 30]
 mand = union(tube([[cond[0], cond[1], cond[2], 6], [angle[0], angle[1] - 2, angle[2] + 10, 7],
                    [angle[0] - 6, angle[1] + 16, angle[2] - 2, 8],
