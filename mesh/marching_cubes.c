@@ -554,7 +554,8 @@ static int assemble(const sweep *sw, slab *sl, size_t ns, size_t L, sb_trimesh *
     for (size_t s = 0; s < ns; s++) {
         const lbuf *b = &sl[s].lb[L];
         size_t skip = s ? b->first_plane : 0;
-        memcpy(m->verts + 3 * gv, b->v + 3 * skip, (b->nv - skip) * 3 * sizeof(float));
+        if (b->nv > skip) /* an empty slab has no buffer: memcpy from NULL is undefined */
+            memcpy(m->verts + 3 * gv, b->v + 3 * skip, (b->nv - skip) * 3 * sizeof(float));
         for (size_t i = 0; i < 3 * b->nt; i++) {
             size_t x = b->t[i];
             m->tris[3 * gt + i] = (uint32_t)(x < skip ? prev_last + x : gv + x - skip);

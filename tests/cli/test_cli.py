@@ -224,13 +224,17 @@ def test_generate_acceptance():
 
 
 def test_same_seed_same_bytes_any_threads():
-    a = generate("det1", "--threads", 1, "--mesh")
-    b = generate("det2", "--threads", 2, "--mesh")
-    files = ["labels.nii.gz", "T1w.nii.gz", "T2w.nii.gz", "subject.json", "labels.tsv"]
-    files += [os.path.join("meshes", os.path.basename(p))
-              for p in glob.glob(os.path.join(a, "meshes", "*.stl"))]
-    for f in files:
-        assert sha(os.path.join(a, f)) == sha(os.path.join(b, f)), f"{f} differs between thread counts"
+    # volumes at 4 mm; meshes (the slow part under sanitizers) at 8 mm
+    for voxel, extra in ((4, ()), (8, ("--mesh",))):
+        a = generate(f"det1_{voxel}", "--threads", 1, *extra, voxel=voxel)
+        b = generate(f"det2_{voxel}", "--threads", 2, *extra, voxel=voxel)
+        files = ["labels.nii.gz", "T1w.nii.gz", "T2w.nii.gz", "subject.json", "labels.tsv"]
+        files += [os.path.join("meshes", os.path.basename(p))
+                  for p in glob.glob(os.path.join(a, "meshes", "*.stl"))]
+        assert len(files) > 5 or not extra
+        for f in files:
+            assert sha(os.path.join(a, f)) == sha(os.path.join(b, f)), \
+                f"{f} differs between thread counts at {voxel} mm"
 
 
 def test_different_seeds_different_anatomy():
