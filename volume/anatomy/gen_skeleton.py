@@ -583,13 +583,13 @@ for i in range(1, 11):
         st = [sternum_half_width(za) + 2, sternum_y(za), za]
         mid = lerp(p1, st, 0.5)
         mid[2] = max(mid[2], 0.5 * (p1[2] + za) + 0.15 * (za - p1[2]))
-        pts = [p0 + [RIB_R[i - 1]], p1 + [r], mid + [r], st + [r]]
+        pts = [p0 + [0.8 * RIB_R[i - 1]], p1 + [r], mid + [r], st + [r]]
     else:
         above = CART[i - 1]
         j = lerp(above[1][:3], above[2][:3], 0.6)
         mid = lerp(p1, j, 0.5)
         mid[1] += 4
-        pts = [p0 + [RIB_R[i - 1]], p1 + [r], mid + [r * 0.9], j + [r * 0.8]]
+        pts = [p0 + [0.8 * RIB_R[i - 1]], p1 + [r], mid + [r * 0.9], j + [r * 0.8]]
     CART[i] = pts
     cart.append(tube(pts))
 # One label must be one connected piece: the sternal ends of cartilages 1-7 are linked by a
@@ -600,7 +600,8 @@ border = [[CART[i][-1][0], CART[i][-1][1], CART[i][-1][2], 3.5] for i in range(1
 cart.append(tube(border))
 cart_right = union(*cart)
 zx = Z_ATT[6] - 3
-xbridge = cap([-CART[7][-1][0], sternum_y(zx) + 8.5, zx], [CART[7][-1][0], sternum_y(zx) + 8.5, zx], 3.5)
+e7 = CART[7][-1]
+xbridge = tube([[-e7[0], e7[1], e7[2], 3.5], [0, sternum_y(zx) + 8.5, zx, 3.5], [e7[0], e7[1], e7[2], 3.5]])
 S(173, "costal_cartilages", "#9fd3c0", 270, union(cart_right, {"mirror_x": cart_right}, xbridge),
   tissue="cartilage", abbrev="CC")
 
