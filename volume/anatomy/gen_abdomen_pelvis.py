@@ -155,15 +155,21 @@ PELVIC_KEEPOUT = keepout(2.0, iliac=True)
 
 S = []  # structures
 
-# Labelled / shape volume in the engine (the shape loses voxels to bones, to organs that win
-# overlaps and to the cavity clip), measured on the reference man at 2 mm: volume_ml is the
-# ICRP value divided by this so that the labelled volume meets ICRP on average.
-VOL_FIX = {"liver": 1.0, "spleen": 1.0, "pancreas": 1.0, "stomach": 1.0, "kidney": 1.0,
-           "urinary_bladder": 1.0, "gallbladder": 1.0, "adrenal": 1.0}
+# (men, women): ICRP volume / mean labelled volume measured with the engine's anatomy_validate
+# at 2 mm (the shape loses voxels to bones, to organs that win overlaps, to the cavity clip and
+# to the random shifts; women more, their cavity being narrower): volume_ml is the ICRP value
+# times this so that the labelled volume meets ICRP on average. Measured against body.json as
+# of 2026-11-24 05:40 (cavities 6 mm inside the lean envelope); re-measure when the body
+# changes. The liver is NOT fully compensated: the lean trunk at T11–L1 is narrower than the
+# ICRP liver needs (~20–30 % of the unclipped liver falls outside the lean envelope or above the
+# domes), so growing volume_ml only pushes more of it into the clip.
+VOL_FIX = {"liver": (1.2, 1.25), "spleen": (1.5, 1.75), "pancreas": (1.0, 1.0),
+           "stomach": (1.16, 1.3), "kidney": (1.03, 1.11), "urinary_bladder": (0.915, 0.91),
+           "gallbladder": (1.1, 1.1), "adrenal": (1.0, 1.0)}
 
 
 def vfix(name, ml):
-    return [round(ml[0] * VOL_FIX[name], 1), round(ml[1] * VOL_FIX[name], 1)]
+    return [round(ml[0] * VOL_FIX[name][0], 1), round(ml[1] * VOL_FIX[name][1], 1)]
 
 
 def add(**kw):
@@ -195,9 +201,9 @@ Z_T10, Z_T12, Z_L1, Z_L2, Z_L3 = zof("T10"), zof("T12"), zof("L1"), zof("L2"), z
 KID = {}
 for side, sg in (("right", 1.0), ("left", -1.0)):
     zc = (Z_L1 + Z_L2) / 2 - (12.0 if side == "right" else -10.0)  # hilum L1–L2; right lower
-    c = [sg * 72.0, yof("L1") - 8.0, zc]
-    # long axis: upper pole 15° medial, 18° posterior; hilum turned 30° to face forward
-    rot = [18.0, -sg * 15.0, -sg * 30.0]
+    c = [sg * 64.0, yof("L1") + 6.0, zc]  # inside body.json's cavity (posterior wall y ≈ -58)
+    # long axis: upper pole 15° medial, 18° posterior; hilum turned 22° to face forward
+    rot = [18.0, -sg * 15.0, -sg * 22.0]
     KID[side] = dict(c=c, rot=rot, R=rotmat(rot), sg=sg)
 KR = [27.0, 21.0, 56.0]  # semi-axes: width, AP, half-length (11.2 × 5.4 × 4.2 cm)
 
@@ -210,18 +216,19 @@ def kidney_outline(side, grow=0.0):
 # gallbladder (§3: fundus at the tip of the right 9th costal cartilage; §4: 8–10 × 4–5 cm,
 # wall ≤ 3 mm; ICRP 89 wall + contents 68/56 g ≈ 66/54 ml): a pear from the fundus below the
 # anterior liver edge up and back to the neck at the porta hepatis
-GB_FUNDUS = [62.0, 62.0, Z_L1 + 4]
+GB_FUNDUS = [62.0, 56.0, Z_L1 + 6]
 GB_NECK = [38.0, 22.0, Z_L1 + 46]
 GB = cap(GB_FUNDUS, GB_NECK, [19.0, 11.0])
 
-liver_right = ell([60, -2, dome_r[2] - 80], [56, 80, 82])         # dome at z ≈ T9
-# visceral surface: plane through (100, 40, 1140) (right costal margin), (0, 80, 1215)
-# (anterior midline, below the xiphoid) and (60, -50, 1200) (over the right kidney)
-Bx, By = -0.80, -0.27
-z0 = 1215 - 80 * By  # plane z = z0 + Bx x + By y through (0, 80, 1215)
+liver_right = ell([50, 0, dome_r[2] - 87], [52, 80, 88])  # dome just under the T9 dome
+# visceral surface: a plane through (100, 30, 1150) (lowest point, at the right costal margin),
+# (0, 60, 1205) (anterior midline, 3 cm below the xiphoid) and (50, -40, 1175) (posterior);
+# the right kidney's impression is cut out separately
+Bx, By = -0.541, 0.029
+z0 = 1205 - 60 * By  # plane z = z0 + Bx x + By y
 liver_cut = half([0, 0, z0], [Bx, By, -1.0])  # inside: z >= z0 + Bx x + By y
-liver_left = ell([-16, 44, zof("T10") - 32], [60, 34, 28], [0, 0, -12])
-liver_caudate = ell([18, -18, Z_T12 + 10], [18, 18, 32])
+liver_left = ell([-12, 40, zof("T10") - 38], [62, 36, 30], [0, 0, -12])
+liver_caudate = ell([16, -8, Z_T12 + 4], [17, 16, 34])
 LIVER = diff(sunion(25.0, inter(liver_right, liver_cut), liver_left, liver_caudate),
              offset(2.0, GB), kidney_outline("right", 4.0), keepout(2.0))
 add(id=250, name="liver", abbrev="LIV", group="digestive", tissue="liver", color="#a0522d",
@@ -235,7 +242,7 @@ add(id=251, name="gallbladder", abbrev="GB", group="digestive", tissue="bile", c
 # ICRP 89 150/130 g / 1.05 → 143/124 ml (§5). Long axis along the 10th rib: from
 # posterior-superior down and forward; the diaphragmatic surface convex against the ribs.
 # ============================================================================================
-SPLEEN = ell([-92, -28, Z_T12 - 8], [20, 32, 52], [15, 0, 20])
+SPLEEN = ell([-82, -18, Z_T12 - 6], [22, 30, 50], [10, 0, 25])
 add(id=252, name="spleen", abbrev="SPL", group="digestive", tissue="spleen", color="#7b2d5b",
     priority=318, volume_ml=vfix("spleen", [142.9, 123.8]), cv=0.25, jitter_mm=4, within=CAV, shape=SPLEEN)
 
@@ -249,7 +256,7 @@ yL1 = vfront("L1") + 12  # aorta centre at L1
 P_HEAD = ell([32, yL1 + 32, Z_L2 + 4], [19, 15, 26])
 P_BODY = tube([[30, yL1 + 30, Z_L1 - 8, 13], [8, yL1 + 36, Z_L1 + 2, 12],
                [-22, yL1 + 34, Z_L1 + 10, 12], [-50, yL1 + 18, Z_T12 - 8, 11],
-               [-70, yL1 - 6, Z_T12 + 2, 10], [-78, yL1 - 18, Z_T12 + 4, 9]])
+               [-66, yL1 - 2, Z_T12 - 2, 10], [-72, yL1 - 10, Z_T12 + 2, 9]])
 PANCREAS = diff(sunion(10.0, P_HEAD, P_BODY), VESSEL_KEEPOUT)
 add(id=253, name="pancreas", abbrev="PAN", group="digestive", tissue="pancreas", color="#e8b04f",
     priority=314, volume_ml=vfix("pancreas", [135.3, 115.9]), cv=0.2, jitter_mm=3, within=CAV, shape=PANCREAS)
@@ -263,7 +270,7 @@ dome_l = lm("diaphragm_dome_left")
 PYLORUS = [22.0, yL1 + 52, Z_L1 - 2]
 STOMACH = diff(tube([[-48, -6, dome_l[2] - 20, 23], [-62, 8, dome_l[2] - 42, 29],
                      [-64, 32, Z_T12, 29], [-54, 50, Z_L1 - 12, 27], [-28, 60, Z_L2 - 6, 22],
-                     [0, 62, Z_L2 + 6, 18], PYLORUS + [12]]),
+                     [0, 62, Z_L2 + 6, 18], PYLORUS + [8]]),
                VESSEL_KEEPOUT)
 add(id=254, name="stomach", abbrev="STO", group="digestive", tissue="stomach_wall",
     color="#d98c8c", priority=322, volume_ml=vfix("stomach", [388.3, 359.2]), cv=0.25, jitter_mm=4, within=CAV,
@@ -295,16 +302,21 @@ C_HEP = [88.0, 4.0, Z_L2 + 16, 22]
 C_SPL = [-86.0, 8.0, Z_L1 - 6, 20]       # in front of the spleen's lower pole and the left kidney
 ASC = tube([[66, 46, asis[2] - 6, 28], [84, 24, asis[2] + 30, 24], [88, -2, Z_L3 - 10, 23],
             [88, -4, Z_L3 + 22, 22], C_HEP])
-TRANS = tube([C_HEP, [70, 44, Z_L2 - 10, 21], [36, 62, Z_L3 - 14, 21], [-4, 66, Z_L3 - 20, 21],
+# at each junction the part that loses the overlap (higher priority number) starts or ends
+# thinner, inside the winner, so that no crescent of it is left cut off
+TRANS = tube([C_HEP[:3] + [15], [70, 44, Z_L2 - 10, 21], [36, 62, Z_L3 - 14, 21], [-4, 66, Z_L3 - 20, 21],
               [-40, 60, Z_L3 - 8, 21], [-70, 36, Z_L3 + 14, 20], C_SPL])
 # descending colon on the left flank, ending in front of the left iliac vessels
-DESC = tube([C_SPL, [-94, -12, Z_L2 - 10, 19], [-94, -14, Z_L3 - 15, 19],
+DESC = tube([C_SPL[:3] + [13], [-94, -12, Z_L2 - 10, 19], [-94, -14, Z_L3 - 15, 19],
              [-90, 2, zof("L5") - 5, 19], [-84, 32, asis[2] - 10, 19]])
 SIG_START = [-84.0, 32.0, asis[2] - 10, 19]
 S3 = [0.0, yof("S1") - 22, zof("S1") - 48]  # S3 body centre: the sacrum curves back and down
-SIG = tube([SIG_START, [-62, 44, zof("S1") - 20, 17], [-28, 48, zof("S1") - 34, 17],
-            [6, 40, zof("S1") - 22, 17], [18, 8, zof("S1") - 34, 17],
-            [4, S3[1] + 26, S3[2] + 4, 17]])
+# sigmoid: from the left iliac fossa (in front of the left iliac vessels) down and back along
+# the left pelvic wall to the rectosigmoid junction in front of S3; the ileal loops lie in
+# front of and above it
+RS = [4, S3[1] + 32, S3[2] + 4]
+SIG = tube([SIG_START[:3] + [13], [-60, 24, zof("S1") - 32, 17], [-38, 12, zof("S1") - 46, 17],
+            [-20, -10, zof("S1") - 40, 17], [0, -26, zof("S1") - 34, 17], RS + [11]])
 for i, (nm, shp, col, pr) in enumerate([("colon_ascending", ASC, "#b5835a", 340),
                                          ("colon_transverse", TRANS, "#a9784f", 341),
                                          ("colon_descending", DESC, "#b5835a", 342),
@@ -314,8 +326,8 @@ for i, (nm, shp, col, pr) in enumerate([("colon_ascending", ASC, "#b5835a", 340)
         core={"tissue": "bowel_content", "depth_mm": 3}, shape=diff(shp, PELVIC_KEEPOUT))
 
 sym = lm("pubic_symphysis")
-RECTUM = tube([[4, S3[1] + 26, S3[2] + 4, 17], [0, S3[1] + 22, S3[2] - 24, 20],
-               [0, S3[1] + 28, sym[2] - 6, 19], [0, S3[1] + 42, sym[2] - 34, 14]])
+RECTUM = tube([RS + [17], [0, S3[1] + 28, S3[2] - 24, 20],
+               [0, S3[1] + 32, sym[2] - 6, 19], [0, S3[1] + 44, sym[2] - 34, 14]])
 add(id=261, name="rectum", abbrev="REC", group="digestive", tissue="bowel_wall", color="#8e5f3d",
     priority=338, jitter_mm=2, within=CAV, core={"tissue": "bowel_content", "depth_mm": 3},
     shape=RECTUM)
@@ -334,8 +346,9 @@ zs1 = zof("S1")
 # and the descending colon) → anterior layer (y 80) down → middle layer (y 54) up → posterior
 # layer (y 27, in front of the vessels and psoas) down → pelvic ileum over and beside the
 # bladder → ileocaecal valve at the caecum in the right iliac fossa.
-jej = [DJ, [-58, 36, Z_L2 + 4], [-62, 14, Z_L3 + 18], [-40, 16, Z_L3 + 4], [-62, 44, Z_L3 - 4],
-       [-48, 66, Z_L3 - 22]]
+# (the jejunum passes under the transverse colon, never through it)
+jej = [DJ, [-56, 24, Z_L2 + 2], [-64, 10, Z_L3 + 18], [-42, 14, Z_L3 + 4], [-64, 24, Z_L3 - 14],
+       [-46, 40, Z_L3 - 40], [-52, 66, Z_L3 - 44]]
 
 
 def serpentine(y, ztop, zbot, hw, n, first_sign):
@@ -347,15 +360,16 @@ def serpentine(y, ztop, zbot, hw, n, first_sign):
     return pts
 
 
-lay_a = serpentine(80, Z_L3 - 34, zof("L5") - 26, 50, 8, -1)
+lay_a = serpentine(80, Z_L3 - 46, zof("L5") - 26, 50, 7, -1)
 lay_b = serpentine(54, Z_L3 - 26, zs1 - 16, 66, 10, 1)[::-1]
 lay_c = serpentine(27, Z_L3 - 24, zs1 - 6, 70, 10, 1)
-pelvic = [[-60, 40, zs1 - 4], [-58, 30, zs1 - 44], [-40, 52, zs1 - 30], [-14, 40, zs1 - 18],
-          [14, 44, zs1 - 28], [42, 52, zs1 - 30], [58, 30, zs1 - 46], [60, 44, zs1 - 10],
+pelvic = [[-52, 50, zs1 - 22], [-26, 30, zs1 - 24], [0, 52, zs1 - 18], [26, 30, zs1 - 24],
+          [52, 50, zs1 - 24], [60, 28, zs1 - 52], [48, 50, zs1 - 58], [58, 40, zs1 - 28],
           [50, 46, asis[2] + 2]]
 chain = [jej, [jej[-1]] + lay_a, [lay_a[-1]] + lay_b, [lay_b[-1]] + lay_c,
          [lay_c[-1]] + pelvic]
 sb_tubes = [tube([p + [SB_R] for p in part]) for part in chain]
+sb_tubes[0] = tube([DJ + [8.0]] + [p + [SB_R] for p in jej[1:]])  # starts inside the duodenum
 SMALL_BOWEL = diff(union(*sb_tubes), PELVIC_KEEPOUT)
 add(id=256, name="small_bowel", abbrev="SB", group="digestive", tissue="bowel_wall",
     color="#e0a878", priority=350, within=CAV, core={"tissue": "bowel_content", "depth_mm": 3},
@@ -486,7 +500,7 @@ def ref_volume(sh, c, ext):  # plain 2 mm grid around c (anchor-relative)
     return n * h ** 3 / 1000.0
 
 
-KIDNEY_ML = [148.0 * VOL_FIX["kidney"], 131.0 * VOL_FIX["kidney"]]  # ICRP 89 both kidneys 310/275 g / 1.05 (§5), halved
+KIDNEY_ML = vfix("kidney", [148.0, 131.0])  # ICRP 89 both kidneys 310/275 g / 1.05 (§5), halved
 ADRENAL_ML = vfix("adrenal", [6.8, 6.3])
 for side, base, cortex, medulla, pelvis in add_later:
     kc = rel(KID[side]["c"])
@@ -515,7 +529,7 @@ BL_WALL = {"shell": {"t": 4.0, "of": BLADDER}}
 BL_URINE = offset(-4.0, BLADDER)
 bc = BLADDER["ellipsoid"]["c"]
 v_wall, v_urine = ref_volume(BL_WALL, bc, 44.0), ref_volume(BL_URINE, bc, 44.0)
-BL_ML = [48.5 * VOL_FIX["urinary_bladder"], 38.8 * VOL_FIX["urinary_bladder"]]
+BL_ML = vfix("urinary_bladder", [48.5, 38.8])
 print("bladder reference volumes: wall %.1f, urine %.1f ml" % (v_wall, v_urine))
 add(id=270, name="urinary_bladder", abbrev="BLA", group="urinary", tissue="bowel_wall",
     color="#c9b458", priority=326, volume_ml=BL_ML, within=CAV, shape=BL_WALL)
