@@ -19,6 +19,19 @@ depth is the cortical thickness (§2: femur 5 mm, tibia 4 mm, humerus 3.5 mm, ri
 
 Every bone is clipped to the inside of the skin (body.json's "body" shrunk by skin_mm) so
 that no bone pokes through the skin of a subject whose surface is thinner than the reference.
+The rib cage is fitted to body.json's cavity ellipsoids (read at authoring time): rerun this
+script after changing them.
+
+Labels (100 ids): vertebrae C1-L5 100-123, sacrum (with coccyx) 124, discs C2/C3..L5/S1
+125-147 (one label each so that each is one connected piece), ribs left 1-12 148-159, right
+1-12 160-171, sternum 172, costal cartilages 173, then mirrored pairs (right id, left id + 1):
+clavicula 174, scapula 176, humerus 178, ulna 180, radius 182, hand 184, hip 186, femur 188,
+patella 190, tibia 192, fibula 194, foot 196; skull 198, mandible 199.
+
+Known departures: ribs 1-3 are longer than the [TO] table x s (the reference cavity is
+roomier at the apex than a real thoracic inlet), the floating ribs shorter; the upper
+thoracic discs are widened to DISC_MIN; the costal cartilages are joined along the sternal
+border and across the xiphisternal junction to make one piece.
 """
 import json
 import math
@@ -276,7 +289,7 @@ for k, name in enumerate(LEVELS):
 # ANATOMY.md §2: cervical 4-5, thoracic 2.5-5.5, lumbar ~10 mm). Discs thinner than DISC_MIN
 # (upper thoracic, 2.7-4 mm) are widened to it and take precedence over the end plates, so a
 # disc stays one piece at 2-4 mm voxels.
-DISC_MIN = 4.5
+DISC_MIN = 5.0
 for k, (upper, lower) in enumerate(zip(LEVELS[1:], LEVELS[2:] + ["S1"])):
     pu, pl = L[upper], L[lower]
     up = norm(sub(pu, pl))
