@@ -37,9 +37,9 @@ sc = L["skull_center"]
 # lean (muscle envelope) parts with the fat parameter that covers each
 head = ell([0, 0, sc[2] - 5], [82, 102, 116])
 face = ell([0, 42, sc[2] - 70], [52, 52, 62])
-neck = cap([0, -12, z("C7") - 20], [0, -12, z("C2")], 52)
-chest = ell([0, 0, 1320], [136, 106, 195])
-abdomen = ell([0, 5, 1075], [128, 96, 150])
+neck = cap([0, -20, z("C7") - 20], [0, -20, z("C2")], 55)  # ~60 mm behind the cervical bodies
+chest = ell([0, -14, 1320], [136, 118, 195])  # the back ~70 mm behind the thoracic bodies
+abdomen = ell([0, 0, 1075], [128, 100, 150])
 pelvis = ell([0, -8, 925], ["150*pelvis_scale", 100, 105])
 shoulders = cap([-185, -22, 1418], [185, -22, 1418], 52)
 
@@ -100,7 +100,10 @@ inlet_z = z("S1") - 30
 shapes = {
     "lean": lean_shape(),
     "body": body_shape(),
-    "cranial_cavity": ell([sc[0], sc[1] - 5, sc[2] + 5], [72, 90, 62]),
+    # the cranial cavity, minus the upper cervical column (C1 and C2 sit below the skull base)
+    "cranial_cavity": {"difference": [ell([sc[0], sc[1] - 5, sc[2] + 5], [72, 90, 62]),
+                                      {"box": {"c": [0, L["C1"][1] - 5, z("C1") - 20],
+                                               "h": [48, 32, 32], "round": 6}}]},
 }
 # the cavities stay inside the trunk wall: at least 6 mm of muscle
 wall = {"offset": {"d": -6, "of": {"ref": "lean"}}}
@@ -139,17 +142,19 @@ structures = [
     S(1, "skin", "skin", "skin", "#f1d691", 1, {"shell": {"t": "1*skin_mm", "of": {"ref": "body"}}},
       abbrev="SKIN"),
     S(2, "subcutaneous_fat", "fat", "fat", "#e6dc46", 710,
-      {"difference": [{"ref": "body"}, {"ref": "lean"}]}, abbrev="SAT"),
-    S(3, "skeletal_muscle", "muscle", "muscle", "#c06858", 720, {"ref": "lean"}, abbrev="MUS"),
+      {"difference": [{"ref": "body"}, {"ref": "lean"}]}, abbrev="SAT", connected=False),
+    # the remainder of the muscle envelope: many muscles, separated by bones and organs
+    S(3, "skeletal_muscle", "muscle", "muscle", "#c06858", 720, {"ref": "lean"}, abbrev="MUS",
+      connected=False),
     S(4, "visceral_fat", "fat", "fat", "#dcc85a", 650,
       {"union": [{"ref": "abdominopelvic_cavity"}, {"ref": "thoracic_cavity"}]}, abbrev="VAT",
       connected=False),
     S(10, "gluteus_maximus", "muscle", "muscle", "#b8584a", 503,
       ell([85, -88, 875], [72, 42, 100], [0, 0, 0]), mirror=True, within="lean", abbrev="GMAX"),
     S(12, "gluteus_medius", "muscle", "muscle", "#c4705c", 502,
-      ell([118, -42, 985], [48, 38, 62], [0, 20, 0]), mirror=True, within="lean", abbrev="GMED"),
+      ell([136, -62, 985], [48, 38, 62], [0, 20, 0]), mirror=True, within="lean", abbrev="GMED"),
     S(14, "gluteus_minimus", "muscle", "muscle", "#d08068", 501,
-      ell([112, -22, 965], [38, 24, 40], [0, 20, 0]), mirror=True, within="lean", abbrev="GMIN"),
+      ell([132, -42, 965], [38, 24, 40], [0, 20, 0]), mirror=True, within="lean", abbrev="GMIN"),
     S(16, "iliopsoas", "muscle", "muscle", "#a85040", 500, iliopsoas, mirror=True, within="lean",
       abbrev="ILPS"),
     S(18, "autochthon", "muscle", "muscle", "#b06050", 504, autochthon, mirror=True,
