@@ -229,8 +229,13 @@ z0 = 1205 - 60 * By  # plane z = z0 + Bx x + By y
 liver_cut = half([0, 0, z0], [Bx, By, -1.0])  # inside: z >= z0 + Bx x + By y
 liver_left = ell([-12, 40, zof("T10") - 38], [62, 36, 30], [0, 0, -12])
 liver_caudate = ell([16, -8, Z_T12 + 4], [17, 16, 34])
+# keep the liver off the duodenal bulb and the pancreatic head (they win overlaps and would
+# cut off small liver pieces)
+_yl1 = vfront("L1") + 12
+liver_keepoff = union(ell([32, _yl1 + 32, Z_L2 + 4], [27, 23, 34]),
+                      cap([22, _yl1 + 52, Z_L1 - 2], [46, _yl1 + 40, Z_L1 + 4], 20.0))
 LIVER = diff(sunion(25.0, inter(liver_right, liver_cut), liver_left, liver_caudate),
-             offset(2.0, GB), kidney_outline("right", 4.0), keepout(2.0))
+             offset(2.0, GB), kidney_outline("right", 4.0), keepout(2.0), liver_keepoff)
 add(id=250, name="liver", abbrev="LIV", group="digestive", tissue="liver", color="#a0522d",
     priority=330, volume_ml=vfix("liver", [1714, 1333]), cv=0.15, jitter_mm=4, within=CAV, shape=LIVER)
 
