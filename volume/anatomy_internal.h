@@ -19,6 +19,7 @@ enum {
     P_MUSCLE_SCALE,
     P_PELVIS_SCALE,
     P_SHOULDER_SCALE,
+    P_HEAD_SCALE,
     P_COUNT
 };
 extern const char *const sb_anatomy_param_names[P_COUNT];

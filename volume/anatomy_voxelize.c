@@ -68,6 +68,7 @@ void anat_reference_params(double p[P_COUNT]) {
     p[P_MUSCLE_SCALE] = 1.0;
     p[P_PELVIS_SCALE] = 1.0;
     p[P_SHOULDER_SCALE] = 1.0;
+    p[P_HEAD_SCALE] = 1.0;
 }
 
 /* Body surface area (Mosteller), m^2. */
@@ -77,7 +78,9 @@ static double bsa(double height_cm, double weight_kg) {
 
 /* Subject parameters in reference millimetres (divided by the girth scale so that after the
  * mapping they measure the intended subject millimetres). */
-static void subject_params(const sb_subject *s, double voxel_mm, double gmean, double p[P_COUNT]) {
+static void subject_params(const sb_subject *s, double voxel_mm, const double g[3],
+                           double p[P_COUNT]) {
+    const double gmean = 0.5 * (g[0] + g[1]);
     const int male = s->sex == SB_SEX_MALE;
     double trunk = s->fat_mm;
     p[P_SKIN_MM] = fmax(2.0, 1.5 * voxel_mm); /* > 1 voxel: the skin has no gaps */
@@ -92,6 +95,11 @@ static void subject_params(const sb_subject *s, double voxel_mm, double gmean, d
     p[P_MUSCLE_SCALE] = 1.0;
     p[P_PELVIS_SCALE] = male ? 1.0 : 1.08;
     p[P_SHOULDER_SCALE] = male ? 1.0 : 0.92;
+    /* The skull holds the brain: its size follows the expected brain volume (ICRP 89: 1450 g
+     * men, 1300 g women at 176 / 163 cm, scaled with height^3), not the body's girth. The
+     * reference man's cranial cavity fits 1381 ml. */
+    double brain = (male ? 1450.0 : 1300.0) / 1.05 * pow(s->height_cm / (male ? 176.0 : 163.0), 3);
+    p[P_HEAD_SCALE] = cbrt(brain / (1450.0 / 1.05 * pow(175.0 / 176.0, 3)) / (g[0] * g[1] * g[2]));
 }
 
 static void scene_free(scene *sc) {
@@ -129,7 +137,7 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
     sc->g[0] = gz * girth * (male ? 1.0 : 0.95);
     sc->g[1] = gz * girth * (male ? 1.0 : 0.97);
     sc->gmin = fmin(sc->g[0], fmin(sc->g[1], sc->g[2]));
-    subject_params(subj, voxel_mm, (sc->g[0] + sc->g[1]) / 2, sc->params);
+    subject_params(subj, voxel_mm, sc->g, sc->params);
     sc->s = calloc((size_t)a->nstructs, sizeof *sc->s);
     sc->within = calloc((size_t)(a->nshapes ? a->nshapes : 1), sizeof *sc->within);
     if (!sc->s || !sc->within) {

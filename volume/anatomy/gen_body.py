@@ -35,12 +35,15 @@ z = lambda name: L[name][2]
 sc = L["skull_center"]
 
 # lean (muscle envelope) parts with the fat parameter that covers each
-head = ell([0, 0, sc[2] - 5], [82, 102, 116])
+head = ell([0, 0, sc[2] - 5], ["82*head_scale", "102*head_scale", "116*head_scale"])
 face = ell([0, 42, sc[2] - 70], [52, 52, 62])
 neck = cap([0, -20, z("C7") - 20], [0, -20, z("C2")], 55)  # ~60 mm behind the cervical bodies
 chest = ell([0, -14, 1320], [136, 118, 195])  # the back ~70 mm behind the thoracic bodies
 abdomen = ell([0, 0, 1075], [128, 100, 150])
 pelvis = ell([0, -8, 925], ["150*pelvis_scale", 100, 105])
+# the waist between chest and abdomen (T11-L1): wide enough for the liver and spleen
+# (ANSUR II waist breadth 326 mm at BMI ~27, less its fat)
+waist = ell([0, -6, 1190], [140, 108, 120])
 shoulders = cap([-185, -22, 1418], [185, -22, 1418], 52)
 
 
@@ -55,7 +58,7 @@ def leg():
             ell([a[0], 55, 30], [42, 115, 30])]
 
 
-trunk_parts = [chest, abdomen, pelvis, shoulders]
+trunk_parts = [chest, waist, abdomen, pelvis, shoulders]
 limb_parts = arm() + leg()
 head_parts = [head, face, neck]
 breast = {"mirror_pair": None}
@@ -71,7 +74,7 @@ def lean_shape():
 
 def body_shape():
     of = [off(p, "1*fat_head_mm") for p in head_parts]
-    of += [off(chest, "1*fat_breast_mm"), off(abdomen, "1*fat_trunk_mm"),
+    of += [off(chest, "1*fat_breast_mm"), off(waist, "1*fat_trunk_mm"), off(abdomen, "1*fat_trunk_mm"),
            off(pelvis, "1*fat_hip_mm"), off(shoulders, "1*fat_limb_mm")]
     of += [off(p, "1*fat_limb_mm") for p in mirrored(arm())]
     of += [off(p, "1*fat_hip_mm") if i == 0 else off(p, "1*fat_limb_mm")
@@ -93,17 +96,15 @@ dr, dl = L["diaphragm_dome_right"], L["diaphragm_dome_left"]
 domes = {"union": [ell([60, 5, dr[2] - 115], [100, 92, 115]),
                    ell([-60, 0, dl[2] - 115], [100, 92, 115])]}
 thx_ell = ell([0, -5, 1345], [118, 90, 175])
-abd_ell = ell([0, 12, 1085], [112, 80, 170])
+abd_ell = ell([0, 8, 1090], [124, 88, 175])
 pel_ell = ell([0, 0, 935], [95, 68, 85])
 inlet_z = z("S1") - 30
 
 shapes = {
     "lean": lean_shape(),
     "body": body_shape(),
-    # the cranial cavity, minus the upper cervical column (C1 and C2 sit below the skull base)
-    "cranial_cavity": {"difference": [ell([sc[0], sc[1] - 5, sc[2] + 5], [72, 90, 62]),
-                                      {"box": {"c": [0, L["C1"][1] - 5, z("C1") - 20],
-                                               "h": [48, 32, 32], "round": 6}}]},
+    "cranial_cavity": ell([sc[0], sc[1] - 5, sc[2] + 5],
+                          ["72*head_scale", "90*head_scale", "62*head_scale"]),
 }
 # the cavities stay inside the trunk wall: at least 6 mm of muscle
 wall = {"offset": {"d": -6, "of": {"ref": "lean"}}}
