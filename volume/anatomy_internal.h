@@ -53,6 +53,7 @@ typedef struct {
     double ref_volume_ml; /* the shape's own volume in the reference body */
     char file[160];       /* the document it came from, for messages */
     int several;          /* "connected": false — may consist of several pieces */
+    uint32_t draw_key;    /* keys its random size and shift: the label id, or its size group's */
 } anat_structure;
 
 struct sb_anatomy {

@@ -473,6 +473,15 @@ static sb_status parse_structure(ctx_t *c, sb_anatomy *a, const cJSON *j, const 
         sdf_tree_free(&s.tree);
         return st;
     }
+    s.draw_key = (uint32_t)s.label.id;
+    if ((x = cJSON_GetObjectItemCaseSensitive(j, "size_group"))) {
+        /* parts of one organ share one random size factor and shift, so they stay fitted */
+        if (!cJSON_IsString(x) || !x->valuestring[0])
+            return bad(c, sub, "size_group must be a name");
+        uint32_t h = 2166136261u; /* FNV-1a */
+        for (const char *q = x->valuestring; *q; q++) h = (h ^ (uint8_t)*q) * 16777619u;
+        s.draw_key = 0x80000000u | h;
+    }
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "connected"))) {
         if (!cJSON_IsBool(x)) return bad(c, sub, "connected must be true or false");
         s.several = cJSON_IsFalse(x);
@@ -494,6 +503,7 @@ static sb_status parse_structure(ctx_t *c, sb_anatomy *a, const cJSON *j, const 
     pathf(left.label.name, sizeof left.label.name, "%s_left", base);
     left.label.id = s.label.id + 1;
     left.mirrored = 1;
+    if (s.draw_key == (uint32_t)s.label.id) left.draw_key = (uint32_t)left.label.id;
     if (s.anchor >= 0) { /* an explicit X_left landmark wins over the mirror image of X_right */
         const char *an = a->landmarks[s.anchor].name;
         size_t n = strlen(an);

@@ -179,8 +179,7 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
         /* per-structure random draws, keyed by the label id: independent of the set of
          * structures, so editing one structure never changes another's draw */
         sb_rng r;
-        sb_rng_init(&r, subj->seed, subj->subject,
-                    SB_STREAM_ANATOMY + 65536u * (uint32_t)st->label.id);
+        sb_rng_init(&r, subj->seed, subj->subject, SB_STREAM_ANATOMY + 65536u * st->draw_key);
         double z0 = sb_rng_normal(&r), z1 = sb_rng_normal(&r), z2 = sb_rng_normal(&r),
                z3 = sb_rng_normal(&r);
         ss->f = 1.0;

@@ -164,7 +164,7 @@ S = []  # structures
 # ICRP liver needs (~20–30 % of the unclipped liver falls outside the lean envelope or above the
 # domes), so growing volume_ml only pushes more of it into the clip.
 VOL_FIX = {"liver": (1.2, 1.25), "spleen": (1.5, 1.75), "pancreas": (1.0, 1.0),
-           "stomach": (1.2, 1.4), "kidney": (1.03, 0.94), "urinary_bladder": (0.915, 0.91),
+           "stomach": (1.0, 1.12), "kidney": (1.03, 0.94), "urinary_bladder": (0.915, 0.91),
            "gallbladder": (1.1, 1.1), "adrenal": (1.0, 1.0)}
 
 

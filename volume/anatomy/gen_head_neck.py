@@ -277,8 +277,9 @@ NO_SIZE = os.environ.get("HN_NO_SIZE") == "1"
 def brain_vol(name):
     if NO_SIZE:
         return {}
+    # one random size factor for the whole brain (size_group): its parts stay fitted
     return {"volume_ml": [round(REF[name] * K[0], 2), round(REF[name] * K[1], 2)],
-            "scales_with": "height", "cv": 0.0}
+            "scales_with": "height", "cv": 0.09, "size_group": "brain"}
 
 
 # Names: "brain" is the folded cerebral cortex (grey matter) and every brain part starts with

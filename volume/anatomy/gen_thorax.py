@@ -225,8 +225,11 @@ def size(name, icrp):
     # lungs are clipped by the cavity, so their labelled volume falls slower than f^3:
     # LUNG_CLIP (calibrated with the engine, 3 mm, several subjects) corrects the target
     tot = HEART_LABELLED if name.startswith("heart") else LUNG_LABELLED / LUNG_CLIP
+    # one random size factor per organ (size_group): parts stay fitted; CV after ICRP-like
+    # spreads (heart mass ~12 %, lung volumes ~12 %)
     return {"volume_ml": [round(REF[name] * icrp[0] / tot, 2), round(REF[name] * icrp[1] / tot, 2)],
-            "scales_with": "height", "cv": 0.0}
+            "scales_with": "height", "cv": 0.10,
+            "size_group": "heart" if name.startswith("heart") else "lungs"}
 
 
 HEART_ICRP = [840 / 1.055, 620 / 1.055]   # §5 heart with blood, mL
