@@ -1,12 +1,12 @@
 /* anatomy_internal.h — private to volume/: a loaded anatomy description (see
- * volume/anatomy/FORMAT.md) and the per-subject scene made from it. */
+ * README "Anatomy description format") and the per-subject scene made from it. */
 #ifndef SB_ANATOMY_INTERNAL_H
 #define SB_ANATOMY_INTERNAL_H
 
 #include "sb_volume.h"
 #include "sdf.h"
 
-/* Subject parameters usable in numbers ("k*name"); order fixed, see FORMAT.md. */
+/* Subject parameters usable in numbers ("k*name"); order fixed, listed in the README. */
 enum {
     P_SKIN_MM,
     P_FAT_TRUNK_MM,

@@ -1,4 +1,4 @@
-/* anatomy_load.c — reads anatomy descriptions (JSON, volume/anatomy/FORMAT.md) into an
+/* anatomy_load.c — reads anatomy descriptions (JSON, format in the README) into an
  * sb_anatomy: landmarks, named shapes and structures with compiled shape trees. Every error
  * names the file and the JSON path of the field at fault. Mirror structures are expanded
  * into right and left copies here. */

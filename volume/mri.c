@@ -5,7 +5,7 @@
  * Gaussian added to the real signal, magnitude taken (Gudbjartsson & Patz, MRM 1995), so the
  * background is Rayleigh-distributed as in real magnitude images.
  *
- * Tissue values at 1.5 T (one per tissue class of volume/anatomy/FORMAT.md), rounded from de
+ * Tissue values at 1.5 T (one per tissue class of the README's anatomy format), rounded from de
  * Bazelaire et al., Radiology 2004 (abdomen, muscle, fat), Stanisz et al., MRM 2005 (muscle, blood,
  * brain, spinal cord) and textbook values for CSF, lung and cortical bone. Placeholder table: the
  * MRI issue replaces it with a sourced, versioned table with 1.5 T / 3 T values and population

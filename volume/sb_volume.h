@@ -44,8 +44,8 @@ typedef struct sb_subject {
 sb_status sb_subject_sample(const sb_subject_request *req, sb_subject *s, sb_error *err);
 
 /* ---- anatomy ----------------------------------------------------------------------------
- * An anatomy is data: JSON documents (volume/anatomy/FORMAT.md) of landmarks, named shapes and
- * labelled structures, read by a generic signed-distance engine. The default anatomy
+ * An anatomy is data: JSON documents (README "Anatomy description format") of landmarks, named
+ * shapes and labelled structures, read by a generic signed-distance engine. The default anatomy
  * (every .json file of volume/anatomy/) is embedded in the library. */
 typedef struct sb_anatomy sb_anatomy;
 
@@ -65,8 +65,9 @@ sb_status sb_anatomy_label_table(const sb_anatomy *a, sb_sex sex, sb_label_table
 int sb_anatomy_is_connected(const sb_anatomy *a, int label_id);
 
 /* Grid of the label map for a subject at an isotropic voxel size: the body's bounding box plus
- * a margin of 5 mm + 2 voxels. SB_ERR_USAGE if voxel_mm is not in [0.1, 50], SB_ERR_MEMORY if
- * the maps and images built on it cannot fit in memory — computed, nothing allocated. */
+ * a margin of 5 mm + 2 voxels + 4 SD of the random deformation (16 mm). SB_ERR_USAGE if voxel_mm is
+ * not in [0.1, 50], SB_ERR_MEMORY if the maps and images built on it cannot fit in memory —
+ * computed, nothing allocated. */
 sb_status sb_anatomy_grid(const sb_anatomy *a, const sb_subject *s, double voxel_mm, size_t dim[3],
                           double origin[3], sb_error *err);
 

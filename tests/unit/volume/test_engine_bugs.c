@@ -1,18 +1,15 @@
-/* Known defects of the anatomy engine and the default anatomy, one case per argument. Each case
- * checks what volume/anatomy/FORMAT.md (or sb_volume.h) promises and FAILS on the current code;
- * CMakeLists.txt registers them with WILL_FAIL, so ctest stays green while they fail and turns
- * red when one is fixed: then drop WILL_FAIL for it (or move the case into test_anatomy.c).
+/* Regression tests for defects of the anatomy engine and the default anatomy found when the
+ * volume tests were ported to it (all fixed; tests/unit/volume/CMakeLists.txt runs each case as
+ * its own test, which must pass). One case per argument:
  *
- *   file_names     checks done after merging (anatomy_load.c finish(): duplicate id, duplicate
- *                  name, volume_ml on an empty shape) give messages without any file name;
- *                  FORMAT.md: "a name defined twice is an error naming both files".
- *   colour_hex     "#80808g" is accepted as a colour (sscanf "%2x" stops at the bad digit).
- *   left_landmark  a mirrored structure anchored at X_right puts its _left copy at the mirror
- *                  image of X_right, not at an explicitly defined (asymmetric) X_left;
- *                  FORMAT.md: "_right landmarks swapped for _left".
- *   stature        the default body's soles grow below z = 0 with the subcutaneous fat, so the
- *                  body of a subject with a high BMI is longer than the stature.
- *   c1             vertebrae_C1 of the default anatomy (skeleton.json) has no voxel at 4 mm.
+ *   file_names     checks done after merging documents (duplicate id, duplicate name, volume_ml
+ *                  on an empty shape) name the files involved.
+ *   colour_hex     "#80808g" is refused as a colour.
+ *   left_landmark  the _left copy of a mirrored structure anchored at X_right sits at an
+ *                  explicitly defined (asymmetric) X_left, not at the mirror image of X_right.
+ *   stature        fat never grows below the soles: a high-BMI body is as tall as requested.
+ *   c1             vertebrae_C1 of the default anatomy is present at 4 mm in the test subjects
+ *                  (tests/bench/anatomy_validate still finds it hidden in some other subjects).
  */
 #include "anatomy_docs.h"
 
