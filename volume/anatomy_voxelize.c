@@ -334,16 +334,11 @@ static void fill_block(const voxel_job *job, size_t i0, size_t j0, size_t k0, si
 }
 
 /* ---- public ---------------------------------------------------------------------------------- */
-sb_status sb_anatomy_grid(const sb_anatomy *a, const sb_subject *s, double voxel_mm, size_t dim[3],
-                          double origin[3], sb_error *err) {
-    if (!(voxel_mm >= 0.1 && voxel_mm <= 50.0))
-        return sb_error_set(err, SB_ERR_USAGE, "--voxel %g mm is outside 0.1–50 mm", voxel_mm);
-    scene sc;
-    sb_status st = scene_build(a, s, voxel_mm, &sc, err);
-    if (st) return st;
+/* The grid around a built scene (see sb_anatomy_grid). */
+static sb_status scene_grid(const scene *sc, double voxel_mm, size_t dim[3], double origin[3],
+                            sb_error *err) {
     double lo[3], hi[3];
-    scene_box(&sc, lo, hi);
-    scene_free(&sc);
+    scene_box(sc, lo, hi);
     /* nothing touches the border, even displaced by the deformation (4 SD) */
     const double margin = 5.0 + 2.0 * voxel_mm + 4.0 * WARP_AMPLITUDE_MM;
     uint64_t nvox = 1;
@@ -360,27 +355,38 @@ sb_status sb_anatomy_grid(const sb_anatomy *a, const sb_subject *s, double voxel
     return sb_memory_check(nvox * 10u, what, err);
 }
 
+sb_status sb_anatomy_grid(const sb_anatomy *a, const sb_subject *s, double voxel_mm, size_t dim[3],
+                          double origin[3], sb_error *err) {
+    if (!(voxel_mm >= 0.1 && voxel_mm <= 50.0))
+        return sb_error_set(err, SB_ERR_USAGE, "--voxel %g mm is outside 0.1–50 mm", voxel_mm);
+    scene sc;
+    sb_status st = scene_build(a, s, voxel_mm, &sc, err);
+    if (st) return st;
+    st = scene_grid(&sc, voxel_mm, dim, origin, err);
+    scene_free(&sc);
+    return st;
+}
+
 sb_status sb_anatomy_voxelize(const sb_anatomy *a, const sb_subject *s, double voxel_mm,
                               const sb_ctx *ctx, sb_volume **labels_out, sb_volume **tissues_out,
                               sb_error *err) {
+    if (!(voxel_mm >= 0.1 && voxel_mm <= 50.0))
+        return sb_error_set(err, SB_ERR_USAGE, "--voxel %g mm is outside 0.1–50 mm", voxel_mm);
     size_t dim[3];
     double origin[3];
-    sb_status st = sb_anatomy_grid(a, s, voxel_mm, dim, origin, err);
+    scene sc;
+    sb_status st = scene_build(a, s, voxel_mm, &sc, err);
     if (st) return st;
     double sp[3] = {voxel_mm, voxel_mm, voxel_mm};
     sb_volume *lab = NULL, *tis = NULL;
-    if ((st = sb_volume_create(dim, sp, SB_DT_UINT16, &lab, err)) ||
+    if ((st = scene_grid(&sc, voxel_mm, dim, origin, err)) ||
+        (st = sb_volume_create(dim, sp, SB_DT_UINT16, &lab, err)) ||
         (st = sb_volume_create(dim, sp, SB_DT_UINT8, &tis, err))) {
         sb_volume_free(lab);
+        scene_free(&sc);
         return st;
     }
     for (int k = 0; k < 3; k++) lab->affine[k][3] = tis->affine[k][3] = origin[k];
-    scene sc;
-    if ((st = scene_build(a, s, voxel_mm, &sc, err))) {
-        sb_volume_free(lab);
-        sb_volume_free(tis);
-        return st;
-    }
     const size_t nb[3] = {(dim[0] + BLOCK - 1) / BLOCK, (dim[1] + BLOCK - 1) / BLOCK,
                           (dim[2] + BLOCK - 1) / BLOCK};
     const long nblocks = (long)(nb[0] * nb[1] * nb[2]);
