@@ -21,6 +21,8 @@ import json
 import math
 import os
 
+from authoring import cross, dot, euler, norm, translate
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 L = json.load(open(os.path.join(HERE, "landmarks.json")))["landmarks"]
 z = lambda n: L[n][2]
@@ -66,22 +68,7 @@ def half(p, n):
     return {"halfspace": {"p": list(p), "n": list(n)}}
 
 
-def translate(s, d):
-    """Copy of a shape with every position moved by d (to make it anchor-relative)."""
-    if isinstance(s, list):
-        return [translate(x, d) for x in s]
-    if not isinstance(s, dict):
-        return s
-    out = {}
-    for k, v in s.items():
-        if k in ("c", "a", "b", "p") and isinstance(v, list) and len(v) == 3:
-            out[k] = [round(v[i] + d[i], 2) for i in range(3)]
-        elif k == "points":
-            out[k] = [[round(q[0] + d[0], 2), round(q[1] + d[1], 2), round(q[2] + d[2], 2), q[3]]
-                      for q in v]
-        else:
-            out[k] = translate(v, d)
-    return out
+
 
 
 def rel(s, anchor):
@@ -90,25 +77,16 @@ def rel(s, anchor):
 
 
 # ---- rotations: local frame (columns t, m, n) -> rot [rx, ry, rz] with R = Rz Ry Rx ---------
-def norm(v):
-    l = math.sqrt(sum(x * x for x in v))
-    return [x / l for x in v]
 
 
-def cross(a, b):
-    return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
 
 
-def dot(a, b):
-    return sum(x * y for x, y in zip(a, b))
 
 
-def euler(t, m, n):
-    R = [[t[i], m[i], n[i]] for i in range(3)]
-    b = -math.asin(max(-1.0, min(1.0, R[2][0])))
-    a = math.atan2(R[2][1], R[2][2])
-    g = math.atan2(R[1][0], R[0][0])
-    return [round(math.degrees(a), 2), round(math.degrees(b), 2), round(math.degrees(g), 2)]
+
+
+
+
 
 
 # ---- brain -----------------------------------------------------------------------------------

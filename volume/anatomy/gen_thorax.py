@@ -20,6 +20,8 @@ import json
 import math
 import os
 
+from authoring import cross, dot, euler, norm, translate
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 L = json.load(open(os.path.join(HERE, "landmarks.json")))["landmarks"]
 z = lambda n: L[n][2]
@@ -57,47 +59,23 @@ def half(p, n):
     return {"halfspace": {"p": [round(v, 2) for v in p], "n": [round(v, 4) for v in n]}}
 
 
-def translate(s, d):
-    if isinstance(s, list):
-        return [translate(x, d) for x in s]
-    if not isinstance(s, dict):
-        return s
-    out = {}
-    for k, v in s.items():
-        if k in ("c", "a", "b", "p") and isinstance(v, list) and len(v) == 3:
-            out[k] = [round(v[i] + d[i], 2) for i in range(3)]
-        elif k == "points":
-            out[k] = [[round(q[0] + d[0], 2), round(q[1] + d[1], 2), round(q[2] + d[2], 2), q[3]]
-                      for q in v]
-        else:
-            out[k] = translate(v, d)
-    return out
+
 
 
 def rel(s, p):
     return translate(s, [-p[0], -p[1], -p[2]])
 
 
-def norm(v):
-    l = math.sqrt(sum(x * x for x in v))
-    return [x / l for x in v]
 
 
-def cross(a, b):
-    return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
 
 
-def dot(a, b):
-    return sum(p * q for p, q in zip(a, b))
 
 
-def euler(ex, ey, ez):
-    """rot [rx, ry, rz] (R = Rz Ry Rx) whose columns are the local axes ex, ey, ez."""
-    R = [[ex[i], ey[i], ez[i]] for i in range(3)]
-    b = -math.asin(max(-1.0, min(1.0, R[2][0])))
-    a = math.atan2(R[2][1], R[2][2])
-    g = math.atan2(R[1][0], R[0][0])
-    return [round(math.degrees(a), 2), round(math.degrees(b), 2), round(math.degrees(g), 2)]
+
+
+
+
 
 
 # ---- heart -----------------------------------------------------------------------------------
