@@ -68,25 +68,9 @@ def half(p, n):
     return {"halfspace": {"p": list(p), "n": list(n)}}
 
 
-
-
-
 def rel(s, anchor):
     a = L[anchor]
     return translate(s, [-a[0], -a[1], -a[2]])
-
-
-# ---- rotations: local frame (columns t, m, n) -> rot [rx, ry, rz] with R = Rz Ry Rx ---------
-
-
-
-
-
-
-
-
-
-
 
 
 # ---- brain -----------------------------------------------------------------------------------

@@ -59,23 +59,8 @@ def half(p, n):
     return {"halfspace": {"p": [round(v, 2) for v in p], "n": [round(v, 4) for v in n]}}
 
 
-
-
-
 def rel(s, p):
     return translate(s, [-p[0], -p[1], -p[2]])
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 # ---- heart -----------------------------------------------------------------------------------
