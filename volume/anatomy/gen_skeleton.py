@@ -280,9 +280,11 @@ def vertebra_shape(name):
 vid = 100
 for k, name in enumerate(LEVELS):
     S(vid + k, "vertebrae_" + name, VERT_COLORS[name[0]] if k % 2 == 0 else
-      {"C": "#d8cc98", "T": "#d2c088", "L": "#cab478"}[name[0]], 220 + k, vertebra_shape(name),
+      {"C": "#d8cc98", "T": "#d2c088", "L": "#cab478"}[name[0]],
+      # atlas and axis sit where the cranial contents reach down: bone wins over them
+      95 + k if name in ("C1", "C2") else 220 + k, vertebra_shape(name),
       core="red_marrow", core_mm=1.5, anchor=name, abbrev=name)
-# ids 100..123, priorities 220..243
+# ids 100..123, priorities 220..243 (C1, C2: 95, 96 — before the brainstem and CSF)
 
 # ---- intervertebral discs (one label per level, C2/3 ... L5/S1: ids 125-147) ----------------
 # Each disc fills the gap between adjacent vertebral bodies (heights as gen_landmarks.py,
