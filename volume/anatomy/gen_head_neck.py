@@ -261,7 +261,7 @@ structures = [
     S(55, "brainstem", "nervous", "white_matter", "#d2b48c", 101, rel(brainstem, A), anchor=A,
       abbrev="BST", **brain_vol("brainstem")),
     S(56, "cerebrospinal_fluid", "nervous", "csf", "#6496ff", 150, csf, abbrev="CSF"),
-    S(57, "spinal_cord", "nervous", "spinal_cord", "#ffe060", 110, cord, abbrev="CORD"),
+    S(57, "spinal_cord", "nervous", "spinal_cord", "#ffe060", 99, cord, abbrev="CORD"),  # wins over the brainstem it enters
     S(58, "eye", "nervous", "tendon", "#f0f0ff", 106, eye, mirror=True, core=("vitreous", 1.0),
       abbrev="EYE"),
     S(60, "eye_lens", "nervous", "lens", "#a0e0ff", 105, lens, mirror=True, abbrev="LENS"),
