@@ -41,3 +41,32 @@ def translate(s, d, rnd=lambda v: round(v, 2)):
         else:
             out[k] = translate(v, d, rnd)
     return out
+
+
+# ---- shape and structure builders (JSON of the anatomy format) ----
+def tube(pts):
+    return {"tube": {"points": [[round(v, 2) for v in p] for p in pts]}}
+
+
+def union(*s):
+    return s[0] if len(s) == 1 else {"union": list(s)}
+
+
+def diff(*s):
+    return {"difference": list(s)}
+
+
+def off(s, d):
+    return {"offset": {"d": d, "of": s}}
+
+
+def S(id, name, group, tissue, color, priority, shape, **kw):
+    """A structure; core=(tissue, depth_mm) becomes the "core" field."""
+    d = {"id": id, "name": name, "group": group, "tissue": tissue, "color": color,
+         "priority": priority}
+    core = kw.pop("core", None)
+    if core:
+        d["core"] = {"tissue": core[0], "depth_mm": core[1]}
+    d.update(kw)
+    d["shape"] = shape
+    return d

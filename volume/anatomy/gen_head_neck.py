@@ -21,7 +21,7 @@ import json
 import math
 import os
 
-from authoring import cross, dot, euler, norm, translate
+from authoring import S, cross, diff, dot, euler, norm, off, translate, tube, union
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 L = json.load(open(os.path.join(HERE, "landmarks.json")))["landmarks"]
@@ -46,22 +46,6 @@ def box(c, h, rnd=0, rot=None):
     if rot:
         b["rot"] = rot
     return {"box": b}
-
-
-def tube(pts):
-    return {"tube": {"points": [[round(v, 2) for v in p] for p in pts]}}
-
-
-def union(*s):
-    return s[0] if len(s) == 1 else {"union": list(s)}
-
-
-def diff(*s):
-    return {"difference": list(s)}
-
-
-def off(s, d):
-    return {"offset": {"d": d, "of": s}}
 
 
 def half(p, n):
@@ -212,15 +196,6 @@ thyroid = union(lobe, {"mirror_x": lobe}, box([0, 17, tr_top[2] - 14], [17, 4, 7
 
 
 # ---- structures ------------------------------------------------------------------------------
-def S(id, name, group, tissue, color, priority, shape, **kw):
-    d = {"id": id, "name": name, "group": group, "tissue": tissue, "color": color,
-         "priority": priority}
-    core = kw.pop("core", None)
-    if core:
-        d["core"] = {"tissue": core[0], "depth_mm": core[1]}
-    d.update(kw)
-    d["shape"] = shape
-    return d
 
 
 # Brain parts share one size factor: each gets volume_ml = (its own reference shape volume) x

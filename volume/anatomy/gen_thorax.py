@@ -20,7 +20,7 @@ import json
 import math
 import os
 
-from authoring import cross, dot, euler, norm, translate
+from authoring import S, cross, diff, dot, euler, norm, off, translate, tube, union
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 L = json.load(open(os.path.join(HERE, "landmarks.json")))["landmarks"]
@@ -35,24 +35,8 @@ def ell(c, r, rot=None):
     return {"ellipsoid": e}
 
 
-def tube(pts):
-    return {"tube": {"points": [[round(v, 2) for v in p] for p in pts]}}
-
-
-def union(*s):
-    return s[0] if len(s) == 1 else {"union": list(s)}
-
-
-def diff(*s):
-    return {"difference": list(s)}
-
-
 def inter(*s):
     return {"intersect": list(s)}
-
-
-def off(s, d):
-    return {"offset": {"d": d, "of": s}}
 
 
 def half(p, n):
@@ -197,17 +181,6 @@ def size(name, icrp):
 
 HEART_ICRP = [840 / 1.055, 620 / 1.055]   # §5 heart with blood, mL
 LUNG_ICRP = [1200 / 0.38, 950 / 0.38]     # §5 lungs with blood, mL
-
-
-def S(id, name, group, tissue, color, priority, shape, **kw):
-    d = {"id": id, "name": name, "group": group, "tissue": tissue, "color": color,
-         "priority": priority}
-    core = kw.pop("core", None)
-    if core:
-        d["core"] = {"tissue": core[0], "depth_mm": core[1]}
-    d.update(kw)
-    d["shape"] = shape
-    return d
 
 
 H = "heart_center"
