@@ -303,14 +303,15 @@ static void to_local(const sdf_node *nd, const double p[3], const double c[3], d
         q[i] = nd->rot[i][0] * d[0] + nd->rot[i][1] * d[1] + nd->rot[i][2] * d[2];
 }
 
-/* Distance from p to the node's box (0 inside): a lower bound of the shape's distance. */
-static double box_dist(const sdf_node *nd, const double p[3]) {
+/* Squared distance from p to the node's box (0 inside): the box distance is a lower bound of
+ * the shape's distance. */
+static double box_dist2(const sdf_node *nd, const double p[3]) {
     double s = 0;
     for (int i = 0; i < 3; i++) {
         double e = mx(nd->lo[i] - p[i], p[i] - nd->hi[i]);
         if (e > 0) s += e * e;
     }
-    return sqrt(s);
+    return s;
 }
 
 static double seg_dist(const double *a, const double *b, const double p[3]) {
@@ -382,16 +383,22 @@ double sdf_eval(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx) {
     case SDF_UNION:
     case SDF_SMOOTH_UNION: {
         /* the child whose box is nearest first, then the others unless their box is too far
-         * to change the (smooth) minimum */
-        double k = nd->kind == SDF_SMOOTH_UNION ? mx(v[0], 1e-9) : 0.0, best = 1e30;
+         * to change the (smooth) minimum (squared box distances, each computed once) */
+        double k = nd->kind == SDF_SMOOTH_UNION ? mx(v[0], 1e-9) : 0.0, best = 1e300;
+        double bd2[64];
+        const int nb = nd->count < 64 ? nd->count : 64;
         int first = 0;
         for (int c = 0; c < nd->count; c++) {
-            double b = box_dist(&t->nodes[nd->first + c], p);
+            double b = box_dist2(&t->nodes[nd->first + c], p);
+            if (c < nb) bd2[c] = b;
             if (b < best) best = b, first = c;
         }
         double d = sdf_eval(t, nd->first + first, p, cx);
         for (int c = 0; c < nd->count; c++) {
-            if (c == first || box_dist(&t->nodes[nd->first + c], p) >= d + k) continue;
+            if (c == first) continue;
+            double lim = d + k; /* box distance at or beyond lim: cannot lower the minimum */
+            if (lim <= 0 || (c < nb ? bd2[c] : box_dist2(&t->nodes[nd->first + c], p)) >= lim * lim)
+                continue;
             double b = sdf_eval(t, nd->first + c, p, cx);
             if (k > 0) {
                 double h = mx(k - fabs(d - b), 0.0) / k;
@@ -411,8 +418,8 @@ double sdf_eval(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx) {
         double d = sdf_eval(t, nd->first, p, cx);
         for (int c = 1; c < nd->count; c++) {
             const sdf_node *ch = &t->nodes[nd->first + c];
-            double bd = box_dist(ch, p);
-            if (bd > 0 && bd >= -d) continue; /* -d_child <= -bd <= d: cannot cut here */
+            double bd2 = box_dist2(ch, p);
+            if (bd2 > 0 && (d >= 0 || bd2 >= d * d)) continue; /* -d_child <= -bd <= d */
             d = mx(d, -sdf_eval(t, nd->first + c, p, cx));
         }
         return d;
