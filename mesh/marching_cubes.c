@@ -408,80 +408,110 @@ static int edge_verts(const sweep *sw, slab *sl, uint16_t a, uint16_t b, size_t 
     return 1;
 }
 
-/* Edge pass over the x and y edges of one plane; E holds 4 slots per grid point. */
-static int plane_edges(const sweep *sw, slab *sl, size_t z, const uint16_t *D, const float *F,
-                       uint32_t *E) {
-    const size_t w0 = sw->w[0], w1 = sw->w[1];
-    for (size_t y = 0; y < w1; y++) {
-        const uint16_t *r = D + y * w0;
-        for (size_t x = 0; x < w0; x++) {
-            size_t p = y * w0 + x;
-            uint16_t a = r[x];
-            if (x + 1 < w0 && r[x + 1] != a &&
-                !edge_verts(sw, sl, a, r[x + 1], x, y, z, 0, F ? F[p] : 0, F ? F[p + 1] : 0,
-                            E + 4 * p))
-                return 0;
-            if (y + 1 < w1 && D[p + w0] != a &&
-                !edge_verts(sw, sl, a, D[p + w0], x, y, z, 1, F ? F[p] : 0, F ? F[p + w0] : 0,
-                            E + 4 * p + 2))
-                return 0;
-        }
-    }
-    return 1;
+/* Crossing flags of one plane: bit 0 if the x edge from grid point p crosses (its two labels
+ * differ), bit 1 if the y edge does. The window's border points are padding (dense label 0), so
+ * the "x edge" from a row's last point to the next row's first never crosses and the last row
+ * has no crossing: one branch-free loop the compiler vectorizes. */
+static void plane_flags(const sweep *sw, const uint16_t *D, uint8_t *C) {
+    const size_t w0 = sw->w[0], n = w0 * sw->w[1];
+    for (size_t p = 0; p < n - w0; p++)
+        C[p] = (uint8_t)((D[p] != D[p + 1]) | (D[p] != D[p + w0]) << 1);
+    memset(C + n - w0, 0, w0);
 }
 
-static int z_edges(const sweep *sw, slab *sl, size_t z, const uint16_t *D0, const uint16_t *D1,
-                   const float *F0, const float *F1, uint32_t *Ez) {
+/* Z[p]: the z edge from grid point p (plane D0) to plane D1 crosses. */
+static void z_flags(const sweep *sw, const uint16_t *D0, const uint16_t *D1, uint8_t *Z) {
     const size_t n = sw->w[0] * sw->w[1];
-    for (size_t p = 0; p < n; p++) {
-        if (D0[p] == D1[p]) continue;
-        if (!edge_verts(sw, sl, D0[p], D1[p], p % sw->w[0], p / sw->w[0], z, 2, F0 ? F0[p] : 0,
-                        F1 ? F1[p] : 0, Ez + 2 * p))
+    for (size_t p = 0; p < n; p++) Z[p] = D0[p] != D1[p];
+}
+
+/* U[p]: the cube with low corner p has two different labels at its corners. Its 8 corners are
+ * spanned by 7 edges (the 4 x edges, the y edges at x = 0 of both planes, the z edge at the low
+ * corner), so it is uniform iff none of them crosses; border points carry no flag. */
+static void cube_flags(const sweep *sw, const uint8_t *C0, const uint8_t *C1, const uint8_t *Z,
+                       uint8_t *U) {
+    const size_t w0 = sw->w[0], n = w0 * sw->w[1];
+    for (size_t p = 0; p < n - w0; p++)
+        U[p] = (uint8_t)(C0[p] | C1[p] | ((C0[p + w0] | C1[p + w0]) & 1) | Z[p]);
+}
+
+/* Next p >= from with F[p] != 0 (n if none), skipping zero runs 16 bytes at a time. */
+static size_t next_set(const uint8_t *F, size_t from, size_t n) {
+    size_t p = from;
+    while (p < n && (p & 15)) {
+        if (F[p]) return p;
+        p++;
+    }
+    for (; p + 16 <= n; p += 16) {
+        uint64_t a, b;
+        memcpy(&a, F + p, 8);
+        memcpy(&b, F + p + 8, 8);
+        if (a | b) break;
+    }
+    for (; p < n; p++)
+        if (F[p]) return p;
+    return n;
+}
+
+/* Edge pass over the crossing x and y edges of one plane; E holds 4 slots per grid point. */
+static int plane_edges(const sweep *sw, slab *sl, size_t z, const uint16_t *D, const float *F,
+                       const uint8_t *C, uint32_t *E) {
+    const size_t w0 = sw->w[0], n = w0 * sw->w[1];
+    for (size_t p = next_set(C, 0, n); p < n; p = next_set(C, p + 1, n)) {
+        size_t x = p % w0, y = p / w0;
+        if ((C[p] & 1) && !edge_verts(sw, sl, D[p], D[p + 1], x, y, z, 0, F ? F[p] : 0,
+                                      F ? F[p + 1] : 0, E + 4 * p))
+            return 0;
+        if ((C[p] & 2) && !edge_verts(sw, sl, D[p], D[p + w0], x, y, z, 1, F ? F[p] : 0,
+                                      F ? F[p + w0] : 0, E + 4 * p + 2))
             return 0;
     }
     return 1;
 }
 
-/* Cube pass of the layer between planes with labels D0, D1. */
+static int z_edges(const sweep *sw, slab *sl, size_t z, const uint16_t *D0, const uint16_t *D1,
+                   const float *F0, const float *F1, const uint8_t *Z, uint32_t *Ez) {
+    const size_t w0 = sw->w[0], n = w0 * sw->w[1];
+    for (size_t p = next_set(Z, 0, n); p < n; p = next_set(Z, p + 1, n))
+        if (!edge_verts(sw, sl, D0[p], D1[p], p % w0, p / w0, z, 2, F0 ? F0[p] : 0, F1 ? F1[p] : 0,
+                        Ez + 2 * p))
+            return 0;
+    return 1;
+}
+
+/* Cube pass of the layer between planes with labels D0, D1: the non-uniform cubes (U) only. */
 static int cubes(const sweep *sw, slab *sl, const uint16_t *D0, const uint16_t *D1,
-                 const uint32_t *E0, const uint32_t *E1, const uint32_t *Ez) {
-    const size_t w0 = sw->w[0], w1 = sw->w[1];
+                 const uint32_t *E0, const uint32_t *E1, const uint32_t *Ez, const uint8_t *U) {
+    const size_t w0 = sw->w[0], n = w0 * sw->w[1] - w0;
     const sb__mc_table *tab = &sw->tab;
     const size_t off[8] = {0, 1, w0, w0 + 1, 0, 1, w0, w0 + 1};
-    for (size_t y = 0; y + 1 < w1; y++) {
-        for (size_t x = 0; x + 1 < w0; x++) {
-            size_t p = y * w0 + x;
-            uint16_t c[8] = {D0[p], D0[p + 1], D0[p + w0], D0[p + w0 + 1],
-                             D1[p], D1[p + 1], D1[p + w0], D1[p + w0 + 1]};
-            uint16_t v = c[0];
-            if (c[1] == v && c[2] == v && c[3] == v && c[4] == v && c[5] == v && c[6] == v &&
-                c[7] == v)
-                continue;
-            for (int i = 0; i < 8; i++) {
-                uint16_t L = c[i];
-                if (!L) continue;
-                int dup = 0;
-                for (int j = 0; j < i; j++) dup |= c[j] == L;
-                if (dup) continue;
-                int mask = 0;
-                for (int j = 0; j < 8; j++) mask |= (c[j] == L) << j;
-                const sb__mc_case *cs = &tab->cases[mask];
-                lbuf *b = &sl->lb[L];
-                for (int k = 0; k < cs->ntris; k++) {
-                    uint32_t vi[3];
-                    for (int q = 0; q < 3; q++) {
-                        int e = cs->tris[k][q], m = tab->edge_lo[e], ax = tab->edge_axis[e];
-                        int slot = c[m] == L ? 0 : 1;
-                        size_t g = p + off[m];
-                        if (ax == 2)
-                            vi[q] = Ez[2 * g + (size_t)slot];
-                        else
-                            vi[q] = ((m & 4) ? E1 : E0)[4 * g + 2 * (size_t)ax + (size_t)slot];
-                    }
-                    if (!(sw->flip ? lbuf_tri(b, vi[0], vi[2], vi[1])
-                                   : lbuf_tri(b, vi[0], vi[1], vi[2])))
-                        return 0;
+    for (size_t p = next_set(U, 0, n); p < n; p = next_set(U, p + 1, n)) {
+        uint16_t c[8] = {D0[p], D0[p + 1], D0[p + w0], D0[p + w0 + 1],
+                         D1[p], D1[p + 1], D1[p + w0], D1[p + w0 + 1]};
+        for (int i = 0; i < 8; i++) {
+            uint16_t L = c[i];
+            if (!L) continue;
+            int dup = 0;
+            for (int j = 0; j < i; j++) dup |= c[j] == L;
+            if (dup) continue;
+            int mask = 0;
+            for (int j = 0; j < 8; j++) mask |= (c[j] == L) << j;
+            const sb__mc_case *cs = &tab->cases[mask];
+            lbuf *b = &sl->lb[L];
+            for (int k = 0; k < cs->ntris; k++) {
+                uint32_t vi[3];
+                for (int q = 0; q < 3; q++) {
+                    int e = cs->tris[k][q], m = tab->edge_lo[e], ax = tab->edge_axis[e];
+                    int slot = c[m] == L ? 0 : 1;
+                    size_t g = p + off[m];
+                    if (ax == 2)
+                        vi[q] = Ez[2 * g + (size_t)slot];
+                    else
+                        vi[q] = ((m & 4) ? E1 : E0)[4 * g + 2 * (size_t)ax + (size_t)slot];
                 }
+                if (!(sw->flip ? lbuf_tri(b, vi[0], vi[2], vi[1])
+                               : lbuf_tri(b, vi[0], vi[1], vi[2])))
+                    return 0;
             }
         }
     }
@@ -494,7 +524,8 @@ static void run_slab(const sweep *sw, slab *sl) {
     float *F[2] = {NULL, NULL};
     uint32_t *E[2] = {malloc(np * 4 * sizeof(uint32_t)), malloc(np * 4 * sizeof(uint32_t))};
     uint32_t *Ez = malloc(np * 2 * sizeof(uint32_t));
-    int ok = D[0] && D[1] && E[0] && E[1] && Ez;
+    uint8_t *C[2] = {malloc(np), malloc(np)}, *Z = malloc(np), *U = malloc(np);
+    int ok = D[0] && D[1] && E[0] && E[1] && Ez && C[0] && C[1] && Z && U;
     if (ok && sw->is_iso) {
         F[0] = malloc(np * sizeof(float));
         F[1] = malloc(np * sizeof(float));
@@ -502,16 +533,20 @@ static void run_slab(const sweep *sw, slab *sl) {
     }
     if (ok) {
         fill_plane(sw, sl->z0, D[0], F[0]);
-        ok = plane_edges(sw, sl, sl->z0, D[0], F[0], E[0]);
+        plane_flags(sw, D[0], C[0]);
+        ok = plane_edges(sw, sl, sl->z0, D[0], F[0], C[0], E[0]);
         for (size_t L = 1; L <= sw->K; L++) sl->lb[L].first_plane = sl->lb[L].nv;
     }
     for (size_t z = sl->z0; ok && z < sl->z1; z++) {
         fill_plane(sw, z + 1, D[1], F[1]);
+        plane_flags(sw, D[1], C[1]);
         if (z + 1 == sl->z1)
             for (size_t L = 1; L <= sw->K; L++) sl->lb[L].last_plane = sl->lb[L].nv;
-        ok = plane_edges(sw, sl, z + 1, D[1], F[1], E[1]) &&
-             z_edges(sw, sl, z, D[0], D[1], F[0], F[1], Ez) &&
-             cubes(sw, sl, D[0], D[1], E[0], E[1], Ez);
+        z_flags(sw, D[0], D[1], Z);
+        cube_flags(sw, C[0], C[1], Z, U);
+        ok = plane_edges(sw, sl, z + 1, D[1], F[1], C[1], E[1]) &&
+             z_edges(sw, sl, z, D[0], D[1], F[0], F[1], Z, Ez) &&
+             cubes(sw, sl, D[0], D[1], E[0], E[1], Ez, U);
         uint16_t *td = D[0];
         D[0] = D[1];
         D[1] = td;
@@ -521,6 +556,9 @@ static void run_slab(const sweep *sw, slab *sl) {
         uint32_t *te = E[0];
         E[0] = E[1];
         E[1] = te;
+        uint8_t *tc = C[0];
+        C[0] = C[1];
+        C[1] = tc;
     }
     if (!ok) sl->st = SB_ERR_MEMORY;
     free(D[0]);
@@ -530,6 +568,10 @@ static void run_slab(const sweep *sw, slab *sl) {
     free(E[0]);
     free(E[1]);
     free(Ez);
+    free(C[0]);
+    free(C[1]);
+    free(Z);
+    free(U);
 }
 
 /* Pass 2 for label L: concatenate the slabs, mapping each slab's first-plane vertices onto the

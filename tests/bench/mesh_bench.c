@@ -7,8 +7,9 @@
  *           to --keep (default 0.10) of the triangles + checks (self-intersections included);
  * each the median of --repeat runs (default 5). Also prints per label the area and volume of
  * native vs VTK (agreement) and of the full pipeline.
- * --only native|vtk|full runs that step once and exits (the process can then be timed from
- * outside, e.g. with /usr/bin/time, reading the NIfTI included).
+ * --only native|vtk|full runs that step alone (--repeat times; with --repeat 1 the process can
+ * be timed from outside, e.g. with /usr/bin/time, reading the NIfTI included) and prints its
+ * median time, triangle count and a hash of the meshes' bytes (same hash = same output).
  * Usage: mesh_bench [--threads N] [--repeat R] [--keep F] [--per-label] [--only STEP]
  *                   LABELS.nii.gz ... */
 #include "sb_export.h"
@@ -42,6 +43,20 @@ static void free_all(sb_trimesh **m, size_t n) {
     }
 }
 
+/* FNV-1a over every mesh's vertices and triangles, in label order: equal hashes = same bytes. */
+static uint64_t hash_all(sb_trimesh **m, size_t n) {
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!m[i]) continue;
+        const unsigned char *p[2] = {(const unsigned char *)m[i]->verts,
+                                     (const unsigned char *)m[i]->tris};
+        size_t len[2] = {m[i]->nverts * 3 * sizeof(float), m[i]->ntris * 3 * sizeof(uint32_t)};
+        for (int k = 0; k < 2; k++)
+            for (size_t j = 0; j < len[k]; j++) h = (h ^ p[k][j]) * 1099511628211ULL;
+    }
+    return h;
+}
+
 static size_t total_tris(sb_trimesh **m, size_t n) {
     size_t t = 0;
     for (size_t i = 0; i < n; i++) t += m[i] ? m[i]->ntris : 0;
@@ -51,7 +66,7 @@ static size_t total_tris(sb_trimesh **m, size_t n) {
 int main(int argc, char **argv) {
     int threads = 2, repeat = 5, per_label = 0;
     const char *only = NULL; /* native | vtk | full: run that step alone (for outside timers) */
-    double keep = 0.10;
+    double keep = 0.10, max_err = 0;
     int first = 1;
     for (; first < argc && argv[first][0] == '-'; first++) {
         if (!strcmp(argv[first], "--threads") && first + 1 < argc)
@@ -60,6 +75,8 @@ int main(int argc, char **argv) {
             repeat = atoi(argv[++first]);
         else if (!strcmp(argv[first], "--keep") && first + 1 < argc)
             keep = atof(argv[++first]);
+        else if (!strcmp(argv[first], "--max-error") && first + 1 < argc)
+            max_err = atof(argv[++first]);
         else if (!strcmp(argv[first], "--only") && first + 1 < argc)
             only = argv[++first];
         else if (!strcmp(argv[first], "--per-label"))
@@ -93,6 +110,7 @@ int main(int argc, char **argv) {
         size_t n = 0;
         for (size_t id = 1; id < 65536; id++)
             if (counts[id]) ids[n++] = (int)id;
+        sb_surface_info *info = calloc(n, sizeof *info);
         sb_trimesh **nat = calloc(n, sizeof *nat), **vtk = calloc(n, sizeof *vtk),
                    **full = calloc(n, sizeof *full);
         double *tn = malloc((size_t)repeat * sizeof *tn), *tv = malloc((size_t)repeat * sizeof *tv),
@@ -101,20 +119,37 @@ int main(int argc, char **argv) {
             sb_surface_opts so;
             sb_surface_opts_default(&so);
             so.keep_ratio = keep;
-            so.max_error_mm = 0;
-            sb_status st = !strcmp(only, "native") ? sb_mesh_mc_labels(v, ids, n, &ctx, nat, &err)
-                           : !strcmp(only, "vtk")
-                               ? sb_mesh_vtk_labels(v, ids, n, NULL, vtk, NULL, &err)
-                               : sb_mesh_surfaces(v, ids, n, &so, &ctx, full, NULL, &err);
-            if (st) {
-                fprintf(stderr, "%s: %s\n", only, err.msg);
-                return 1;
+            so.max_error_mm = max_err;
+            double *ts = malloc((size_t)repeat * sizeof *ts), tvtk = 0;
+            for (int r = 0; r < repeat; r++) {
+                free_all(nat, n);
+                free_all(vtk, n);
+                free_all(full, n);
+                double t0 = now();
+                sb_status st = !strcmp(only, "native")
+                                   ? sb_mesh_mc_labels(v, ids, n, &ctx, nat, &err)
+                               : !strcmp(only, "vtk")
+                                   ? sb_mesh_vtk_labels(v, ids, n, NULL, vtk, &tvtk, &err)
+                                   : sb_mesh_surfaces(v, ids, n, &so, &ctx, full, info, &err);
+                if (st) {
+                    fprintf(stderr, "%s: %s\n", only, err.msg);
+                    return 1;
+                }
+                ts[r] = !strcmp(only, "vtk") ? tvtk : now() - t0;
             }
-            printf("%s %s: %zu triangles\n", only, argv[f],
-                   total_tris(nat, n) + total_tris(vtk, n) + total_tris(full, n));
+            printf("%s %s: median of %d runs %.3f s, ", only, argv[f], repeat, median(ts, repeat));
+            free(ts);
+            size_t fb[3] = {0, 0, 0};
+            for (size_t i = 0; i < n; i++) fb[info[i].fallback]++;
+            if (!strcmp(only, "full"))
+                printf("fallbacks: %zu none, %zu unsimplified, %zu raw; ", fb[0], fb[1], fb[2]);
+            printf("%zu triangles, hash %016llx\n",
+                   total_tris(nat, n) + total_tris(vtk, n) + total_tris(full, n),
+                   (unsigned long long)(hash_all(nat, n) ^ hash_all(vtk, n) ^ hash_all(full, n)));
             free_all(nat, n);
             free_all(vtk, n);
             free_all(full, n);
+            free(info);
             sb_volume_free(v);
             continue;
         }
@@ -141,11 +176,11 @@ int main(int argc, char **argv) {
         sb_surface_opts so;
         sb_surface_opts_default(&so);
         so.keep_ratio = keep;
-        so.max_error_mm = 0; /* to the ratio, not bounded by the default error */
+        so.max_error_mm = max_err; /* default 0: to the ratio, not bounded by an error */
         for (int r = 0; r < repeat; r++) {
             free_all(full, n);
             double t0 = now();
-            if (sb_mesh_surfaces(v, ids, n, &so, &ctx, full, NULL, &err)) {
+            if (sb_mesh_surfaces(v, ids, n, &so, &ctx, full, info, &err)) {
                 fprintf(stderr, "full: %s\n", err.msg);
                 return 1;
             }
@@ -201,6 +236,7 @@ int main(int argc, char **argv) {
         free(tv);
         free(tf);
         free(ids);
+        free(info);
         sb_volume_free(v);
     }
     return rc;
