@@ -99,7 +99,10 @@ enum {
     SB_STREAM_POPULATION = 1,
     SB_STREAM_ANATOMY = 2,
     SB_STREAM_NOISE = 3,
-    SB_STREAM_TEXTURE = 4
+    SB_STREAM_TEXTURE = 4,
+    SB_STREAM_TISSUE = 5,   /* per-subject tissue MR values (volume/mri_tissue.c) */
+    SB_STREAM_BIAS = 6,     /* receive bias field (volume/mri_acquire.c) */
+    SB_STREAM_LIVER_FAT = 7 /* liver fat fraction (volume/population.c) */
 };
 
 void sb_rng_init(sb_rng *r, uint64_t seed, uint32_t subject, uint32_t stream);
@@ -169,8 +172,8 @@ void sb_volume_update_spacing(sb_volume *v);
 
 /* ---- label tables -------------------------------------------------------------------------- */
 typedef struct sb_label {
-    int id;          /* 1..65535; 0 is background and never listed */
-    char name[64];   /* unique, [A-Za-z][A-Za-z0-9_]* (TotalSegmentator style) — the mesh file name */
+    int id;        /* 1..65535; 0 is background and never listed */
+    char name[64]; /* unique, [A-Za-z][A-Za-z0-9_]* (TotalSegmentator style) — the mesh file name */
     char abbrev[16]; /* short name for BIDS dseg "abbreviation" */
     char group[32];  /* skin, fat, muscle, skeleton, nervous, cardiovascular, ... */
     char tissue[32]; /* tissue class name used by the MRI model */

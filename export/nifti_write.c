@@ -80,7 +80,8 @@ static int path_has_suffix(const char *path, const char *suffix) {
 
 /* Fills the 352 bytes before the data: header + zero extension flag. */
 static sb_status build_header(const sb_volume *v, int intent_code, const char *descrip,
-                              const char *path, uint8_t hdr[NII_DATA_OFFSET], sb_error *err) {
+                              double slope, double inter, const char *path,
+                              uint8_t hdr[NII_DATA_OFFSET], sb_error *err) {
     memset(hdr, 0, NII_DATA_OFFSET);
     double colnorm[3];
     for (int c = 0; c < 3; c++) {
@@ -121,8 +122,8 @@ static sb_status build_header(const sb_volume *v, int intent_code, const char *d
     for (int d = 0; d < 3; d++) put_f32(hdr + OFF(pixdim) + 4 * (d + 1), colnorm[d]);
     for (int d = 4; d < 8; d++) put_f32(hdr + OFF(pixdim) + 4 * d, 1.0);
     put_f32(hdr + OFF(vox_offset), NII_DATA_OFFSET);
-    put_f32(hdr + OFF(scl_slope), 1.0);
-    put_f32(hdr + OFF(scl_inter), 0.0);
+    put_f32(hdr + OFF(scl_slope), slope);
+    put_f32(hdr + OFF(scl_inter), inter);
     hdr[OFF(xyzt_units)] = NIFTI_UNITS_MM;
     if (descrip) {
         size_t n = strlen(descrip);
@@ -263,7 +264,15 @@ static sb_status write_gzip(sb_outfile *o, const uint8_t *hdr, const sb_volume *
 
 sb_status sb_nifti_write(const sb_volume *v, const char *path, int force, int intent_code,
                          const char *descrip, sb_error *err) {
+    return sb_nifti_write_scaled(v, path, force, intent_code, descrip, 1.0, 0.0, err);
+}
+
+sb_status sb_nifti_write_scaled(const sb_volume *v, const char *path, int force, int intent_code,
+                                const char *descrip, double slope, double inter, sb_error *err) {
     if (!v || !path) return sb_error_set(err, SB_ERR_USAGE, "sb_nifti_write: NULL volume or path");
+    if (!(slope != 0 && isfinite(slope) && isfinite(inter)))
+        return sb_error_set(err, SB_ERR_USAGE, "%s: scl_slope %g / scl_inter %g", path, slope,
+                            inter);
     int gz = path_has_suffix(path, ".nii.gz");
     if (!gz && !path_has_suffix(path, ".nii"))
         return sb_error_set(err, SB_ERR_USAGE, "%s: NIfTI file names end in .nii or .nii.gz", path);
@@ -276,7 +285,7 @@ sb_status sb_nifti_write(const sb_volume *v, const char *path, int force, int in
         return sb_error_set(err, SB_ERR_USAGE, "%s: volume too large", path);
 
     uint8_t hdr[NII_DATA_OFFSET];
-    sb_status s = build_header(v, intent_code, descrip, path, hdr, err);
+    sb_status s = build_header(v, intent_code, descrip, slope, inter, path, hdr, err);
     if (s) return s;
 
     sb_outfile o;

@@ -32,6 +32,11 @@ enum { SB_NIFTI_INTENT_NONE = 0, SB_NIFTI_INTENT_LABEL = 1002 };
 sb_status sb_nifti_write(const sb_volume *v, const char *path, int force, int intent_code,
                          const char *descrip, sb_error *err);
 
+/* As sb_nifti_write, with scl_slope / scl_inter as given (a reader's value = slope x stored +
+ * inter); SB_ERR_USAGE if slope is 0 or either is not finite. */
+sb_status sb_nifti_write_scaled(const sb_volume *v, const char *path, int force, int intent_code,
+                                const char *descrip, double slope, double inter, sb_error *err);
+
 /* What the header of a file said, for `synthbody info`. */
 typedef struct sb_nifti_info {
     int version;    /* 1 or 2 */

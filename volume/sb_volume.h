@@ -4,7 +4,7 @@
  *
  * Data flow: sb_subject_sample (seed -> sex, age, height, BMI, fat)
  *         -> sb_anatomy_voxelize (anatomy description -> label and tissue maps, RAS+ affine)
- *         -> sb_mri_spin_echo (tissue PD/T1/T2 x spin-echo equation + Rician noise).
+ *         -> sb_mri_acquire (tissue table x sequence equations, partial volume, bias, noise).
  * Everything is a pure function of (seed, subject index, parameters): no dependence on the
  * thread count.
  */
@@ -34,7 +34,8 @@ typedef struct sb_subject {
     uint32_t subject;
     sb_sex sex;
     double age_y, height_cm, bmi, weight_kg;
-    double fat_mm; /* subcutaneous fat thickness at the abdomen */
+    double fat_mm;     /* subcutaneous fat thickness at the abdomen */
+    double liver_fat;  /* liver proton-density fat fraction, 0..1 (own stream: LIVER_FAT) */
 } sb_subject;
 
 /* Fills s from the request: sex 50/50; age uniform 18–90; height and ln(BMI) from sex-specific
@@ -77,11 +78,14 @@ sb_status sb_anatomy_voxelize(const sb_anatomy *a, const sb_subject *s, double v
                               const sb_ctx *ctx, sb_volume **labels_out, sb_volume **tissues_out,
                               sb_error *err);
 
-/* ---- MRI --------------------------------------------------------------------------------- */
+/* ---- MRI --------------------------------------------------------------------------------- *
+ * Tissue classes (names) are fixed here; their MR properties are data (volume/tissues/
+ * tissues.json, README "MRI physics"). Signals come from closed-form sequence equations per
+ * pure tissue, mixed per voxel by partial volume, times a smooth receive bias field, plus
+ * complex Gaussian noise, then magnitude: all a pure function of (seed, subject, parameters).
+ */
 typedef struct sb_tissue_props {
     const char *name;
-    double pd;           /* proton density, relative to water */
-    double t1_ms, t2_ms; /* at 1.5 T */
 } sb_tissue_props;
 
 /* Every tissue class, index = value in tissue maps; entry 0 is "background" (no signal); the
@@ -90,24 +94,128 @@ extern const sb_tissue_props sb_tissue_table[];
 
 /* The tissue called `tissue`; NULL if unknown. */
 const sb_tissue_props *sb_tissue_find(const char *tissue);
+/* Its index in sb_tissue_table (the value in tissue maps); -1 if unknown. */
+int sb_tissue_index(const char *tissue);
+/* Number of classes, background included. */
+size_t sb_tissue_count(void);
 
-typedef struct sb_spin_echo {
-    const char *name;    /* "T1w", "T2w" */
-    uint32_t id;         /* selects the noise stream: distinct per contrast of a subject */
-    double tr_ms, te_ms; /* repetition and echo time */
-    double noise;        /* Rician noise sigma as a fraction of the brightest tissue signal */
-} sb_spin_echo;
+enum { SB_TISSUE_MAX = 64, SB_FAT_PEAKS_MAX = 8, SB_FIELD_1T5 = 0, SB_FIELD_3T = 1 };
 
-/* Spin-echo magnitude S = PD (1 - exp(-TR/T1)) exp(-TE/T2) per voxel of a tissue map, scaled
- * so the brightest tissue is 1000, then Rician noise: |S + n1 + i n2| with n1, n2 ~ N(0, sigma)
- * drawn from the (seed, subject, NOISE) stream at the voxel's index (so any thread count gives
- * the same bytes). Output int16, same grid. */
-sb_status sb_mri_spin_echo(const sb_volume *tissues, const sb_spin_echo *seq, const sb_subject *s,
-                           const sb_ctx *ctx, sb_volume **out, sb_error *err);
+/* One tissue's MR properties ([SB_FIELD_1T5] and [SB_FIELD_3T]). T1, T2, T2* are those of its
+ * water protons; its fat protons (pd * ff) relax with the fat component's T1 and T2. */
+typedef struct sb_tissue_mr {
+    double pd; /* total proton density relative to pure water */
+    double ff; /* proton-density fat fraction, 0..1 */
+    double t1_ms[2], t2_ms[2], t2s_ms[2];
+    double adc; /* apparent diffusion coefficient, 10^-3 mm^2/s */
+} sb_tissue_mr;
 
-/* The default sequences: T1w (TR 500, TE 15 ms) and T2w (TR 4000, TE 100 ms), noise 2 %. */
-extern const sb_spin_echo sb_sequence_t1w;
-extern const sb_spin_echo sb_sequence_t2w;
+/* The properties of every class for one subject (or the table's means). */
+typedef struct sb_mr_tissues {
+    size_t count;                  /* sb_tissue_count() */
+    sb_tissue_mr t[SB_TISSUE_MAX]; /* index = value in tissue maps; [0] background: no signal */
+    double fat_t1_ms[2], fat_t2_ms[2], fat_adc;
+    int fat_npeaks;                                        /* fat spectrum: peaks, */
+    double fat_ppm[SB_FAT_PEAKS_MAX], fat_amp[SB_FAT_PEAKS_MAX]; /* ppm from water, areas */
+} sb_mr_tissues;
+
+/* The tissue table: means, population SDs and sources of every value. */
+typedef struct sb_tissue_db sb_tissue_db;
+
+/* The embedded table (path NULL), or the embedded table with every tissue (and the fat
+ * component) that the JSON file `path` lists replaced by the file's entry (README "Tissue
+ * table format"). SB_ERR_INPUT names the file and the JSON path of the field at fault (unknown
+ * tissue, value out of range, missing quantity, source not among "references"). */
+sb_status sb_tissue_db_load(const char *path, sb_tissue_db **out, sb_error *err);
+void sb_tissue_db_free(sb_tissue_db *db); /* NULL is a no-op */
+/* Reference key of a quantity ("pd", "ff", "t1_ms", "t2_ms", "t2s_ms", "adc") of a tissue;
+ * "user" for values from a user file without one; NULL if unknown. */
+const char *sb_tissue_db_source(const sb_tissue_db *db, int tissue, const char *quantity);
+/* The table's mean values. */
+void sb_tissue_db_mean(const sb_tissue_db *db, sb_mr_tissues *out);
+/* One subject's values: mean + sd z per (tissue, quantity), z ~ N(0,1) clamped to +-2.5 from
+ * the subject's TISSUE stream (one z for both field strengths); the liver's fat fraction is
+ * s->liver_fat. */
+void sb_tissue_db_sample(const sb_tissue_db *db, const sb_subject *s, sb_mr_tissues *out);
+
+typedef enum sb_seq_kind {
+    SB_SEQ_SE = 1, /* spin echo / turbo spin echo (effective TE) */
+    SB_SEQ_GRE,    /* spoiled gradient echo */
+    SB_SEQ_IR,     /* inversion recovery (STIR, FLAIR), magnitude */
+    SB_SEQ_BSSFP,  /* balanced steady-state free precession, on resonance */
+    SB_SEQ_DIXON,  /* multi-echo spoiled GRE, water/fat separation */
+    SB_SEQ_DWI     /* diffusion-weighted spin-echo EPI, one image per b-value */
+} sb_seq_kind;
+
+enum { SB_DIXON_ECHOES_MAX = 3, SB_DWI_B_MAX = 4, SB_MRI_OUT_MAX = 5 };
+
+typedef struct sb_sequence {
+    sb_seq_kind kind;
+    double field_t;         /* 1.5 or 3 (T): selects the relaxation times and the fat shift */
+    double tr_ms, te_ms;    /* repetition and echo time (Dixon: te_echo_ms) */
+    double ti_ms;           /* inversion time (IR) */
+    double flip_deg;        /* GRE, bSSFP, Dixon */
+    double fat_suppression; /* fraction of the fat signal removed (0 none, DWI 0.95) */
+    int necho;              /* Dixon: 2 (opposed, in phase) or 3 (opposed, in, opposed) */
+    double te_echo_ms[SB_DIXON_ECHOES_MAX];
+    int nb; /* DWI: b-values in s/mm^2, ascending */
+    double b[SB_DWI_B_MAX];
+} sb_sequence;
+
+/* One acquisition: a sequence and the acquisition's effects. */
+typedef struct sb_acquisition {
+    char name[32];        /* "T1w", "dixon", "dwi", ...: names the outputs */
+    uint32_t id;          /* noise stream: distinct per acquisition of a subject */
+    sb_sequence seq;
+    double snr;           /* requested SNR: mean of ref_tissue / noise sigma; <= 0: no noise */
+    char ref_tissue[32];  /* the reference tissue of the SNR ("muscle") */
+    double bias;          /* receive bias amplitude: (max - min) / mean over the body, 0..0.8 */
+} sb_acquisition;
+
+/* The images an acquisition makes, in order: SE, GRE, IR, bSSFP: one (magnitude); Dixon:
+ * water, fat, in phase, opposed phase, fat fraction (%); DWI: one per b-value, then the ADC
+ * (10^-6 mm^2/s) if nb >= 2. Returns the count and fills names (may be NULL). */
+size_t sb_mri_outputs(const sb_acquisition *a, char names[SB_MRI_OUT_MAX][40]);
+
+/* A subject's acquisition session: sampled tissue values and the receive bias field over a
+ * grid. `tissues` (uint8 map of the whole grid) defines the body the bias is normalised over. */
+typedef struct sb_mri_session sb_mri_session;
+sb_status sb_mri_session_new(const sb_mr_tissues *m, const sb_subject *s,
+                             const sb_volume *tissues, sb_mri_session **out, sb_error *err);
+void sb_mri_session_free(sb_mri_session *ss); /* NULL is a no-op */
+
+/* The images of one acquisition (sb_mri_outputs order) on the tissue map's grid, those whose
+ * bit is set in `want` (others NULL), as float32 or as int16 to be read with slope[k] (a
+ * bound on the largest possible value maps to 32767; slope 1 for float32):
+ * per voxel S = f S(tissue) + (1 - f) S(pv_tissue), f = pv_frac / 255 (pv maps may be NULL:
+ * pure voxels), complex and before noise; times the bias field; plus complex Gaussian noise
+ * of sigma = S(ref_tissue) / snr drawn at the voxel's index from the (seed, subject, NOISE +
+ * 256 id + k) streams; magnitude (Rician in tissue, Rayleigh in air). Dixon: water and fat by
+ * a real-valued least-squares fit with the six-peak fat spectrum and (3 echoes) an R2*
+ * estimated from the two opposed-phase echoes. Identical at any thread count. SB_ERR_USAGE
+ * names the acquisition and the parameter at fault. */
+sb_status sb_mri_acquire(const sb_mri_session *ss, const sb_acquisition *a,
+                         const sb_volume *tissues, const sb_volume *pv_tissue,
+                         const sb_volume *pv_frac, unsigned want, sb_dtype dtype,
+                         const sb_ctx *ctx, sb_volume *out[SB_MRI_OUT_MAX],
+                         double slope[SB_MRI_OUT_MAX], sb_error *err);
+
+/* ---- protocols ---------------------------------------------------------------------------- */
+enum { SB_PROTOCOL_MAX = 12 };
+
+typedef struct sb_protocol {
+    size_t count;
+    sb_acquisition acq[SB_PROTOCOL_MAX];
+    unsigned want[SB_PROTOCOL_MAX]; /* bit k: write output k of acq[i] */
+} sb_protocol;
+
+/* A named preset ("default": T1w, T2w; "ukbiobank-dixon"; "oncology-wb"; "neuro"; README
+ * "Protocols") and/or a comma list of contrast names (T1w, T2w, PDw, GRE, STIR, FLAIR, bSSFP,
+ * dixon_water, dixon_fat, dixon_in, dixon_opp, fatfrac, dwi_b<N>, ADC) that replaces the
+ * preset's. field_t > 0 overrides the field strength; snr >= 0 (0: no noise) and bias >= 0
+ * override those of every acquisition (negative: keep the protocol's). SB_ERR_USAGE names the unknown protocol or contrast. */
+sb_status sb_mri_protocol(const char *protocol, const char *contrasts, double field_t,
+                          double snr, double bias, sb_protocol *out, sb_error *err);
 
 #ifdef __cplusplus
 }

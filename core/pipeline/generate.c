@@ -41,7 +41,7 @@ static const char *sex_name(sb_sex s) {
 
 /* Everything that determines the output, and nothing that does not (no time, no threads). */
 static cJSON *subject_json(const sb_generate_opts *opts, const sb_subject *s, const sb_volume *lab,
-                           const sb_label_table *t) {
+                           const sb_label_table *t, cJSON *mri_json) {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "program", "synthbody");
     cJSON_AddStringToObject(root, "version", SB_VERSION_STRING);
@@ -57,6 +57,7 @@ static cJSON *subject_json(const sb_generate_opts *opts, const sb_subject *s, co
     cJSON_AddNumberToObject(p, "weight_kg", s->weight_kg);
     cJSON_AddNumberToObject(p, "bmi", s->bmi);
     cJSON_AddNumberToObject(p, "subcutaneous_fat_mm", s->fat_mm);
+    cJSON_AddNumberToObject(p, "liver_fat_percent", 100 * s->liver_fat);
     cJSON *req = cJSON_AddObjectToObject(root, "requested");
     const sb_subject_request *r = &opts->subject;
     if (r->sex != SB_SEX_RANDOM) cJSON_AddStringToObject(req, "sex", sex_name(r->sex));
@@ -68,20 +69,126 @@ static cJSON *subject_json(const sb_generate_opts *opts, const sb_subject *s, co
     cJSON_AddItemToObject(grid, "dim", cJSON_CreateDoubleArray(dims, 3));
     cJSON_AddItemToObject(grid, "spacing_mm", cJSON_CreateDoubleArray(lab->spacing, 3));
     cJSON_AddItemToObject(grid, "affine_ras_mm", affine_json(lab->affine));
-    cJSON *seqs = cJSON_AddArrayToObject(root, "sequences");
-    const sb_spin_echo *all[2] = {&sb_sequence_t1w, &sb_sequence_t2w};
-    for (int i = 0; i < 2; i++) {
-        cJSON *q = cJSON_CreateObject();
-        cJSON_AddStringToObject(q, "name", all[i]->name);
-        cJSON_AddStringToObject(q, "type", "spin_echo");
-        cJSON_AddNumberToObject(q, "tr_ms", all[i]->tr_ms);
-        cJSON_AddNumberToObject(q, "te_ms", all[i]->te_ms);
-        cJSON_AddNumberToObject(q, "rician_noise_fraction", all[i]->noise);
-        cJSON_AddItemToArray(seqs, q);
-    }
+    cJSON_AddItemToObject(root, "mri", mri_json);
     cJSON_AddStringToObject(root, "anatomy", opts->anatomy ? opts->anatomy : "default");
     cJSON_AddNumberToObject(root, "label_count", (double)t->count);
     return root;
+}
+
+/* ---- MR contrasts ---------------------------------------------------------------------- */
+static const char *seq_kind_name(sb_seq_kind k) {
+    switch (k) {
+    case SB_SEQ_SE:
+        return "spin_echo";
+    case SB_SEQ_GRE:
+        return "spoiled_gradient_echo";
+    case SB_SEQ_IR:
+        return "inversion_recovery";
+    case SB_SEQ_BSSFP:
+        return "balanced_ssfp";
+    case SB_SEQ_DIXON:
+        return "dixon";
+    case SB_SEQ_DWI:
+        return "diffusion_se_epi";
+    }
+    return "?";
+}
+
+/* The acquisition's parameters (subject.json "mri.acquisitions" and each sidecar). */
+static void acq_params_json(cJSON *o, const sb_acquisition *a) {
+    const sb_sequence *q = &a->seq;
+    cJSON_AddStringToObject(o, "sequence", seq_kind_name(q->kind));
+    cJSON_AddNumberToObject(o, "field_T", q->field_t);
+    cJSON_AddNumberToObject(o, "tr_ms", q->tr_ms);
+    if (q->kind == SB_SEQ_DIXON)
+        cJSON_AddItemToObject(o, "te_ms", cJSON_CreateDoubleArray(q->te_echo_ms, q->necho));
+    else
+        cJSON_AddNumberToObject(o, "te_ms", q->te_ms);
+    if (q->kind == SB_SEQ_IR) cJSON_AddNumberToObject(o, "ti_ms", q->ti_ms);
+    if (q->flip_deg > 0) cJSON_AddNumberToObject(o, "flip_deg", q->flip_deg);
+    if (q->kind == SB_SEQ_DWI)
+        cJSON_AddItemToObject(o, "b_s_mm2", cJSON_CreateDoubleArray(q->b, q->nb));
+    if (q->fat_suppression > 0) cJSON_AddNumberToObject(o, "fat_suppression", q->fat_suppression);
+    cJSON_AddNumberToObject(o, "snr", a->snr);
+    cJSON_AddStringToObject(o, "snr_reference_tissue", a->ref_tissue);
+    cJSON_AddNumberToObject(o, "bias_amplitude", a->bias);
+}
+
+static cJSON *mri_json(const sb_generate_opts *opts, const sb_protocol *p, const sb_mr_tissues *m) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "protocol", opts->protocol ? opts->protocol : "default");
+    if (opts->contrasts) cJSON_AddStringToObject(root, "contrasts", opts->contrasts);
+    cJSON_AddStringToObject(root, "tissue_table", opts->tissues ? opts->tissues : "default");
+    cJSON_AddStringToObject(root, "image_type", opts->float_out ? "float32" : "int16_scaled");
+    cJSON *acqs = cJSON_AddArrayToObject(root, "acquisitions");
+    for (size_t i = 0; i < p->count; i++) {
+        cJSON *o = cJSON_CreateObject();
+        char names[SB_MRI_OUT_MAX][40];
+        size_t n = sb_mri_outputs(&p->acq[i], names);
+        cJSON_AddStringToObject(o, "name", p->acq[i].name);
+        cJSON *outs = cJSON_AddArrayToObject(o, "outputs");
+        for (size_t k = 0; k < n; k++)
+            if (p->want[i] & (1u << k)) cJSON_AddItemToArray(outs, cJSON_CreateString(names[k]));
+        acq_params_json(o, &p->acq[i]);
+        cJSON_AddItemToArray(acqs, o);
+    }
+    /* the subject's drawn tissue values: the ground truth of every image */
+    cJSON *tv = cJSON_AddObjectToObject(root, "tissue_values");
+    for (size_t t = 1; t < m->count; t++) {
+        const sb_tissue_mr *x = &m->t[t];
+        cJSON *o = cJSON_AddObjectToObject(tv, sb_tissue_table[t].name);
+        cJSON_AddNumberToObject(o, "pd", x->pd);
+        cJSON_AddNumberToObject(o, "ff", x->ff);
+        cJSON_AddItemToObject(o, "t1_ms", cJSON_CreateDoubleArray(x->t1_ms, 2));
+        cJSON_AddItemToObject(o, "t2_ms", cJSON_CreateDoubleArray(x->t2_ms, 2));
+        cJSON_AddItemToObject(o, "t2s_ms", cJSON_CreateDoubleArray(x->t2s_ms, 2));
+        cJSON_AddNumberToObject(o, "adc", x->adc);
+    }
+    (void)tv;
+    return root;
+}
+
+/* BIDS sidecar of output k of acquisition a: BIDS fields (seconds, degrees) and ours. */
+static cJSON *sidecar_json(const sb_acquisition *a, size_t k, const char *name, const sb_subject *s,
+                           double slope) {
+    const sb_sequence *q = &a->seq;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "MagneticFieldStrength", q->field_t);
+    cJSON_AddNumberToObject(o, "RepetitionTime", q->tr_ms / 1000);
+    if (q->kind == SB_SEQ_DIXON) {
+        if (k == 2 || k == 3)
+            cJSON_AddNumberToObject(o, "EchoTime", q->te_echo_ms[k == 2 ? 1 : 0] / 1000);
+        for (int e = 0; e < q->necho; e++) {
+            char key[16];
+            snprintf(key, sizeof key, "EchoTime%d", e + 1);
+            cJSON_AddNumberToObject(o, key, q->te_echo_ms[e] / 1000);
+        }
+    } else {
+        cJSON_AddNumberToObject(o, "EchoTime", q->te_ms / 1000);
+    }
+    cJSON_AddNumberToObject(o, "FlipAngle", q->flip_deg > 0 ? q->flip_deg : 90);
+    if (q->kind == SB_SEQ_IR) cJSON_AddNumberToObject(o, "InversionTime", q->ti_ms / 1000);
+    static const char *const scan[] = {"", "SE", "GR", "IR", "GR", "GR", "EP"};
+    cJSON_AddStringToObject(o, "ScanningSequence", scan[q->kind]);
+    cJSON_AddStringToObject(o, "SynthbodyContrast", name);
+    cJSON_AddStringToObject(o, "SynthbodySequence", seq_kind_name(q->kind));
+    if (q->kind == SB_SEQ_DWI && (int)k < q->nb)
+        cJSON_AddNumberToObject(o, "SynthbodyBValue", q->b[k]);
+    const char *units = q->kind == SB_SEQ_DIXON && k == 4          ? "percent"
+                        : q->kind == SB_SEQ_DWI && (int)k == q->nb ? "1e-6 mm2/s"
+                                                                   : "arbitrary";
+    cJSON_AddStringToObject(o, "Units", units);
+    if (q->fat_suppression > 0)
+        cJSON_AddNumberToObject(o, "SynthbodyFatSuppression", q->fat_suppression);
+    cJSON_AddNumberToObject(o, "SynthbodySNR", a->snr);
+    cJSON_AddStringToObject(o, "SynthbodySNRReferenceTissue", a->ref_tissue);
+    cJSON_AddNumberToObject(o, "SynthbodyBiasAmplitude", a->bias);
+    cJSON_AddNumberToObject(o, "SynthbodyScaleSlope", slope);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)s->seed);
+    cJSON_AddStringToObject(o, "SynthbodySeed", seed);
+    cJSON_AddNumberToObject(o, "SynthbodySubject", s->subject);
+    return o;
 }
 
 static sb_status write_meshes(const sb_volume *lab, const sb_label_table *t, outputs *outs,
@@ -124,24 +231,44 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
     sb_subject subj;
     sb_anatomy *anat = NULL;
     sb_label_table *table = NULL;
-    sb_volume *lab = NULL, *tis = NULL, *img = NULL;
-    cJSON *json = NULL;
+    sb_volume *lab = NULL, *tis = NULL;
+    cJSON *json = NULL, *mri = NULL;
     outputs outs = {0};
     const char **mesh_paths = NULL;
-    const char *p_labels, *p_t1, *p_t2, *p_tsv, *p_itk, *p_ctbl, *p_json;
+    const char *p_labels, *p_tsv, *p_itk, *p_ctbl, *p_json;
+    sb_protocol proto;
+    const char *p_img[SB_PROTOCOL_MAX][SB_MRI_OUT_MAX] = {{0}},
+               *p_side[SB_PROTOCOL_MAX][SB_MRI_OUT_MAX] = {{0}};
+    sb_tissue_db *tdb = NULL;
+    sb_mri_session *session = NULL;
+    sb_mr_tissues mt;
     char mesh_dir[4096];
     size_t dim[3];
     double origin[3];
 
     sb_status s = sb_subject_sample(&opts->subject, &subj, err);
     if (!s)
+        s = sb_mri_protocol(opts->protocol, opts->contrasts, opts->field_t,
+                            opts->has_snr ? opts->snr : -1, opts->has_bias ? opts->bias : -1,
+                            &proto, err);
+    if (!s) s = sb_tissue_db_load(opts->tissues, &tdb, err);
+    if (!s)
         s = opts->anatomy ? sb_anatomy_load(opts->anatomy, &anat, err)
                           : sb_anatomy_load_default(&anat, err);
     if (!s) s = sb_anatomy_grid(anat, &subj, opts->voxel_mm, dim, origin, err); /* size check */
     if (!s) s = sb_anatomy_label_table(anat, subj.sex, &table, err);
     if (!s) s = outputs_plan(&outs, opts->out_dir, "labels.nii.gz", &p_labels, err);
-    if (!s) s = outputs_plan(&outs, opts->out_dir, "T1w.nii.gz", &p_t1, err);
-    if (!s) s = outputs_plan(&outs, opts->out_dir, "T2w.nii.gz", &p_t2, err);
+    for (size_t i = 0; !s && i < proto.count; i++) {
+        char names[SB_MRI_OUT_MAX][40], file[64];
+        size_t n = sb_mri_outputs(&proto.acq[i], names);
+        for (size_t k = 0; !s && k < n; k++) {
+            if (!(proto.want[i] & (1u << k))) continue;
+            snprintf(file, sizeof file, "%s.nii.gz", names[k]);
+            s = outputs_plan(&outs, opts->out_dir, file, &p_img[i][k], err);
+            snprintf(file, sizeof file, "%s.json", names[k]);
+            if (!s) s = outputs_plan(&outs, opts->out_dir, file, &p_side[i][k], err);
+        }
+    }
     if (!s) s = outputs_plan(&outs, opts->out_dir, "labels.tsv", &p_tsv, err);
     if (!s) s = outputs_plan(&outs, opts->out_dir, "labels.itksnap.txt", &p_itk, err);
     if (!s) s = outputs_plan(&outs, opts->out_dir, "labels.ctbl", &p_ctbl, err);
@@ -171,18 +298,36 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
                             err)))
         goto done;
     outputs_mark_done(&outs, p_labels);
-    const sb_spin_echo *seqs[2] = {&sb_sequence_t1w, &sb_sequence_t2w};
-    const char *paths[2] = {p_t1, p_t2};
-    for (int i = 0; i < 2; i++) {
-        if ((s = sb_mri_spin_echo(tis, seqs[i], &subj, ctx, &img, err))) goto done;
-        char descrip[80];
-        snprintf(descrip, sizeof descrip, "synthbody %s SE TR=%g TE=%g", seqs[i]->name,
-                 seqs[i]->tr_ms, seqs[i]->te_ms);
-        s = sb_nifti_write(img, paths[i], opts->force, SB_NIFTI_INTENT_NONE, descrip, err);
-        sb_volume_free(img);
-        img = NULL;
+    sb_tissue_db_sample(tdb, &subj, &mt);
+    if ((s = sb_mri_session_new(&mt, &subj, tis, &session, err))) goto done;
+    for (size_t i = 0; i < proto.count; i++) {
+        const sb_acquisition *a = &proto.acq[i];
+        sb_volume *img[SB_MRI_OUT_MAX];
+        double slope[SB_MRI_OUT_MAX];
+        char names[SB_MRI_OUT_MAX][40];
+        size_t n = sb_mri_outputs(a, names);
+        t0 = now_s();
+        s = sb_mri_acquire(session, a, tis, NULL, NULL, proto.want[i],
+                           opts->float_out ? SB_DT_FLOAT32 : SB_DT_INT16, ctx, img, slope, err);
         if (s) goto done;
-        outputs_mark_done(&outs, paths[i]);
+        sb_log(ctx, SB_LOG_INFO, "%s: %zu image(s) in %.2f s", a->name, n, now_s() - t0);
+        for (size_t k = 0; !s && k < n; k++) {
+            if (!img[k]) continue;
+            char descrip[80];
+            snprintf(descrip, sizeof descrip, "synthbody %s %s TR=%g", names[k],
+                     seq_kind_name(a->seq.kind), a->seq.tr_ms);
+            s = sb_nifti_write_scaled(img[k], p_img[i][k], opts->force, SB_NIFTI_INTENT_NONE,
+                                      descrip, slope[k], 0.0, err);
+            if (!s) outputs_mark_done(&outs, p_img[i][k]);
+            cJSON *side = s ? NULL : sidecar_json(a, k, names[k], &subj, slope[k]);
+            if (!s && !side) s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+            if (!s) s = write_json(side, p_side[i][k], opts->force, err);
+            if (!s) outputs_mark_done(&outs, p_side[i][k]);
+            cJSON_Delete(side);
+        }
+        sb_log(ctx, SB_LOG_INFO, "%s: written in %.2f s", a->name, now_s() - t0);
+        for (size_t k = 0; k < SB_MRI_OUT_MAX; k++) sb_volume_free(img[k]);
+        if (s) goto done;
     }
     if ((s = sb_labels_write_tsv(table, p_tsv, opts->force, err))) goto done;
     outputs_mark_done(&outs, p_tsv);
@@ -191,7 +336,9 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
     if ((s = sb_labels_write_ctbl(table, p_ctbl, opts->force, err))) goto done;
     outputs_mark_done(&outs, p_ctbl);
 
-    json = subject_json(opts, &subj, lab, table);
+    mri = mri_json(opts, &proto, &mt);
+    json = mri ? subject_json(opts, &subj, lab, table, mri) : NULL;
+    mri = NULL; /* owned by json now */
     if (!json) {
         s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
         goto done;
@@ -207,7 +354,9 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
 done:
     if (s) outputs_rollback(&outs);
     cJSON_Delete(json);
-    sb_volume_free(img);
+    cJSON_Delete(mri);
+    sb_mri_session_free(session);
+    sb_tissue_db_free(tdb);
     sb_volume_free(lab);
     sb_volume_free(tis);
     sb_labels_free(table);

@@ -28,10 +28,19 @@ typedef struct sb_generate_opts {
     int force;
     int mesh;            /* also write meshes/<structure>.stl */
     const char *anatomy; /* NULL: the embedded default; else a JSON file or a folder of them */
+    /* MR images (README "MRI physics") */
+    const char *protocol;  /* NULL: "default" (T1w, T2w) */
+    const char *contrasts; /* NULL: the protocol's; else a comma list of contrast names */
+    const char *tissues;   /* NULL: the embedded tissue table; else a JSON file overriding it */
+    double field_t;        /* > 0: field strength override (1.5 or 3) */
+    int has_snr, has_bias; /* override the protocol's SNR / bias amplitude */
+    double snr, bias;
+    int float_out; /* float32 images instead of int16 with scl_slope */
 } sb_generate_opts;
 
-/* Writes labels.nii.gz, T1w.nii.gz, T2w.nii.gz, labels.tsv, labels.itksnap.txt, labels.ctbl,
- * subject.json (and meshes/ with opts->mesh) into out_dir, creating it if needed. */
+/* Writes labels.nii.gz, one <contrast>.nii.gz + <contrast>.json (BIDS sidecar) per contrast of
+ * the protocol (default T1w, T2w), labels.tsv, labels.itksnap.txt, labels.ctbl, subject.json
+ * (and meshes/ with opts->mesh) into out_dir, creating it if needed. */
 sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, sb_error *err);
 
 /* Prints the label table of an anatomy (NULL: the default) as TSV on `out`: id, name,

@@ -131,7 +131,8 @@ static const char USAGE_GENERATE[] =
     "usage: synthbody generate [--seed N] [--voxel MM] [--out DIR] [--force] [--mesh]\n"
     "                          [--sex female|male] [--age Y] [--height-cm H] [--bmi B]\n"
     "\n"
-    "Writes into DIR: labels.nii.gz (uint16, intent LABEL), T1w.nii.gz, T2w.nii.gz (int16),\n"
+    "Writes into DIR: labels.nii.gz (uint16, intent LABEL), one <contrast>.nii.gz with a BIDS\n"
+    "sidecar <contrast>.json per contrast (default T1w, T2w; int16 with scl_slope),\n"
     "labels.tsv (BIDS dseg), labels.itksnap.txt, labels.ctbl (3D Slicer), subject.json, and\n"
     "with --mesh meshes/<structure>.stl (binary STL, world mm, closed).\n"
     "\n"
@@ -142,6 +143,14 @@ static const char USAGE_GENERATE[] =
     "  --mesh         also write one closed STL mesh per structure\n"
     "  --sex S, --age Y (18-90), --height-cm H (120-230), --bmi B (12-70)\n"
     "                 fix these subject parameters (default: sampled from the population)\n"
+    "  --protocol P   MR protocol: default (T1w, T2w), ukbiobank-dixon, oncology-wb, neuro\n"
+    "  --contrasts L  comma list instead of the protocol's: T1w, T2w, PDw, GRE, STIR, FLAIR,\n"
+    "                 bSSFP, dixon_water, dixon_fat, dixon_in, dixon_opp, fatfrac, dwi_b<N>, ADC\n"
+    "  --field T      field strength 1.5 or 3 (default: the protocol's)\n"
+    "  --snr S        SNR against the reference tissue (default 30; DWI 20; 0: no noise)\n"
+    "  --bias A       receive bias amplitude, (max-min)/mean over the body, 0..0.8 (default 0.2)\n"
+    "  --tissues F    tissue table JSON overriding the built-in one (README \"MRI physics\")\n"
+    "  --float        write images as float32 (default int16 with scl_slope)\n"
     "  --anatomy P    anatomy description: a JSON file or a folder of them (default: built in;\n"
     "                 format in the README)\n"
     "  --threads N    worker threads (output bytes do not depend on N)\n";
@@ -265,6 +274,10 @@ int main(int argc, char **argv) {
             mesh = 1;
             continue;
         }
+        if (is_gen && !strcmp(a, "--float")) {
+            gen.float_out = 1;
+            continue;
+        }
         if (is_prev && !strcmp(a, "--overlay")) {
             overlay = 1;
             continue;
@@ -282,9 +295,11 @@ int main(int argc, char **argv) {
         if (nlen >= sizeof name) return fail(&c, SB_ERR_USAGE, "unknown option \"%s\"", a);
         memcpy(name, a, nlen);
         name[nlen] = '\0';
-        static const char *VALUED[] = {"--threads",  "--seed",      "--voxel", "--out",    "--sex",
-                                       "--age",      "--height-cm", "--bmi",   "--labels", "--iso",
-                                       "--contrast", "--anatomy",   "--axial"};
+        static const char *VALUED[] = {"--threads", "--seed",     "--voxel",     "--out",
+                                       "--sex",     "--age",      "--height-cm", "--bmi",
+                                       "--labels",  "--iso",      "--contrast",  "--anatomy",
+                                       "--axial",   "--protocol", "--contrasts", "--tissues",
+                                       "--field",   "--snr",      "--bias"};
         int known = 0;
         for (size_t k = 0; k < sizeof VALUED / sizeof VALUED[0]; k++)
             known |= !strcmp(name, VALUED[k]);
@@ -297,7 +312,10 @@ int main(int argc, char **argv) {
                          !strcmp(name, "--smooth") || !strcmp(name, "--target-tris") ||
                          !strcmp(name, "--max-error-mm") || !strcmp(name, "--backend"))) ||
             (is_prev && (!strcmp(name, "--contrast") || !strcmp(name, "--axial"))) ||
-            ((is_gen || is_labels) && !strcmp(name, "--anatomy"));
+            ((is_gen || is_labels) && !strcmp(name, "--anatomy")) ||
+            (is_gen && (!strcmp(name, "--protocol") || !strcmp(name, "--contrasts") ||
+                        !strcmp(name, "--tissues") || !strcmp(name, "--field") ||
+                        !strcmp(name, "--snr") || !strcmp(name, "--bias")));
         if (!known || !allowed)
             return fail(&c, SB_ERR_USAGE, "unknown option \"%s\" for %s", name, cmd->name);
         if (!strcmp(name, "--out") && (cmd->usage == USAGE_INFO || is_labels))
@@ -350,6 +368,29 @@ int main(int argc, char **argv) {
             contrast = val;
         } else if (!strcmp(name, "--anatomy")) {
             anatomy = val;
+        } else if (!strcmp(name, "--protocol")) {
+            gen.protocol = val;
+        } else if (!strcmp(name, "--contrasts")) {
+            gen.contrasts = val;
+        } else if (!strcmp(name, "--tissues")) {
+            gen.tissues = val;
+        } else if (!strcmp(name, "--field") || !strcmp(name, "--snr") || !strcmp(name, "--bias")) {
+            if (!parse_double(name, val, &d, why, sizeof why))
+                return fail(&c, SB_ERR_USAGE, "%s", why);
+            if (!strcmp(name, "--field")) {
+                if (d != 1.5 && d != 3)
+                    return fail(&c, SB_ERR_USAGE, "--field %s: 1.5 or 3 (tesla)", val);
+                gen.field_t = d;
+            } else if (!strcmp(name, "--snr")) {
+                if (!(d >= 0 && d <= 10000))
+                    return fail(&c, SB_ERR_USAGE, "--snr %s is outside 0..10000 (0: no noise)",
+                                val);
+                gen.snr = d, gen.has_snr = 1;
+            } else {
+                if (!(d >= 0 && d <= 0.8))
+                    return fail(&c, SB_ERR_USAGE, "--bias %s is outside 0..0.8", val);
+                gen.bias = d, gen.has_bias = 1;
+            }
         } else if (!strcmp(name, "--axial")) {
             const char *q = val;
             naxial = 0;
