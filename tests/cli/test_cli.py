@@ -531,6 +531,87 @@ def test_preview_png():
     assert "FLAIR" in p.stderr
 
 
+# ---- MR contrasts (README "MRI physics") --------------------------------------------------
+
+def label_means(d, image, names):
+    """Mean of `image` over the voxels of each label name (labels.tsv), eroded-free."""
+    lab = np.asarray(nib.load(os.path.join(d, "labels.nii.gz")).dataobj)
+    img = nib.load(os.path.join(d, image)).get_fdata()
+    with open(os.path.join(d, "labels.tsv")) as f:
+        ids = {r.split("\t")[1]: int(r.split("\t")[0]) for r in list(f)[1:]}
+    return {n: float(img[lab == ids[n]].mean()) for n in names}
+
+
+def test_mri_protocol_outputs_and_sidecars():
+    d = generate("mri_onc", "--protocol", "oncology-wb", voxel=8)
+    names = ["dixon_water", "dixon_fat", "dixon_in", "dixon_opp", "fatfrac", "T2w", "STIR",
+             "dwi_b50", "dwi_b800", "ADC"]
+    lab = nib.load(os.path.join(d, "labels.nii.gz"))
+    for n in names:
+        im = nib.load(os.path.join(d, f"{n}.nii.gz"))
+        assert im.get_data_dtype() == np.int16, (n, im.get_data_dtype())
+        raw = stored_header(os.path.join(d, f"{n}.nii.gz"))
+        assert float(raw["scl_slope"]) > 0 and float(raw["scl_inter"]) == 0, n
+        assert np.allclose(im.affine, lab.affine) and im.shape == lab.shape, n
+        side = json.load(open(os.path.join(d, f"{n}.json")))
+        assert side["MagneticFieldStrength"] == 1.5 and side["SynthbodySeed"] == "1", side
+        assert 0 < side["RepetitionTime"] < 10, side  # seconds
+        assert side["SynthbodySNR"] > 0 and side["SynthbodyBiasAmplitude"] == 0.2, side
+    assert json.load(open(os.path.join(d, "STIR.json")))["InversionTime"] == 0.24
+    assert json.load(open(os.path.join(d, "T2w.json")))["EchoTime"] == 0.1
+    assert json.load(open(os.path.join(d, "fatfrac.json")))["Units"] == "percent"
+    assert not os.path.exists(os.path.join(d, "T1w.nii.gz"))
+    meta = json.load(open(os.path.join(d, "subject.json")))
+    assert meta["mri"]["protocol"] == "oncology-wb" and len(meta["mri"]["acquisitions"]) == 4
+    lf = meta["subject_parameters"]["liver_fat_percent"]
+    assert 0.5 <= lf <= 40, lf
+    m = label_means(d, "STIR.nii.gz", ["subcutaneous_fat", "skeletal_muscle"])
+    assert m["subcutaneous_fat"] < m["skeletal_muscle"], m  # fat suppressed
+    m = label_means(d, "fatfrac.nii.gz", ["subcutaneous_fat", "skeletal_muscle"])
+    assert m["subcutaneous_fat"] > 60 and m["skeletal_muscle"] < 15, m  # 8 mm: partial volume
+    m = label_means(d, "ADC.nii.gz", ["cerebrospinal_fluid", "liver"])
+    assert m["cerebrospinal_fluid"] > m["liver"] > 500, m
+    # --float: float32, the same values as int16 x slope (within half a slope)
+    f = generate("mri_onc_f", "--protocol", "oncology-wb", "--float", voxel=8)
+    for n in ("T2w", "fatfrac"):
+        a = nib.load(os.path.join(d, f"{n}.nii.gz"))
+        b = nib.load(os.path.join(f, f"{n}.nii.gz"))
+        assert b.get_data_dtype() == np.float32
+        slope = float(stored_header(os.path.join(d, f"{n}.nii.gz"))["scl_slope"])
+        assert np.abs(a.get_fdata() - b.get_fdata()).max() <= 0.51 * slope, n
+
+
+def test_mri_bad_options():
+    d = fresh("mri_bad")
+    out = os.path.join(d, "s")
+    for args, code, words in ((("--protocol", "fast"), USAGE, ["\"fast\"", "neuro"]),
+                              (("--contrasts", "T1w,T3w"), USAGE, ["\"T3w\""]),
+                              (("--contrasts", "dwi_bx"), USAGE, ["dwi_bx"]),
+                              (("--field", "2"), USAGE, ["--field"]),
+                              (("--snr", "-1"), USAGE, ["--snr"]),
+                              (("--bias", "0.9"), USAGE, ["--bias"]),
+                              (("--tissues", os.path.join(d, "none.json")), INPUT, ["none.json"])):
+        p = run("generate", "--voxel", 8, "--out", out, *args, expect=code)
+        for w in words:
+            assert w in p.stderr, (args, p.stderr)
+        assert not os.path.exists(out), args
+    t = os.path.join(d, "t.json")
+    with open(t, "w") as f:
+        f.write('{"format": "synthbody-tissues", "version": 1, "tissues": {"livr": {}}}')
+    p = run("generate", "--voxel", 8, "--out", out, "--tissues", t, expect=INPUT)
+    assert "t.json" in p.stderr and "tissues.livr" in p.stderr, p.stderr
+    # a valid override changes the image: liver T1 at 1.5 T set to 2000 ms darkens it in T1w
+    with open(t, "w") as f:
+        f.write('{"format": "synthbody-tissues", "version": 1, "tissues": {"liver": {'
+                '"pd": [0.75, 0], "ff": [0, 0], "t1_ms": [[2000, 0], [2200, 0]], '
+                '"t2_ms": [[46, 0], [34, 0]], "t2s_ms": [[28, 0], [15, 0]], "adc": [1.2, 0]}}}')
+    a = generate("mri_t_a", "--snr", 0, "--bias", 0, voxel=8)
+    b = generate("mri_t_b", "--snr", 0, "--bias", 0, "--tissues", t, voxel=8)
+    la = label_means(a, "T1w.nii.gz", ["liver", "spleen"])
+    lb = label_means(b, "T1w.nii.gz", ["liver", "spleen"])
+    assert lb["liver"] < 0.7 * la["liver"] and abs(lb["spleen"] - la["spleen"]) < 1e-3, (la, lb)
+
+
 def main():
     global BIN, WORK
     ap = argparse.ArgumentParser()
