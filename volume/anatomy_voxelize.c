@@ -55,6 +55,8 @@ typedef struct {
 #define WARP_AMPLITUDE_MM 4.0
 #define WARP_SPACING_MM 120.0
 #define WARP_STEP_MM 8.0
+/* Margin added to every structure's box (mm), see scene_build. */
+#define BOX_PAD_MM 3.0
 
 void anat_reference_params(double p[P_COUNT]) {
     p[P_SKIN_MM] = 2.0;
@@ -210,8 +212,10 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
                 (ss->center_ref[k] + (lo[k] - ss->center_ref[k]) * ss->f) * sc->g[k] + ss->shift[k];
             double a1 =
                 (ss->center_ref[k] + (hi[k] - ss->center_ref[k]) * ss->f) * sc->g[k] + ss->shift[k];
-            ss->lo[k] = fmin(a0, a1);
-            ss->hi[k] = fmax(a0, a1);
+            /* the approximate distances (ellipsoids, superquadrics and their offsets) reach a
+             * little past the nodes' boxes */
+            ss->lo[k] = fmin(a0, a1) - BOX_PAD_MM;
+            ss->hi[k] = fmax(a0, a1) + BOX_PAD_MM;
         }
         if (st->within >= 0) { /* clip the box by the named shape's box */
             const sdf_node *w = &sc->within[st->within].nodes[sc->within[st->within].root];
@@ -256,25 +260,119 @@ static int tissue_index(const char *name) {
 }
 
 /* ---- hierarchical voxelizer ---------------------------------------------------------------- */
+#define PV_ONLY 0x40000000 /* candidate flag: for partial volume only (see fill_block) */
 typedef struct {
     const scene *sc;
     sdf_ctx *cx; /* this thread's */
     uint16_t *L;
-    uint8_t *T;
-    size_t dim[3];
+    uint8_t *T, *P, *F; /* tissues, partial volume: NULL when not asked for */
+    size_t dim[3];      /* of the whole grid */
+    size_t k0, k1;      /* the slab of z planes written, [k0, k1); the maps start at k0 */
     double origin[3], voxel;
 } voxel_job;
 
+static size_t voxel_index(const voxel_job *job, size_t i, size_t j, size_t k) {
+    return i + job->dim[0] * (j + job->dim[1] * (k - job->k0));
+}
+
 static void fill(const voxel_job *job, size_t i0, size_t j0, size_t k0, size_t size, int label,
                  int tissue) {
-    for (size_t k = k0; k < k0 + size && k < job->dim[2]; k++)
+    size_t ka = k0 > job->k0 ? k0 : job->k0, kb = k0 + size < job->k1 ? k0 + size : job->k1;
+    size_t ni = i0 + size < job->dim[0] ? size : job->dim[0] - i0;
+    for (size_t k = ka; k < kb; k++)
         for (size_t j = j0; j < j0 + size && j < job->dim[1]; j++) {
-            size_t n = i0 + job->dim[0] * (j + job->dim[1] * k);
-            for (size_t i = i0; i < i0 + size && i < job->dim[0]; i++, n++) {
-                job->L[n] = (uint16_t)label;
-                job->T[n] = (uint8_t)tissue;
+            size_t n = voxel_index(job, i0, j, k);
+            for (size_t i = 0; i < ni; i++) job->L[n + i] = (uint16_t)label;
+            if (job->T) memset(job->T + n, tissue, ni);
+            if (job->P) {
+                memset(job->P + n, tissue, ni);
+                memset(job->F + n, 255, ni);
             }
         }
+}
+
+/* Fraction of a voxel of size w inside a surface at signed distance d from its centre (a plane
+ * across the voxel: the box filter of the distance; unbiased for planes, it overestimates a
+ * convex structure's volume by about w^2 / (4 R^2) for a radius R). */
+static double coverage(double d, double w) {
+    double c = 0.5 - d / w;
+    return c < 0 ? 0 : c > 1 ? 1 : c;
+}
+
+/* The tissues sharing one voxel and their shares. */
+typedef struct {
+    int n;
+    unsigned char t[16];
+    double share[16];
+} voxel_mix;
+
+static void mix_add(voxel_mix *x, int tissue, double share) {
+    if (share <= 0) return;
+    for (int e = 0; e < x->n; e++)
+        if (x->t[e] == tissue) {
+            x->share[e] += share;
+            return;
+        }
+    if (x->n == (int)sizeof x->t) return; /* a 17th tissue in one voxel: ignored */
+    x->t[x->n] = (unsigned char)tissue;
+    x->share[x->n++] = share;
+}
+
+/* A cube's label and tissue when they are already decided (the cube lies in one structure, or
+ * in none), else label < 0. */
+typedef struct {
+    int label, tissue;
+} decided;
+
+/* One voxel at warped centre c: the label and tissue of the first candidate (priority order,
+ * PV_ONLY ones excepted) containing the centre, unless decided above; and, if asked, the
+ * partial volume: candidates whose surface crosses the voxel take the fraction coverage(d) of
+ * what higher-priority ones left (the rest is background); the tissue with the largest share
+ * besides the centre's is the voxel's second tissue. */
+static void fill_voxel(const voxel_job *job, size_t n, const double c[3], const int *cand,
+                       int ncand, decided dec) {
+    const scene *sc = job->sc;
+    const double w = job->voxel, hw = 0.5 * w;
+    int found = dec.label >= 0, label = found ? dec.label : 0, tissue = found ? dec.tissue : 0;
+    double rem = 1.0;
+    voxel_mix mix = {0};
+    for (int m = 0; m < ncand; m++) {
+        if (found && !job->P) break;
+        const scene_struct *ss = &sc->s[cand[m] & ~PV_ONLY];
+        if (ss->lo[0] > c[0] + hw || ss->hi[0] < c[0] - hw || ss->lo[1] > c[1] + hw ||
+            ss->hi[1] < c[1] - hw || ss->lo[2] > c[2] + hw || ss->hi[2] < c[2] - hw)
+            continue;
+        double d = struct_dist(sc, ss, c, job->cx);
+        const double depth = ss->src->core_depth_mm;
+        if (!found && d < 0 && !(cand[m] & PV_ONLY)) {
+            found = 1;
+            label = ss->src->label.id;
+            tissue = ss->core_tissue >= 0 && d < -depth ? ss->core_tissue : ss->tissue;
+        }
+        double cov = job->P ? coverage(d, w) : 0.0;
+        if (cov <= 0) continue;
+        /* this structure's share, split between its core and its rim */
+        double o = cov * rem, oc = ss->core_tissue >= 0 ? o * coverage(d + depth, w) / cov : 0.0;
+        mix_add(&mix, ss->tissue, o - oc);
+        if (ss->core_tissue >= 0) mix_add(&mix, ss->core_tissue, oc);
+        rem *= 1.0 - cov;
+        if (found && rem < 1.0 / 512) break; /* below half a step of pv_frac */
+    }
+    job->L[n] = (uint16_t)label;
+    if (job->T) job->T[n] = (uint8_t)tissue;
+    if (!job->P) return;
+    mix_add(&mix, 0, rem);
+    double mine = 0, other = 0;
+    int second = tissue;
+    for (int e = 0; e < mix.n; e++) {
+        if (mix.t[e] == tissue)
+            mine = mix.share[e];
+        else if (mix.share[e] > other)
+            other = mix.share[e], second = mix.t[e];
+    }
+    long f = mine + other > 0 ? lround(255.0 * mine / (mine + other)) : 255;
+    job->P[n] = (uint8_t)(f >= 255 ? tissue : second);
+    job->F[n] = (uint8_t)(f >= 255 ? 255 : f);
 }
 
 /* Labels the cube of `size` voxels (a power of two) at (i0, j0, k0) given the candidate
@@ -282,10 +380,15 @@ static void fill(const voxel_job *job, size_t i0, size_t j0, size_t k0, size_t s
  * farther out than twice the cube's radius cannot reach it (distances are bounds with slope
  * <= 2); one deeper inside than that covers it, and hides every later candidate. A cube with
  * no candidate is background; one whose first candidate covers it is filled; otherwise it is
- * split in eight. `next` is scratch space for the children's lists. */
+ * split in eight. `next` is scratch space for the children's lists.
+ * With partial volume, structures within the wider margin of twice (radius + half a voxel)
+ * are kept too, flagged PV_ONLY where the rule above would have dropped them, and a cube is
+ * filled only if its voxels are pure; a cube the rule above would have filled passes its
+ * label and tissue down as decided. The label and tissue maps are thus the same with or
+ * without partial volume. */
 static void fill_block(const voxel_job *job, size_t i0, size_t j0, size_t k0, size_t size,
-                       const int *cand, int ncand, int *next) {
-    if (i0 >= job->dim[0] || j0 >= job->dim[1] || k0 >= job->dim[2]) return;
+                       const int *cand, int ncand, int *next, decided dec) {
+    if (i0 >= job->dim[0] || j0 >= job->dim[1] || k0 >= job->k1 || k0 + size <= job->k0) return;
     const scene *sc = job->sc;
     double h = 0.5 * (double)(size - 1) * job->voxel;
     double q[3] = {job->origin[0] + (double)i0 * job->voxel + h,
@@ -293,50 +396,67 @@ static void fill_block(const voxel_job *job, size_t i0, size_t j0, size_t k0, si
                    job->origin[2] + (double)k0 * job->voxel + h};
     double c[3];
     deform_apply(&sc->warp, q, c);
-    double safe = CULL_FACTOR * sqrt(3.0) * h;
-    int n = 0, full = 0;
+    if (size == 1) {
+        fill_voxel(job, voxel_index(job, i0, j0, k0), c, cand, ncand, dec);
+        return;
+    }
+    const double safe = CULL_FACTOR * sqrt(3.0) * h;
+    const double safe_pv = job->P ? CULL_FACTOR * (sqrt(3.0) * h + 0.5 * job->voxel) : safe;
+    const double hb = 1.5 * h + job->voxel; /* the warped cube's box, and half a voxel */
+    int n = 0, nlab = 0, full = 0, pure = 0, cover = 0;
     double dfull = 0;
-    for (int m = 0; m < ncand && !full; m++) {
-        const scene_struct *ss = &sc->s[cand[m]];
-        const double hb = 1.5 * h; /* the box of the warped cube, with room for the warp */
+    for (int m = 0; m < ncand && !pure; m++) {
+        const scene_struct *ss = &sc->s[cand[m] & ~PV_ONLY];
         if (ss->lo[0] > c[0] + hb || ss->hi[0] < c[0] - hb || ss->lo[1] > c[1] + hb ||
             ss->hi[1] < c[1] - hb || ss->lo[2] > c[2] + hb || ss->hi[2] < c[2] - hb)
             continue;
         double d = struct_dist(sc, ss, c, job->cx);
-        if (d > safe || (size == 1 && d >= 0)) continue;
-        next[n++] = cand[m];
-        if (d < -safe || size == 1) {
+        int pv_only = (cand[m] & PV_ONLY) || full || d > safe;
+        if (d > safe_pv || (pv_only && !job->P)) continue;
+        next[n++] = cand[m] | (pv_only ? PV_ONLY : 0);
+        if (pv_only) continue;
+        nlab++;
+        if (d < -safe) { /* covers the centres of the cube: hides later labels */
             full = 1;
             dfull = d;
+            cover = cand[m] & ~PV_ONLY;
         }
+        if (full && (!job->P || (n == 1 && d < -safe_pv))) pure = 1; /* every voxel in it */
     }
-    if (n == 0) {
-        fill(job, i0, j0, k0, size, 0, 0);
-        return;
-    }
-    if (full && n == 1) {
-        const scene_struct *ss = &sc->s[next[0]];
+    /* what the label rule alone decides for the whole cube */
+    if (dec.label < 0 && nlab == 0) dec = (decided){0, 0};
+    if (dec.label < 0 && full && nlab == 1) {
+        const scene_struct *ss = &sc->s[cover];
         double depth = ss->src->core_depth_mm;
-        if (ss->core_tissue < 0 || dfull > -depth + safe) { /* no core, or all of it shallow */
-            fill(job, i0, j0, k0, size, ss->src->label.id, ss->tissue);
-            return;
-        }
-        if (dfull < -depth - safe || size == 1) {
-            fill(job, i0, j0, k0, size, ss->src->label.id,
-                 dfull < -depth ? ss->core_tissue : ss->tissue);
-            return;
-        }
+        if (ss->core_tissue < 0 || dfull > -depth + safe) /* no core, or all of it shallow */
+            dec = (decided){ss->src->label.id, ss->tissue};
+        else if (dfull < -depth - safe)
+            dec = (decided){ss->src->label.id, ss->core_tissue};
+    }
+    /* filled when no voxel of the cube is mixed */
+    if (dec.label >= 0 &&
+        (!job->P || n == 0 ||
+         (pure && dec.label > 0 && fabs(dfull + sc->s[cover].src->core_depth_mm) > safe_pv))) {
+        fill(job, i0, j0, k0, size, dec.label, dec.tissue);
+        return;
     }
     size_t half = size / 2;
     for (int o = 0; o < 8; o++)
         fill_block(job, i0 + (o & 1 ? half : 0), j0 + (o & 2 ? half : 0), k0 + (o & 4 ? half : 0),
-                   half, next, n, next + n);
+                   half, next, n, next + n, dec);
 }
 
 /* ---- public ---------------------------------------------------------------------------------- */
-/* The grid around a built scene (see sb_anatomy_grid). */
-static sb_status scene_grid(const scene *sc, double voxel_mm, size_t dim[3], double origin[3],
-                            sb_error *err) {
+struct sb_voxelizer {
+    scene sc;
+    double voxel;
+    size_t dim[3];
+    double origin[3];
+};
+
+/* The grid around a built scene (see sb_anatomy_grid); `bytes_per_voxel` of memory checked. */
+static sb_status scene_grid(const scene *sc, double voxel_mm, unsigned bytes_per_voxel,
+                            size_t dim[3], double origin[3], sb_error *err) {
     double lo[3], hi[3];
     scene_box(sc, lo, hi);
     /* nothing touches the border, even displaced by the deformation (4 SD) */
@@ -347,65 +467,119 @@ static sb_status scene_grid(const scene *sc, double voxel_mm, size_t dim[3], dou
         dim[k] = (size_t)ceil((hi[k] + margin - origin[k]) / voxel_mm) + 1;
         nvox *= dim[k];
     }
-    /* label map (2 bytes) + tissue map (1) + two int16 contrasts + the writer's compressed
-     * copy: ~10 bytes per voxel */
     char what[160];
     snprintf(what, sizeof what, "a %zux%zux%zu grid at %g mm (%.0f million voxels)", dim[0], dim[1],
              dim[2], voxel_mm, (double)nvox / 1e6);
-    return sb_memory_check(nvox * 10u, what, err);
+    return sb_memory_check(nvox * bytes_per_voxel, what, err);
+}
+
+static sb_status check_voxel(double voxel_mm, sb_error *err) {
+    if (!(voxel_mm >= 0.1 && voxel_mm <= 50.0))
+        return sb_error_set(err, SB_ERR_USAGE, "--voxel %g mm is outside 0.1–50 mm", voxel_mm);
+    return SB_OK;
 }
 
 sb_status sb_anatomy_grid(const sb_anatomy *a, const sb_subject *s, double voxel_mm, size_t dim[3],
                           double origin[3], sb_error *err) {
-    if (!(voxel_mm >= 0.1 && voxel_mm <= 50.0))
-        return sb_error_set(err, SB_ERR_USAGE, "--voxel %g mm is outside 0.1–50 mm", voxel_mm);
-    scene sc;
-    sb_status st = scene_build(a, s, voxel_mm, &sc, err);
+    sb_status st = check_voxel(voxel_mm, err);
     if (st) return st;
-    st = scene_grid(&sc, voxel_mm, dim, origin, err);
+    scene sc;
+    if ((st = scene_build(a, s, voxel_mm, &sc, err))) return st;
+    /* label map (2 bytes) + tissue map (1) + two int16 contrasts + the writer's compressed
+     * copy: ~10 bytes per voxel */
+    st = scene_grid(&sc, voxel_mm, 10, dim, origin, err);
     scene_free(&sc);
     return st;
 }
 
-sb_status sb_anatomy_voxelize(const sb_anatomy *a, const sb_subject *s, double voxel_mm,
-                              const sb_ctx *ctx, sb_volume **labels_out, sb_volume **tissues_out,
-                              sb_error *err) {
-    if (!(voxel_mm >= 0.1 && voxel_mm <= 50.0))
-        return sb_error_set(err, SB_ERR_USAGE, "--voxel %g mm is outside 0.1–50 mm", voxel_mm);
-    size_t dim[3];
-    double origin[3];
-    scene sc;
-    sb_status st = scene_build(a, s, voxel_mm, &sc, err);
+sb_status sb_voxelizer_new(const sb_anatomy *a, const sb_subject *s, double voxel_mm,
+                           sb_voxelizer **out, sb_error *err) {
+    sb_status st = check_voxel(voxel_mm, err);
     if (st) return st;
-    double sp[3] = {voxel_mm, voxel_mm, voxel_mm};
-    sb_volume *lab = NULL, *tis = NULL;
-    if ((st = scene_grid(&sc, voxel_mm, dim, origin, err)) ||
-        (st = sb_volume_create(dim, sp, SB_DT_UINT16, &lab, err)) ||
-        (st = sb_volume_create(dim, sp, SB_DT_UINT8, &tis, err))) {
-        sb_volume_free(lab);
-        scene_free(&sc);
+    sb_voxelizer *v = calloc(1, sizeof *v);
+    if (!v) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    if ((st = scene_build(a, s, voxel_mm, &v->sc, err))) {
+        free(v);
         return st;
     }
-    for (int k = 0; k < 3; k++) lab->affine[k][3] = tis->affine[k][3] = origin[k];
-    const size_t nb[3] = {(dim[0] + BLOCK - 1) / BLOCK, (dim[1] + BLOCK - 1) / BLOCK,
-                          (dim[2] + BLOCK - 1) / BLOCK};
+    v->voxel = voxel_mm;
+    /* only the grid's size is checked here (a slab is checked when it is made) */
+    if ((st = scene_grid(&v->sc, voxel_mm, 0, v->dim, v->origin, err))) {
+        sb_voxelizer_free(v);
+        return st;
+    }
+    *out = v;
+    return SB_OK;
+}
+
+void sb_voxelizer_free(sb_voxelizer *v) {
+    if (!v) return;
+    scene_free(&v->sc);
+    free(v);
+}
+
+void sb_voxelizer_grid(const sb_voxelizer *v, size_t dim[3], double origin[3]) {
+    for (int k = 0; k < 3; k++) dim[k] = v->dim[k], origin[k] = v->origin[k];
+}
+
+void sb_anatomy_maps_free(sb_anatomy_maps *m) {
+    sb_volume_free(m->labels);
+    sb_volume_free(m->tissues);
+    sb_volume_free(m->pv_tissue);
+    sb_volume_free(m->pv_frac);
+    memset(m, 0, sizeof *m);
+}
+
+sb_status sb_voxelizer_slab(const sb_voxelizer *v, size_t k0, size_t k1, unsigned want,
+                            const sb_ctx *ctx, sb_anatomy_maps *out, sb_error *err) {
+    memset(out, 0, sizeof *out);
+    if (k0 >= k1 || k1 > v->dim[2])
+        return sb_error_set(err, SB_ERR_USAGE, "slab %zu..%zu is outside the grid's 0..%zu planes",
+                            k0, k1, v->dim[2]);
+    const scene *sc = &v->sc;
+    const size_t dim[3] = {v->dim[0], v->dim[1], k1 - k0};
+    const double sp[3] = {v->voxel, v->voxel, v->voxel};
+    sb_anatomy_maps m = {0};
+    sb_status st;
+    /* the label map is always made (the voxelizer works on it) */
+    if ((st = sb_volume_create(dim, sp, SB_DT_UINT16, &m.labels, err)) ||
+        ((want & SB_MAP_TISSUES) &&
+         (st = sb_volume_create(dim, sp, SB_DT_UINT8, &m.tissues, err))) ||
+        ((want & SB_MAP_PV) && ((st = sb_volume_create(dim, sp, SB_DT_UINT8, &m.pv_tissue, err)) ||
+                                (st = sb_volume_create(dim, sp, SB_DT_UINT8, &m.pv_frac, err))))) {
+        sb_anatomy_maps_free(&m);
+        return st;
+    }
+    sb_volume *maps[4] = {m.labels, m.tissues, m.pv_tissue, m.pv_frac};
+    for (int i = 0; i < 4; i++)
+        if (maps[i])
+            for (int k = 0; k < 3; k++)
+                maps[i]->affine[k][3] = v->origin[k] + (k == 2 ? (double)k0 * v->voxel : 0.0);
+    /* whole blocks of the full grid, so a slab's voxels are exactly those of the whole map */
+    const size_t b0 = k0 / BLOCK, b1 = (k1 + BLOCK - 1) / BLOCK;
+    const size_t nb[3] = {(v->dim[0] + BLOCK - 1) / BLOCK, (v->dim[1] + BLOCK - 1) / BLOCK,
+                          b1 - b0};
     const long nblocks = (long)(nb[0] * nb[1] * nb[2]);
-    voxel_job job0 = {&sc,
+    voxel_job job0 = {sc,
                       NULL,
-                      lab->data,
-                      tis->data,
-                      {dim[0], dim[1], dim[2]},
-                      {origin[0], origin[1], origin[2]},
-                      voxel_mm};
+                      m.labels->data,
+                      m.tissues ? m.tissues->data : NULL,
+                      m.pv_tissue ? m.pv_tissue->data : NULL,
+                      m.pv_frac ? m.pv_frac->data : NULL,
+                      {v->dim[0], v->dim[1], v->dim[2]},
+                      k0,
+                      k1,
+                      {v->origin[0], v->origin[1], v->origin[2]},
+                      v->voxel};
     int fail = 0;
 #pragma omp parallel num_threads(sb_ctx_threads(ctx))
     {
         /* candidate lists, one per recursion level (log2(BLOCK) + 1 levels) */
-        int *cand = malloc((size_t)(sc.n + 1) * 8 * sizeof *cand);
+        int *cand = malloc((size_t)(sc->n + 1) * 8 * sizeof *cand);
         sdf_ctx cx;
         voxel_job job = job0;
         job.cx = &cx;
-        if (!sdf_ctx_init(&cx, sc.within, sc.nwithin)) {
+        if (cand && !sdf_ctx_init(&cx, sc->within, sc->nwithin)) {
             free(cand);
             cand = NULL;
         }
@@ -416,11 +590,12 @@ sb_status sb_anatomy_voxelize(const sb_anatomy *a, const sb_subject *s, double v
 #pragma omp for schedule(dynamic, 4)
         for (long b = 0; b < nblocks; b++) {
             if (!cand) continue;
-            size_t bz = (size_t)b / (nb[0] * nb[1]), by = ((size_t)b / nb[0]) % nb[1],
+            size_t bz = b0 + (size_t)b / (nb[0] * nb[1]), by = ((size_t)b / nb[0]) % nb[1],
                    bx = (size_t)b % nb[0];
             int n = 0;
-            for (int si = 0; si < sc.n; si++) cand[n++] = si;
-            fill_block(&job, bx * BLOCK, by * BLOCK, bz * BLOCK, BLOCK, cand, n, cand + sc.n + 1);
+            for (int si = 0; si < sc->n; si++) cand[n++] = si;
+            fill_block(&job, bx * BLOCK, by * BLOCK, bz * BLOCK, BLOCK, cand, n, cand + sc->n + 1,
+                       (decided){-1, -1});
 #ifdef _OPENMP
             if (omp_get_thread_num() == 0)
 #endif
@@ -430,16 +605,40 @@ sb_status sb_anatomy_voxelize(const sb_anatomy *a, const sb_subject *s, double v
         free(cand);
     }
     sb_progress(ctx, "anatomy", (size_t)nblocks, (size_t)nblocks);
-    scene_free(&sc);
     if (fail) {
-        sb_volume_free(lab);
-        sb_volume_free(tis);
+        sb_anatomy_maps_free(&m);
         return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
     }
-    *labels_out = lab;
-    if (tissues_out)
-        *tissues_out = tis;
-    else
-        sb_volume_free(tis);
+    if (!(want & SB_MAP_LABELS)) sb_volume_free(m.labels), m.labels = NULL;
+    *out = m;
+    return SB_OK;
+}
+
+sb_status sb_anatomy_voxelize_maps(const sb_anatomy *a, const sb_subject *s, double voxel_mm,
+                                   unsigned want, const sb_ctx *ctx, sb_anatomy_maps *out,
+                                   sb_error *err) {
+    memset(out, 0, sizeof *out);
+    sb_voxelizer *v = NULL;
+    sb_status st = sb_voxelizer_new(a, s, voxel_mm, &v, err);
+    if (st) return st;
+    /* the whole grid at once: the maps, two contrasts and the writer's copy (see
+     * sb_anatomy_grid) */
+    size_t dim[3];
+    double origin[3];
+    if (!(st = scene_grid(&v->sc, voxel_mm, 10, dim, origin, err)))
+        st = sb_voxelizer_slab(v, 0, v->dim[2], want, ctx, out, err);
+    sb_voxelizer_free(v);
+    return st;
+}
+
+sb_status sb_anatomy_voxelize(const sb_anatomy *a, const sb_subject *s, double voxel_mm,
+                              const sb_ctx *ctx, sb_volume **labels_out, sb_volume **tissues_out,
+                              sb_error *err) {
+    sb_anatomy_maps m;
+    sb_status st = sb_anatomy_voxelize_maps(
+        a, s, voxel_mm, SB_MAP_LABELS | (tissues_out ? SB_MAP_TISSUES : 0u), ctx, &m, err);
+    if (st) return st;
+    *labels_out = m.labels;
+    if (tissues_out) *tissues_out = m.tissues;
     return SB_OK;
 }

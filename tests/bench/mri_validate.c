@@ -1,0 +1,213 @@
+/* mri_validate — the MRI acceptance figures of README "MRI physics" on generated subjects:
+ * measured SNR (mean of the reference tissue over the noise sigma from the air, sigma = SD /
+ * sqrt(2 - pi/2) for a Rayleigh background) against the requested one, a Kolmogorov–Smirnov
+ * distance of the air voxels to the Rayleigh law, contrast orders on tissue means, Dixon fat
+ * fractions against the subject's liver fat parameter, ADC order, and the bias amplitude
+ * measured on muscle (means of 16 mm blocks of muscle voxels: (max - min) / mean).
+ *
+ *   mri_validate [--subjects N] [--voxel MM] [--snr S] [--bias A] [--field 1.5|3]
+ *
+ * Prints one line per subject and a summary; exit 0 if every check held, 1 otherwise.
+ */
+#include "sb_volume.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+
+static void expect(int ok, const char *what) {
+    if (!ok) {
+        printf("  FAILED: %s\n", what);
+        failures++;
+    }
+}
+
+static double tmean(const sb_volume *img, const sb_volume *tis, const char *tissue) {
+    int ti = tissue ? sb_tissue_index(tissue) : 0;
+    const uint8_t *T = tis->data;
+    double s = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < sb_volume_nvox(tis); i++)
+        if (T[i] == ti) s += sb_volume_get(img, i), n++;
+    return n ? s / (double)n : NAN;
+}
+
+static int cmpd(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* sigma from the air, and the KS distance of the air to Rayleigh(sigma). */
+static void air_stats(const sb_volume *img, const sb_volume *tis, double *sigma, double *ks,
+                      size_t *nair) {
+    const uint8_t *T = tis->data;
+    size_t n = 0, nv = sb_volume_nvox(tis);
+    for (size_t i = 0; i < nv; i++) n += !T[i];
+    double *x = malloc((n ? n : 1) * sizeof *x), s = 0, ss = 0;
+    size_t k = 0;
+    for (size_t i = 0; x && i < nv; i++)
+        if (!T[i]) x[k] = sb_volume_get(img, i), s += x[k], k++;
+    double mean = k ? s / (double)k : 0;
+    for (size_t i = 0; i < k; i++) ss += (x[i] - mean) * (x[i] - mean);
+    *sigma = k > 1 ? sqrt(ss / (double)(k - 1)) / sqrt(2 - M_PI / 2) : NAN;
+    qsort(x, k, sizeof *x, cmpd);
+    double d = 0;
+    for (size_t i = 0; i < k; i++) {
+        double F = 1 - exp(-x[i] * x[i] / (2 * *sigma * *sigma));
+        d = fmax(d, fmax(fabs(F - (double)i / (double)k), fabs(F - (double)(i + 1) / (double)k)));
+    }
+    *ks = d;
+    *nair = k;
+    free(x);
+}
+
+/* (max - min) / mean of the means of 16 mm blocks holding >= 3/4 muscle voxels. */
+static double bias_on_muscle(const sb_volume *img, const sb_volume *tis) {
+    int mus = sb_tissue_index("muscle");
+    size_t bs = (size_t)fmax(2, floor(16.0 / tis->spacing[0] + 0.5));
+    double lo = INFINITY, hi = -INFINITY, sum = 0;
+    size_t nb = 0;
+    const uint8_t *T = tis->data;
+    for (size_t k0 = 0; k0 + bs <= tis->dim[2]; k0 += bs)
+        for (size_t j0 = 0; j0 + bs <= tis->dim[1]; j0 += bs)
+            for (size_t i0 = 0; i0 + bs <= tis->dim[0]; i0 += bs) {
+                double s = 0;
+                size_t n = 0;
+                for (size_t k = k0; k < k0 + bs; k++)
+                    for (size_t j = j0; j < j0 + bs; j++)
+                        for (size_t i = i0; i < i0 + bs; i++) {
+                            size_t v = sb_volume_index(tis, i, j, k);
+                            if (T[v] == mus) s += sb_volume_get(img, v), n++;
+                        }
+                if (4 * n < 3 * bs * bs * bs) continue;
+                double m = s / (double)n;
+                lo = fmin(lo, m), hi = fmax(hi, m), sum += m, nb++;
+            }
+    return nb ? (hi - lo) / (sum / (double)nb) : NAN;
+}
+
+int main(int argc, char **argv) {
+    int subjects = 1;
+    double voxel = 4, snr = 30, bias = 0.2, field = 1.5;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--subjects"))
+            subjects = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--voxel"))
+            voxel = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--snr"))
+            snr = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--bias"))
+            bias = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--field"))
+            field = atof(argv[i + 1]);
+        else {
+            fprintf(stderr, "usage: mri_validate [--subjects N] [--voxel MM] [--snr S] "
+                            "[--bias A] [--field T]\n");
+            return 2;
+        }
+    }
+    sb_error err;
+    sb_anatomy *an = NULL;
+    sb_tissue_db *db = NULL;
+    sb_protocol p;
+    if (sb_anatomy_load_default(&an, &err) || sb_tissue_db_load(NULL, &db, &err) ||
+        sb_mri_protocol(NULL, "T1w,T2w,STIR,FLAIR,fatfrac,ADC", field, snr, bias, &p, &err)) {
+        fprintf(stderr, "mri_validate: %s\n", err.msg);
+        return 1;
+    }
+    sb_ctx ctx = {0};
+    double snr_err_max = 0, ks_max = 0, ff_err_max = 0, bias_lo = INFINITY, bias_hi = 0;
+    printf("%d subject(s), %.1f mm, %.1f T, SNR %.0f vs muscle, bias %.2f\n", subjects, voxel,
+           field, snr, bias);
+    for (int n = 1; n <= subjects; n++) {
+        sb_subject s;
+        sb_subject_request rq = {.seed = (uint64_t)n, .sex = n % 2 ? SB_SEX_MALE : SB_SEX_FEMALE};
+        sb_volume *lab = NULL, *tis = NULL;
+        sb_mri_session *ss = NULL;
+        sb_mr_tissues m;
+        if (sb_subject_sample(&rq, &s, &err) ||
+            sb_anatomy_voxelize(an, &s, voxel, &ctx, &lab, &tis, &err)) {
+            fprintf(stderr, "mri_validate: %s\n", err.msg);
+            return 1;
+        }
+        sb_tissue_db_sample(db, &s, &m);
+        if (sb_mri_session_new(&m, &s, tis, &ss, &err)) {
+            fprintf(stderr, "mri_validate: %s\n", err.msg);
+            return 1;
+        }
+        sb_volume *img[SB_PROTOCOL_MAX][SB_MRI_OUT_MAX];
+        for (size_t i = 0; i < p.count; i++) {
+            double slope[SB_MRI_OUT_MAX];
+            if (sb_mri_acquire(ss, &p.acq[i], tis, NULL, NULL, 0xffu, SB_DT_FLOAT32, &ctx, img[i],
+                               slope, &err)) {
+                fprintf(stderr, "mri_validate: %s\n", err.msg);
+                return 1;
+            }
+        }
+        const sb_volume *t1 = img[0][0], *t2 = img[1][0], *stir = img[2][0], *flair = img[3][0],
+                        *ff = img[4][4], *adc = img[5][2];
+        printf("subject %d (%s, BMI %.1f, liver fat %.2f %%):\n", n,
+               s.sex == SB_SEX_MALE ? "man" : "woman", s.bmi, 100 * s.liver_fat);
+        /* SNR and the Rayleigh background, on T1w and T2w */
+        for (int c = 0; c < 2; c++) {
+            const sb_volume *im = c ? t2 : t1;
+            double sigma, ks;
+            size_t nair;
+            air_stats(im, tis, &sigma, &ks, &nair);
+            double got = tmean(im, tis, "muscle") / sigma, crit = 1.63 / sqrt((double)nair);
+            printf("  %s: SNR %.2f (asked %.0f, %+.1f %%), air KS D %.4f (1 %% critical %.4f, "
+                   "%zu voxels)\n",
+                   c ? "T2w" : "T1w", got, snr, 100 * (got / snr - 1), ks, crit, nair);
+            snr_err_max = fmax(snr_err_max, fabs(got / snr - 1));
+            ks_max = fmax(ks_max, ks);
+            expect(fabs(got / snr - 1) <= 0.10, "SNR within 10 %");
+            expect(ks < crit, "air Rayleigh (KS at 1 %)");
+        }
+        double fat = tmean(t1, tis, "fat"), liv = tmean(t1, tis, "liver"),
+               mus = tmean(t1, tis, "muscle"), csf = tmean(t1, tis, "csf"),
+               spl = tmean(t1, tis, "spleen");
+        printf("  T1w  fat %.0f > liver %.0f > muscle %.0f > CSF %.0f; liver > spleen %.0f\n", fat,
+               liv, mus, csf, spl);
+        expect(fat > liv && liv > mus && mus > csf && liv > spl, "T1w order");
+        double c2 = tmean(t2, tis, "csf"), s2 = tmean(t2, tis, "spleen"),
+               l2 = tmean(t2, tis, "liver");
+        printf("  T2w  CSF %.0f > spleen %.0f > liver %.0f\n", c2, s2, l2);
+        expect(c2 > s2 && s2 > l2, "T2w order");
+        double fs = tmean(stir, tis, "fat"), ms = tmean(stir, tis, "muscle");
+        printf("  STIR fat %.1f < muscle %.1f\n", fs, ms);
+        expect(fs < ms, "STIR fat suppressed");
+        double cf = tmean(flair, tis, "csf"), wf = tmean(flair, tis, "white_matter");
+        printf("  FLAIR CSF %.1f < white matter %.1f\n", cf, wf);
+        expect(cf < 0.5 * wf, "FLAIR CSF dark");
+        double ffat = tmean(ff, tis, "fat"), fliv = tmean(ff, tis, "liver"),
+               fmus = tmean(ff, tis, "muscle");
+        printf("  Dixon fat fraction: fat %.1f %%, liver %.2f %% (parameter %.2f %%, %+.2f "
+               "points), muscle %.1f %%\n",
+               ffat, fliv, 100 * s.liver_fat, fliv - 100 * s.liver_fat, fmus);
+        ff_err_max = fmax(ff_err_max, fabs(fliv - 100 * s.liver_fat));
+        expect(ffat > 85 && fabs(fliv - 100 * s.liver_fat) <= 1.5 && fmus < 10, "Dixon FF");
+        double ac = tmean(adc, tis, "csf"), ak = tmean(adc, tis, "kidney_cortex"),
+               al = tmean(adc, tis, "liver");
+        printf("  ADC  CSF %.0f > kidney cortex %.0f > liver %.0f (10^-6 mm^2/s)\n", ac, ak, al);
+        expect(ac > ak && ak > al, "ADC order");
+        double bm = bias_on_muscle(t1, tis);
+        printf("  bias on muscle (16 mm blocks, T1w): %.3f (asked %.2f, %+.0f %%)\n", bm, bias,
+               100 * (bm / bias - 1));
+        bias_lo = fmin(bias_lo, bm), bias_hi = fmax(bias_hi, bm);
+        if (bias > 0) expect(fabs(bm / bias - 1) <= 0.2, "bias within 20 %");
+        for (size_t i = 0; i < p.count; i++)
+            for (int k = 0; k < SB_MRI_OUT_MAX; k++) sb_volume_free(img[i][k]);
+        sb_mri_session_free(ss);
+        sb_volume_free(lab);
+        sb_volume_free(tis);
+    }
+    printf("summary: worst SNR error %.1f %%, worst KS D %.4f, worst liver fat error %.2f "
+           "points, bias on muscle %.3f-%.3f (asked %.2f); %d check(s) failed\n",
+           100 * snr_err_max, ks_max, ff_err_max, bias_lo, bias_hi, bias, failures);
+    sb_tissue_db_free(db);
+    sb_anatomy_free(an);
+    return failures ? 1 : 0;
+}
