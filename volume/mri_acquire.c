@@ -9,8 +9,9 @@
  *      reference channel (Dixon: the in-phase echo; DWI: the lowest b).
  *   2. per voxel and channel: S = f S(t) + (1 - f) S(p) (complex, so fat and water and the
  *      two sides of an IR null cancel as they do in a real voxel), times the bias field;
- *      plus sigma (z1 + i z2), z from Philox4x32-10 at (seed, subject, NOISE + 256 id + block,
- *      voxel index), Box–Muller in single precision (four normals per block).
+ *      plus sigma (z1 + i z2), z from Philox4x32-10 block n/2 of stream (seed, subject,
+ *      NOISE + 256 id + channel) for voxel n, Box–Muller in single precision (four normals per
+ *      block: voxels 2m and 2m+1 share one).
  *   3. outputs: magnitudes (Gudbjartsson & Patz, MRM 1995: Rician in tissue, Rayleigh in air);
  *      Dixon: real-valued least squares for water W and fat F with the fat spectrum
  *      (Yu et al., MRM 2008 multi-peak model; no B0 phase is simulated, so W and F are real),
@@ -239,12 +240,16 @@ static inline void normals4(const uint32_t key[2], uint32_t subject, uint32_t st
 
 enum { CH_MAX = 4 };
 
+static inline float mag(float re, float im) {
+    return sqrtf(re * re + im * im); /* |S| < 1e6: no overflow, unlike the cost of hypotf */
+}
+
 /* Dixon: real-valued least squares for W, F given decay rate r2s (1/ms). */
 static void dixon_solve(const double (*c)[2], const double *te, int ne, const float (*e)[2],
                         double r2s, double *W, double *F) {
     double a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0;
     for (int k = 0; k < ne; k++) {
-        double d = exp(-r2s * te[k]), d2 = d * d;
+        double d = r2s > 0 ? expf((float)(-r2s * te[k])) : 1, d2 = d * d;
         a11 += d2;
         a12 += d2 * c[k][0];
         a22 += d2 * (c[k][0] * c[k][0] + c[k][1] * c[k][1]);
@@ -353,82 +358,112 @@ sb_status sb_mri_acquire(const sb_mri_session *ss, const sb_acquisition *a,
     const double b_lo = q->kind == SB_SEQ_DWI ? q->b[0] : 0,
                  b_hi = q->kind == SB_SEQ_DWI ? q->b[q->nb - 1] : 0;
     const long nzl = (long)nz;
+    size_t *ix0 = NULL;
+    float *wxa = NULL;
+    if (amp > 0) {
+        ix0 = malloc(nx * sizeof *ix0);
+        wxa = malloc(nx * sizeof *wxa);
+        if (!ix0 || !wxa) {
+            free(ix0), free(wxa);
+            for (size_t k = 0; k < nout; k++) sb_volume_free(out[k]), out[k] = NULL;
+            return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+        }
+        for (size_t i = 0; i < nx; i++) {
+            ix0[i] = i / sv[0];
+            wxa[i] = (float)(i % sv[0]) / (float)sv[0];
+        }
+    }
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(sb_ctx_threads(ctx))
     for (long kk = 0; kk < nzl; kk++) {
         size_t k = (size_t)kk;
         size_t k0 = k / sv[2];
         float wz = (float)(k % sv[2]) / (float)sv[2];
+        uint64_t zblk[CH_MAX] = {UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX};
+        float zc[CH_MAX][4];
+        /* the bias along one row: bilinear in (y, z) at each x node, then linear in x */
+        float *rowb = amp > 0 && ix0 ? malloc((nx + nn[0]) * sizeof *rowb) : NULL;
+        float *rown = rowb ? rowb + nx : NULL;
         for (size_t j = 0; j < ny; j++) {
             size_t j0 = j / sv[1];
             float wy = (float)(j % sv[1]) / (float)sv[1];
+            if (rowb) {
+                const float *g0 = g + nn[0] * (j0 + nn[1] * k0);
+                size_t sy = nn[0], sz = nn[0] * nn[1];
+                for (size_t a0 = 0; a0 < nn[0]; a0++) {
+                    float c0 = g0[a0] + wy * (g0[a0 + sy] - g0[a0]);
+                    float c1 = g0[a0 + sz] + wy * (g0[a0 + sz + sy] - g0[a0 + sz]);
+                    rown[a0] = c0 + wz * (c1 - c0);
+                }
+                for (size_t i = 0; i < nx; i++)
+                    rowb[i] = rown[ix0[i]] + wxa[i] * (rown[ix0[i] + 1] - rown[ix0[i]]);
+            }
             for (size_t i = 0; i < nx; i++) {
                 size_t n = i + nx * (j + ny * k);
                 float bias = 1.0f;
-                if (amp > 0) {
-                    size_t i0 = i / sv[0];
-                    float wx = (float)(i % sv[0]) / (float)sv[0];
-                    const float *g0 = g + i0 + nn[0] * (j0 + nn[1] * k0);
-                    size_t sy = nn[0], sz = nn[0] * nn[1];
-                    float c00 = g0[0] + wx * (g0[1] - g0[0]);
-                    float c10 = g0[sy] + wx * (g0[sy + 1] - g0[sy]);
-                    float c01 = g0[sz] + wx * (g0[sz + 1] - g0[sz]);
-                    float c11 = g0[sz + sy] + wx * (g0[sz + sy + 1] - g0[sz + sy]);
-                    float c0 = c00 + wy * (c10 - c00), c1 = c01 + wy * (c11 - c01);
-                    bias = 1.0f + amp * (c0 + wz * (c1 - c0));
+                if (rowb) {
+                    bias = 1.0f + amp * rowb[i];
                     bias = fminf(1.0f + amp, fmaxf(1.0f - amp, bias)); /* outside the body */
                 }
                 int t = T[n], p = P ? P[n] : t;
                 float f = Fr ? (float)Fr[n] * (1.0f / 255.0f) : 1.0f;
                 float e[CH_MAX][2] = {{0}};
-                float z[4] = {0, 0, 0, 0};
                 for (int c = 0; c < nch; c++) {
-                    if (sigma > 0 && (c & 1) == 0)
-                        normals4(key, ss->subject, stream0 + (uint32_t)(c / 2), n, z);
+                    float zr = 0, zi = 0;
+                    if (sigma > 0) { /* block n/2 of stream c: voxels 2m and 2m+1 share it */
+                        uint64_t blk = (uint64_t)n >> 1;
+                        if (blk != zblk[c]) {
+                            normals4(key, ss->subject, stream0 + (uint32_t)c, blk, zc[c]);
+                            zblk[c] = blk;
+                        }
+                        zr = zc[c][2 * (n & 1)], zi = zc[c][2 * (n & 1) + 1];
+                    }
                     float re = f * lut[c][t][0] + (1 - f) * lut[c][p][0];
                     float im = f * lut[c][t][1] + (1 - f) * lut[c][p][1];
-                    e[c][0] = bias * re + sigma * z[2 * (c & 1)];
-                    e[c][1] = bias * im + sigma * z[2 * (c & 1) + 1];
+                    e[c][0] = bias * re + sigma * zr;
+                    e[c][1] = bias * im + sigma * zi;
                 }
                 if (q->kind == SB_SEQ_DIXON) {
                     double r2s = 0;
                     if (nch >= 3) {
-                        double a0 = hypot(e[0][0], e[0][1]), a2 = hypot(e[2][0], e[2][1]);
+                        double a0 = mag(e[0][0], e[0][1]), a2 = mag(e[2][0], e[2][1]);
                         double dt = te[2] - te[0];
                         if (a0 > 3 * sigma && a2 > 0) {
-                            r2s = fmin(0.5, fmax(0, log(a0 / a2) / dt));
+                            r2s = fmin(0.5, fmax(0, logf((float)(a0 / a2)) / dt));
                             double W, F;
                             dixon_solve((const double(*)[2])fc, te, nch, (const float(*)[2])e, r2s,
                                         &W, &F);
-                            double m0 = hypot(W + F * fc[0][0], F * fc[0][1]),
-                                   m2 = hypot(W + F * fc[2][0], F * fc[2][1]);
+                            double m0 = mag((float)(W + F * fc[0][0]), (float)(F * fc[0][1])),
+                                   m2 = mag((float)(W + F * fc[2][0]), (float)(F * fc[2][1]));
                             if (m0 > 0 && m2 > 0)
-                                r2s = fmin(0.5, fmax(0, log(a0 / a2 * m2 / m0) / dt));
+                                r2s = fmin(0.5, fmax(0, logf((float)(a0 / a2 * m2 / m0)) / dt));
                         }
                     }
                     double W, F;
                     dixon_solve((const double(*)[2])fc, te, nch, (const float(*)[2])e, r2s, &W, &F);
                     put(o[0], dtype, inv[0], n, (float)fabs(W));
                     put(o[1], dtype, inv[1], n, (float)fabs(F));
-                    put(o[2], dtype, inv[2], n, hypotf(e[1][0], e[1][1]));
-                    put(o[3], dtype, inv[3], n, hypotf(e[0][0], e[0][1]));
+                    put(o[2], dtype, inv[2], n, mag(e[1][0], e[1][1]));
+                    put(o[3], dtype, inv[3], n, mag(e[0][0], e[0][1]));
                     double sum = W + F;
                     double ff = sum > 5 * sigma && sum > 1e-3 ? 100 * F / sum : 0;
                     put(o[4], dtype, inv[4], n, (float)fmin(150, fmax(-50, ff)));
                 } else if (q->kind == SB_SEQ_DWI) {
                     for (int c = 0; c < nch; c++)
-                        put(o[c], dtype, inv[c], n, hypotf(e[c][0], e[c][1]));
+                        put(o[c], dtype, inv[c], n, mag(e[c][0], e[c][1]));
                     if (nch >= 2) {
-                        float lo = hypotf(e[0][0], e[0][1]),
-                              hi = hypotf(e[nch - 1][0], e[nch - 1][1]);
-                        double adc = lo > 3 * sigma && hi > 0 ? log(lo / hi) / (b_hi - b_lo) : 0;
+                        float lo = mag(e[0][0], e[0][1]), hi = mag(e[nch - 1][0], e[nch - 1][1]);
+                        double adc = lo > 3 * sigma && hi > 0 ? logf(lo / hi) / (b_hi - b_lo) : 0;
                         put(o[nch], dtype, inv[nch], n, (float)fmin(5000, fmax(0, adc * 1e6)));
                     }
                 } else {
-                    put(o[0], dtype, inv[0], n, hypotf(e[0][0], e[0][1]));
+                    put(o[0], dtype, inv[0], n, mag(e[0][0], e[0][1]));
                 }
             }
         }
+        free(rowb);
     }
+    free(ix0);
+    free(wxa);
     return SB_OK;
 }

@@ -159,7 +159,7 @@ static cJSON *sidecar_json(const sb_acquisition *a, size_t k, const char *name, 
         if (k == 2 || k == 3)
             cJSON_AddNumberToObject(o, "EchoTime", q->te_echo_ms[k == 2 ? 1 : 0] / 1000);
         for (int e = 0; e < q->necho; e++) {
-            char key[16];
+            char key[32];
             snprintf(key, sizeof key, "EchoTime%d", e + 1);
             cJSON_AddNumberToObject(o, key, q->te_echo_ms[e] / 1000);
         }
