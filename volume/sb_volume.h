@@ -34,8 +34,8 @@ typedef struct sb_subject {
     uint32_t subject;
     sb_sex sex;
     double age_y, height_cm, bmi, weight_kg;
-    double fat_mm;     /* subcutaneous fat thickness at the abdomen */
-    double liver_fat;  /* liver proton-density fat fraction, 0..1 (own stream: LIVER_FAT) */
+    double fat_mm;    /* subcutaneous fat thickness at the abdomen */
+    double liver_fat; /* liver proton-density fat fraction, 0..1 (own stream: LIVER_FAT) */
 } sb_subject;
 
 /* Fills s from the request: sex 50/50; age uniform 18–90; height and ln(BMI) from sex-specific
@@ -78,40 +78,6 @@ sb_status sb_anatomy_voxelize(const sb_anatomy *a, const sb_subject *s, double v
                               const sb_ctx *ctx, sb_volume **labels_out, sb_volume **tissues_out,
                               sb_error *err);
 
-/* The maps of one subject (sb_anatomy_voxelize_maps); the ones not asked for are NULL.
- * Partial volume is described per voxel by two tissues: `tissues` (the tissue at the voxel
- * centre, as in the label map) and `pv_tissue` (the tissue that shares the voxel with it), with
- * `pv_frac` the fraction of the voxel in `tissues`, in 1/255 (255: the voxel is one tissue, and
- * then pv_tissue == tissues). A signal is mixed as
- *   S = f S(tissues) + (1 - f) S(pv_tissue),   f = pv_frac / 255. */
-typedef struct sb_anatomy_maps {
-    sb_volume *labels;    /* uint16 label ids, RAS+ axis-aligned affine */
-    sb_volume *tissues;   /* uint8 index into sb_tissue_table; 0 outside the body */
-    sb_volume *pv_tissue; /* uint8 index into sb_tissue_table */
-    sb_volume *pv_frac;   /* uint8 */
-} sb_anatomy_maps;
-
-enum { SB_MAP_LABELS = 1, SB_MAP_TISSUES = 2, SB_MAP_PV = 4 };
-
-/* The maps named by `want` (SB_MAP_* bits; SB_MAP_PV makes pv_tissue and pv_frac), identical at
- * any thread count. On error nothing is left allocated in *out. */
-sb_status sb_anatomy_voxelize_maps(const sb_anatomy *a, const sb_subject *s, double voxel_mm,
-                                   unsigned want, const sb_ctx *ctx, sb_anatomy_maps *out,
-                                   sb_error *err);
-void sb_anatomy_maps_free(sb_anatomy_maps *m); /* frees every map; leaves *m zeroed */
-
-/* Slab by slab, for grids too big to hold at once: a voxelizer is one subject's anatomy on
- * its grid; sb_voxelizer_slab makes the maps of z planes [k0, k1) (affine origin at plane
- * k0). The slabs of a grid are exactly the corresponding planes of sb_anatomy_voxelize_maps'
- * maps, whatever the split. */
-typedef struct sb_voxelizer sb_voxelizer;
-sb_status sb_voxelizer_new(const sb_anatomy *a, const sb_subject *s, double voxel_mm,
-                           sb_voxelizer **out, sb_error *err);
-void sb_voxelizer_grid(const sb_voxelizer *v, size_t dim[3], double origin[3]);
-sb_status sb_voxelizer_slab(const sb_voxelizer *v, size_t k0, size_t k1, unsigned want,
-                            const sb_ctx *ctx, sb_anatomy_maps *out, sb_error *err);
-void sb_voxelizer_free(sb_voxelizer *v); /* NULL is a no-op */
-
 /* ---- MRI --------------------------------------------------------------------------------- *
  * Tissue classes (names) are fixed here; their MR properties are data (volume/tissues/
  * tissues.json, README "MRI physics"). Signals come from closed-form sequence equations per
@@ -149,7 +115,7 @@ typedef struct sb_mr_tissues {
     size_t count;                  /* sb_tissue_count() */
     sb_tissue_mr t[SB_TISSUE_MAX]; /* index = value in tissue maps; [0] background: no signal */
     double fat_t1_ms[2], fat_t2_ms[2], fat_adc;
-    int fat_npeaks;                                        /* fat spectrum: peaks, */
+    int fat_npeaks;                                              /* fat spectrum: peaks, */
     double fat_ppm[SB_FAT_PEAKS_MAX], fat_amp[SB_FAT_PEAKS_MAX]; /* ppm from water, areas */
 } sb_mr_tissues;
 
@@ -198,12 +164,12 @@ typedef struct sb_sequence {
 
 /* One acquisition: a sequence and the acquisition's effects. */
 typedef struct sb_acquisition {
-    char name[32];        /* "T1w", "dixon", "dwi", ...: names the outputs */
-    uint32_t id;          /* noise stream: distinct per acquisition of a subject */
+    char name[32]; /* "T1w", "dixon", "dwi", ...: names the outputs */
+    uint32_t id;   /* noise stream: distinct per acquisition of a subject */
     sb_sequence seq;
-    double snr;           /* requested SNR: mean of ref_tissue / noise sigma; <= 0: no noise */
-    char ref_tissue[32];  /* the reference tissue of the SNR ("muscle") */
-    double bias;          /* receive bias amplitude: (max - min) / mean over the body, 0..0.8 */
+    double snr;          /* requested SNR: mean of ref_tissue / noise sigma; <= 0: no noise */
+    char ref_tissue[32]; /* the reference tissue of the SNR ("muscle") */
+    double bias;         /* receive bias amplitude: (max - min) / mean over the body, 0..0.8 */
 } sb_acquisition;
 
 /* The images an acquisition makes, in order: SE, GRE, IR, bSSFP: one (magnitude); Dixon:
@@ -214,8 +180,8 @@ size_t sb_mri_outputs(const sb_acquisition *a, char names[SB_MRI_OUT_MAX][40]);
 /* A subject's acquisition session: sampled tissue values and the receive bias field over a
  * grid. `tissues` (uint8 map of the whole grid) defines the body the bias is normalised over. */
 typedef struct sb_mri_session sb_mri_session;
-sb_status sb_mri_session_new(const sb_mr_tissues *m, const sb_subject *s,
-                             const sb_volume *tissues, sb_mri_session **out, sb_error *err);
+sb_status sb_mri_session_new(const sb_mr_tissues *m, const sb_subject *s, const sb_volume *tissues,
+                             sb_mri_session **out, sb_error *err);
 void sb_mri_session_free(sb_mri_session *ss); /* NULL is a no-op */
 
 /* The images of one acquisition (sb_mri_outputs order) on the tissue map's grid, those whose
@@ -224,15 +190,15 @@ void sb_mri_session_free(sb_mri_session *ss); /* NULL is a no-op */
  * per voxel S = f S(tissue) + (1 - f) S(pv_tissue), f = pv_frac / 255 (pv maps may be NULL:
  * pure voxels), complex and before noise; times the bias field; plus complex Gaussian noise
  * of sigma = S(ref_tissue) / snr drawn at the voxel's index from the (seed, subject, NOISE +
- * 256 id + k) streams; magnitude (Rician in tissue, Rayleigh in air). Dixon: water and fat by
+ * 256 id + channel) streams (block n/2 for voxel n); magnitude (Rician in tissue, Rayleigh in air). Dixon: water and fat by
  * a real-valued least-squares fit with the six-peak fat spectrum and (3 echoes) an R2*
  * estimated from the two opposed-phase echoes. Identical at any thread count. SB_ERR_USAGE
  * names the acquisition and the parameter at fault. */
 sb_status sb_mri_acquire(const sb_mri_session *ss, const sb_acquisition *a,
                          const sb_volume *tissues, const sb_volume *pv_tissue,
-                         const sb_volume *pv_frac, unsigned want, sb_dtype dtype,
-                         const sb_ctx *ctx, sb_volume *out[SB_MRI_OUT_MAX],
-                         double slope[SB_MRI_OUT_MAX], sb_error *err);
+                         const sb_volume *pv_frac, unsigned want, sb_dtype dtype, const sb_ctx *ctx,
+                         sb_volume *out[SB_MRI_OUT_MAX], double slope[SB_MRI_OUT_MAX],
+                         sb_error *err);
 
 /* ---- protocols ---------------------------------------------------------------------------- */
 enum { SB_PROTOCOL_MAX = 12 };
@@ -247,9 +213,10 @@ typedef struct sb_protocol {
  * "Protocols") and/or a comma list of contrast names (T1w, T2w, PDw, GRE, STIR, FLAIR, bSSFP,
  * dixon_water, dixon_fat, dixon_in, dixon_opp, fatfrac, dwi_b<N>, ADC) that replaces the
  * preset's. field_t > 0 overrides the field strength; snr >= 0 (0: no noise) and bias >= 0
- * override those of every acquisition (negative: keep the protocol's). SB_ERR_USAGE names the unknown protocol or contrast. */
-sb_status sb_mri_protocol(const char *protocol, const char *contrasts, double field_t,
-                          double snr, double bias, sb_protocol *out, sb_error *err);
+ * override those of every acquisition (negative: keep the protocol's). SB_ERR_USAGE names the
+ * unknown protocol or contrast. */
+sb_status sb_mri_protocol(const char *protocol, const char *contrasts, double field_t, double snr,
+                          double bias, sb_protocol *out, sb_error *err);
 
 #ifdef __cplusplus
 }
