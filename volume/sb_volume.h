@@ -78,6 +78,40 @@ sb_status sb_anatomy_voxelize(const sb_anatomy *a, const sb_subject *s, double v
                               const sb_ctx *ctx, sb_volume **labels_out, sb_volume **tissues_out,
                               sb_error *err);
 
+/* The maps of one subject (sb_anatomy_voxelize_maps); the ones not asked for are NULL.
+ * Partial volume is described per voxel by two tissues: `tissues` (the tissue at the voxel
+ * centre, as in the label map) and `pv_tissue` (the tissue that shares the voxel with it), with
+ * `pv_frac` the fraction of the voxel in `tissues`, in 1/255 (255: the voxel is one tissue, and
+ * then pv_tissue == tissues). A signal is mixed as
+ *   S = f S(tissues) + (1 - f) S(pv_tissue),   f = pv_frac / 255. */
+typedef struct sb_anatomy_maps {
+    sb_volume *labels;    /* uint16 label ids, RAS+ axis-aligned affine */
+    sb_volume *tissues;   /* uint8 index into sb_tissue_table; 0 outside the body */
+    sb_volume *pv_tissue; /* uint8 index into sb_tissue_table */
+    sb_volume *pv_frac;   /* uint8 */
+} sb_anatomy_maps;
+
+enum { SB_MAP_LABELS = 1, SB_MAP_TISSUES = 2, SB_MAP_PV = 4 };
+
+/* The maps named by `want` (SB_MAP_* bits; SB_MAP_PV makes pv_tissue and pv_frac), identical at
+ * any thread count. On error nothing is left allocated in *out. */
+sb_status sb_anatomy_voxelize_maps(const sb_anatomy *a, const sb_subject *s, double voxel_mm,
+                                   unsigned want, const sb_ctx *ctx, sb_anatomy_maps *out,
+                                   sb_error *err);
+void sb_anatomy_maps_free(sb_anatomy_maps *m); /* frees every map; leaves *m zeroed */
+
+/* Slab by slab, for grids too big to hold at once: a voxelizer is one subject's anatomy on
+ * its grid; sb_voxelizer_slab makes the maps of z planes [k0, k1) (affine origin at plane
+ * k0). The slabs of a grid are exactly the corresponding planes of sb_anatomy_voxelize_maps'
+ * maps, whatever the split. */
+typedef struct sb_voxelizer sb_voxelizer;
+sb_status sb_voxelizer_new(const sb_anatomy *a, const sb_subject *s, double voxel_mm,
+                           sb_voxelizer **out, sb_error *err);
+void sb_voxelizer_grid(const sb_voxelizer *v, size_t dim[3], double origin[3]);
+sb_status sb_voxelizer_slab(const sb_voxelizer *v, size_t k0, size_t k1, unsigned want,
+                            const sb_ctx *ctx, sb_anatomy_maps *out, sb_error *err);
+void sb_voxelizer_free(sb_voxelizer *v); /* NULL is a no-op */
+
 /* ---- MRI --------------------------------------------------------------------------------- *
  * Tissue classes (names) are fixed here; their MR properties are data (volume/tissues/
  * tissues.json, README "MRI physics"). Signals come from closed-form sequence equations per
