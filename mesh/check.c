@@ -114,6 +114,11 @@ static void geometry(const sb_trimesh *m, sb_mesh_report *rep) {
 }
 
 sb_status sb_mesh_check(const sb_trimesh *m, sb_mesh_report *rep, sb_error *err) {
+    return sb__mesh_check_ex(m, SIZE_MAX, rep, err);
+}
+
+sb_status sb__mesh_check_ex(const sb_trimesh *m, size_t known_crossings, sb_mesh_report *rep,
+                            sb_error *err) {
     if (!m || !rep) return sb_error_set(err, SB_ERR_USAGE, "sb_mesh_check: mesh or report is NULL");
     memset(rep, 0, sizeof *rep);
     if ((m->ntris && !m->tris) || (m->nverts && !m->verts))
@@ -215,7 +220,9 @@ sb_status sb_mesh_check(const sb_trimesh *m, sb_mesh_report *rep, sb_error *err)
     free(off);
     free(h);
     free(parent);
-    if (!sb__mesh_self_intersections(m, &rep->self_intersections))
+    if (known_crossings != SIZE_MAX)
+        rep->self_intersections = known_crossings;
+    else if (!sb__mesh_self_intersections(m, &rep->self_intersections, NULL))
         return sb_error_set(err, SB_ERR_MEMORY,
                             "mesh check: out of memory (self-intersections of %zu triangles)", nt);
     rep->ok = rep->closed && rep->nonmanifold_vertices == 0 && rep->degenerate_tris == 0 &&

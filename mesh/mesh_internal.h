@@ -2,6 +2,8 @@
 #ifndef SB_MESH_INTERNAL_H
 #define SB_MESH_INTERNAL_H
 
+#include "sb_mesh.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,8 +23,35 @@ typedef struct sb__mc_table {
 /* Builds the table; 0 if a case violates the guarantee (a bug, never expected). */
 int sb__mc_table_build(sb__mc_table *t);
 
-/* Pairs of triangles that intersect (mesh/selfx.c); 0 if out of memory. */
-struct sb_trimesh;
-int sb__mesh_self_intersections(const struct sb_trimesh *m, size_t *count);
+/* Pairs of triangles that intersect (mesh/selfx.c); hit (may be NULL, ntris bytes) receives 1
+ * for every triangle of such a pair, 0 elsewhere. 0 if out of memory. */
+int sb__mesh_self_intersections(const sb_trimesh *m, size_t *count, uint8_t *hit);
+
+/* sb_mesh_check, with the self-intersection count taken from known_crossings unless it is
+ * SIZE_MAX (for a mesh whose crossings were just counted by sb__mesh_self_intersections). */
+sb_status sb__mesh_check_ex(const sb_trimesh *m, size_t known_crossings, sb_mesh_report *rep,
+                            sb_error *err);
+
+/* The collapses a simplification made, in order, with the pass each belongs to. */
+typedef struct sb__simplify_log {
+    uint32_t *b, *a;    /* collapse b -> a */
+    size_t n, cap;      /* collapses */
+    size_t *pass_end;   /* index after the last collapse of each pass */
+    size_t npass, pcap; /* passes */
+    int replay;         /* 0: record into the log; 1: replay it */
+} sb__simplify_log;
+
+void sb__simplify_log_free(sb__simplify_log *log);
+
+/* sb_mesh_simplify with more arguments (mesh/simplify.c): frozen (may be NULL; one byte per
+ * input vertex) marks vertices no collapse may touch, neither removed nor a target; rep (may be
+ * NULL; one entry per input vertex) receives the index of the output vertex each input vertex
+ * was merged into (UINT32_MAX for vertices of no triangle). log (may be NULL): with replay 0 the
+ * collapses made are recorded; with replay 1 the recorded collapses are made again, pass by
+ * pass, skipping those touching a frozen vertex or refused by the checks (no costs computed,
+ * no budget: the result equals the recorded one away from the frozen vertices). */
+sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_error_mm,
+                               const uint8_t *frozen, uint32_t *rep, sb__simplify_log *log,
+                               size_t *collapses, sb_error *err);
 
 #endif

@@ -19,8 +19,8 @@
  *      edge of either opposite the shared vertex crosses the other triangle; other pairs count
  *      if any edge of one crosses the other (strictly: touching or coplanar contacts are not
  *      counted — a documented blind spot of this test).
- * Counts each intersecting pair once. Memory: 16 bytes per (triangle, cell) entry, usually
- * 2-4 entries per triangle.
+ * Counts each intersecting pair once; optionally flags the triangles of those pairs. Memory: 16
+ * bytes per (triangle, cell) entry, usually 2-4 entries per triangle.
  */
 #include "sb_mesh.h"
 
@@ -95,8 +95,9 @@ static uint64_t hash64(uint64_t x) {
     return x;
 }
 
-int sb__mesh_self_intersections(const sb_trimesh *m, size_t *count) {
+int sb__mesh_self_intersections(const sb_trimesh *m, size_t *count, uint8_t *hit) {
     *count = 0;
+    if (hit) memset(hit, 0, m->ntris);
     const size_t nt = m->ntris;
     if (nt < 2) return 1;
     double lo[3], hi[3];
@@ -207,7 +208,14 @@ int sb__mesh_self_intersections(const sb_trimesh *m, size_t *count) {
                 for (int a = 0; a < 3; a++)
                     cc[a] = (uint64_t)(((bi[a] > bj[a] ? bi[a] : bj[a]) - lo[a]) / h);
                 if ((cc[0] | cc[1] << 21 | cc[2] << 42) != s[i].cell) continue;
-                total += (size_t)tri_pair(m, s[i].tri, s[j].tri);
+                if (!tri_pair(m, s[i].tri, s[j].tri)) continue;
+                total++;
+                if (hit) { /* racing writes of the same value 1: use atomics to stay defined */
+#pragma omp atomic write
+                    hit[s[i].tri] = 1;
+#pragma omp atomic write
+                    hit[s[j].tri] = 1;
+                }
             }
         }
     }

@@ -36,9 +36,16 @@
  */
 #include "sb_mesh.h"
 
+#include "mesh_internal.h"
+
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* costs are bucketed by their float bits above SHIFT (8 buckets per power of two); within a
+ * bucket candidates stay in vertex order. Coarser buckets (more locality) measured no faster. */
+#define SHIFT 19
 
 typedef struct quadric {
     double a2, ab, ac, ad, b2, bc, bd, c2, cd, d2;
@@ -91,6 +98,11 @@ typedef struct simp {
     uint32_t *adj;
     uint32_t *deg; /* live triangles of each vertex (= valence on a closed manifold) */
     uint8_t *lock;
+    uint8_t *dirty;  /* the vertex's cheapest collapse must be recomputed */
+    uint32_t *par;   /* b -> a of each collapse made (par[v] == v: v is alive) */
+    double *selfc;   /* q_eval(Q_v, P_v): the part of each collapse cost owed to its target */
+    float *bestc;    /* cached cheapest collapse of each vertex: cost (INFINITY: none) */
+    uint32_t *besta; /* ... and its target */
 } simp;
 
 /* Neighbours of x: the vertex after x in each of its triangles (each once on a closed
@@ -153,6 +165,7 @@ static int try_collapse(simp *s, uint32_t b, uint32_t a) {
     }
     /* make it */
     q_add(&s->Q[a], &s->Q[b]);
+    s->selfc[a] = q_eval(&s->Q[a], pa);
     for (size_t k = s->off[b]; k < s->off[b + 1]; k++) {
         uint32_t ti = s->adj[k];
         if (s->dead[ti]) continue;
@@ -167,8 +180,13 @@ static int try_collapse(simp *s, uint32_t b, uint32_t a) {
     }
     s->deg[a] += s->deg[b];
     s->deg[b] = 0;
+    s->par[b] = a;
     s->lock[a] = s->lock[b] = 1;
     for (size_t j = 0; j < nb; j++) s->lock[rb[j]] = 1;
+    /* costs to recompute: a and b, b's ring (it lost b, gained a), a's ring (Q_a grew) */
+    s->dirty[a] = s->dirty[b] = 1;
+    for (size_t j = 0; j < nb; j++) s->dirty[rb[j]] = 1;
+    for (size_t j = 0; j < na; j++) s->dirty[ra[j]] = 1;
     return 1;
 }
 
@@ -183,15 +201,72 @@ static void build_csr(simp *s) {
     s->off[0] = 0;
 }
 
+static uint32_t root(uint32_t *par, uint32_t x) {
+    while (par[x] != x) {
+        par[x] = par[par[x]];
+        x = par[x];
+    }
+    return x;
+}
+
 sb_status sb_mesh_simplify(sb_trimesh *m, size_t target_tris, double max_error_mm,
                            size_t *collapses, sb_error *err) {
+    return sb__mesh_simplify_ex(m, target_tris, max_error_mm, NULL, NULL, NULL, collapses, err);
+}
+
+void sb__simplify_log_free(sb__simplify_log *log) {
+    if (!log) return;
+    free(log->b);
+    free(log->a);
+    free(log->pass_end);
+    memset(log, 0, sizeof *log);
+}
+
+static int log_collapse(sb__simplify_log *log, uint32_t b, uint32_t a) {
+    if (log->n == log->cap) {
+        size_t nc = log->cap ? 2 * log->cap : 4096;
+        uint32_t *nb = realloc(log->b, nc * sizeof *nb);
+        if (!nb) return 0;
+        log->b = nb;
+        uint32_t *na = realloc(log->a, nc * sizeof *na);
+        if (!na) return 0;
+        log->a = na;
+        log->cap = nc;
+    }
+    log->b[log->n] = b;
+    log->a[log->n++] = a;
+    return 1;
+}
+
+static int log_pass(sb__simplify_log *log) {
+    if (log->npass == log->pcap) {
+        size_t nc = log->pcap ? 2 * log->pcap : 64;
+        size_t *np = realloc(log->pass_end, nc * sizeof *np);
+        if (!np) return 0;
+        log->pass_end = np;
+        log->pcap = nc;
+    }
+    log->pass_end[log->npass++] = log->n;
+    return 1;
+}
+
+sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_error_mm,
+                               const uint8_t *frozen, uint32_t *rep, sb__simplify_log *log,
+                               size_t *collapses, sb_error *err) {
+    const int replay = log && log->replay;
     if (collapses) *collapses = 0;
     if (!m) return sb_error_set(err, SB_ERR_USAGE, "sb_mesh_simplify: mesh is NULL");
-    if (m->ntris <= 4 || (target_tris >= m->ntris && !(max_error_mm > 0))) return SB_OK;
+    if (rep)
+        for (size_t v = 0; v < m->nverts; v++) rep[v] = UINT32_MAX;
     for (size_t i = 0; i < 3 * m->ntris; i++)
         if (m->tris[i] >= m->nverts)
             return sb_error_set(err, SB_ERR_INPUT, "simplify: triangle %zu uses vertex %u of %zu",
                                 i / 3, (unsigned)m->tris[i], m->nverts);
+    if (!replay && log) log->n = log->npass = 0;
+    if (!replay && (m->ntris <= 4 || (target_tris >= m->ntris && !(max_error_mm > 0)))) {
+        for (size_t i = 0; rep && i < 3 * m->ntris; i++) rep[m->tris[i]] = m->tris[i];
+        return SB_OK;
+    }
     simp s;
     memset(&s, 0, sizeof s);
     s.nv = m->nverts;
@@ -204,17 +279,24 @@ sb_status sb_mesh_simplify(sb_trimesh *m, size_t target_tris, double max_error_m
     s.adj = malloc(3 * s.nt * sizeof *s.adj);
     s.deg = calloc(s.nv, sizeof *s.deg);
     s.lock = malloc(s.nv);
+    s.dirty = malloc(s.nv);
+    s.par = malloc(s.nv * sizeof *s.par);
+    s.bestc = malloc(s.nv * sizeof *s.bestc);
+    s.selfc = malloc(s.nv * sizeof *s.selfc);
+    s.besta = malloc(s.nv * sizeof *s.besta);
     cand *cd = malloc(s.nv * sizeof *cd), *cs = malloc(s.nv * sizeof *cs);
     size_t *bucket = malloc(4097 * sizeof *bucket);
     uint32_t *map = malloc(s.nv * sizeof *map);
     sb_status st = SB_OK;
-    if (!s.P || !s.Q || !s.T || !s.dead || !s.off || !s.adj || !s.deg || !s.lock || !cd || !cs ||
-        !bucket || !map) {
+    if (!s.P || !s.Q || !s.T || !s.dead || !s.off || !s.adj || !s.deg || !s.lock || !s.dirty ||
+        !s.par || !s.bestc || !s.selfc || !s.besta || !cd || !cs || !bucket || !map) {
         st = sb_error_set(err, SB_ERR_MEMORY, "simplify: out of memory (%zu triangles)", m->ntris);
         goto done;
     }
     for (size_t i = 0; i < 3 * s.nv; i++) s.P[i] = m->verts[i];
     memcpy(s.T, m->tris, 3 * s.nt * sizeof *s.T);
+    memset(s.dirty, 1, s.nv);
+    for (size_t v = 0; v < s.nv; v++) s.par[v] = (uint32_t)v;
     for (size_t t = 0; t < s.nt; t++) {
         const uint32_t *tv = s.T + 3 * t;
         for (int c = 0; c < 3; c++) s.deg[tv[c]]++;
@@ -229,51 +311,82 @@ sb_status sb_mesh_simplify(sb_trimesh *m, size_t target_tris, double max_error_m
                      n[1] * n[2], n[1] * d,    n[2] * n[2], n[2] * d, d * d};
         for (int c = 0; c < 3; c++) q_add(&s.Q[tv[c]], &q);
     }
+    for (size_t v = 0; v < s.nv; v++) s.selfc[v] = q_eval(&s.Q[v], s.P + 3 * v);
     const double max_cost = max_error_mm > 0 ? max_error_mm * max_error_mm : INFINITY;
     size_t total = 0;
     for (int pass = 0; pass < 1000; pass++) {
-        if (s.nt <= target_tris || s.nt <= 4) break;
+        if (replay ? (size_t)pass == log->npass : s.nt <= target_tris || s.nt <= 4) break;
         build_csr(&s);
-        size_t nc = 0;
-        for (size_t b = 0; b < s.nv; b++) {
-            if (!s.deg[b]) continue;
-            double best = INFINITY;
-            uint32_t ba = UINT32_MAX;
-            for (size_t k = s.off[b]; k < s.off[b + 1]; k++) {
-                const uint32_t *t = s.T + 3 * (size_t)s.adj[k];
-                uint32_t a = t[0] == b ? t[1] : t[1] == b ? t[2] : t[0];
-                const double *pa = s.P + 3 * (size_t)a;
-                double c = q_eval(&s.Q[b], pa) + q_eval(&s.Q[a], pa);
-                if (c < best) best = c, ba = a;
-            }
-            if (ba == UINT32_MAX || best > max_cost) continue;
-            cd[nc].cost = (float)best;
-            cd[nc].b = (uint32_t)b;
-            cd[nc].a = ba;
-            nc++;
-        }
-        if (!nc) break;
-        /* counting sort by the top 12 bits of the (non-negative) float cost */
-        memset(bucket, 0, 4097 * sizeof *bucket);
-        for (size_t i = 0; i < nc; i++) {
-            uint32_t bits;
-            memcpy(&bits, &cd[i].cost, 4);
-            bucket[(bits >> 19) + 1]++;
-        }
-        for (size_t k = 0; k < 4096; k++) bucket[k + 1] += bucket[k];
-        for (size_t i = 0; i < nc; i++) {
-            uint32_t bits;
-            memcpy(&bits, &cd[i].cost, 4);
-            cs[bucket[bits >> 19]++] = cd[i];
-        }
         memset(s.lock, 0, s.nv);
-        size_t want =
-            target_tris > 0 && s.nt > target_tris ? (s.nt - target_tris + 1) / 2 : SIZE_MAX;
         size_t made = 0;
-        for (size_t i = 0; i < nc && made < want; i++) {
-            uint32_t a = cs[i].a, b = cs[i].b;
-            if (s.lock[a] || s.lock[b]) continue;
-            made += (size_t)try_collapse(&s, b, a);
+        if (replay) {
+            for (size_t i = pass ? log->pass_end[pass - 1] : 0; i < log->pass_end[pass]; i++) {
+                uint32_t a = log->a[i], b = log->b[i];
+                if (a >= s.nv || b >= s.nv || s.lock[a] || s.lock[b] ||
+                    (frozen && (frozen[a] || frozen[b])))
+                    continue;
+                made += (size_t)try_collapse(&s, b, a);
+            }
+        } else {
+            /* cheapest collapse of every vertex whose neighbourhood changed (the others keep
+             * theirs: positions never move and quadrics change only at collapse targets) */
+            size_t nc = 0;
+            for (size_t b = 0; b < s.nv; b++) {
+                if (s.dirty[b]) {
+                    s.dirty[b] = 0;
+                    double best = INFINITY;
+                    uint32_t ba = UINT32_MAX;
+                    if (s.deg[b] && !(frozen && frozen[b]))
+                        for (size_t k = s.off[b]; k < s.off[b + 1]; k++) {
+                            const uint32_t *t = s.T + 3 * (size_t)s.adj[k];
+                            uint32_t a = t[0] == b ? t[1] : t[1] == b ? t[2] : t[0];
+                            if (frozen && frozen[a]) continue;
+                            const double *pa = s.P + 3 * (size_t)a;
+                            double c = q_eval(&s.Q[b], pa) + s.selfc[a];
+                            if (c < best) best = c, ba = a;
+                        }
+                    s.bestc[b] = ba == UINT32_MAX || best > max_cost ? INFINITY : (float)best;
+                    s.besta[b] = ba;
+                }
+                if (!(s.bestc[b] < INFINITY) || !s.deg[b]) continue;
+                cd[nc].cost = s.bestc[b];
+                cd[nc].b = (uint32_t)b;
+                cd[nc].a = s.besta[b];
+                nc++;
+            }
+            if (!nc) break;
+            /* counting sort by the top bits of the (non-negative) float cost: stable */
+            memset(bucket, 0, 4097 * sizeof *bucket);
+            for (size_t i = 0; i < nc; i++) {
+                uint32_t bits;
+                memcpy(&bits, &cd[i].cost, 4);
+                bucket[(bits >> SHIFT) + 1]++;
+            }
+            for (size_t k = 0; k < 4096; k++) bucket[k + 1] += bucket[k];
+            for (size_t i = 0; i < nc; i++) {
+                uint32_t bits;
+                memcpy(&bits, &cd[i].cost, 4);
+                cs[bucket[bits >> SHIFT]++] = cd[i];
+            }
+            size_t want =
+                target_tris > 0 && s.nt > target_tris ? (s.nt - target_tris + 1) / 2 : SIZE_MAX;
+            for (size_t i = 0; i < nc && made < want; i++) {
+                uint32_t a = cs[i].a, b = cs[i].b;
+                if (s.lock[a] || s.lock[b]) continue;
+                if (!try_collapse(&s, b, a)) {
+                    s.bestc[b] = INFINITY; /* refused, neighbourhood unchanged: wait for a change */
+                    continue;
+                }
+                made++;
+                if (log && !log_collapse(log, b, a)) {
+                    st = sb_error_set(err, SB_ERR_MEMORY, "simplify: out of memory (log)");
+                    goto done;
+                }
+            }
+            if (log && !log_pass(log)) {
+                st = sb_error_set(err, SB_ERR_MEMORY, "simplify: out of memory (log)");
+                goto done;
+            }
         }
         size_t w = 0;
         for (size_t t = 0; t < s.nt; t++) {
@@ -284,7 +397,7 @@ sb_status sb_mesh_simplify(sb_trimesh *m, size_t target_tris, double max_error_m
         memset(s.dead, 0, s.nt);
         s.nt = w;
         total += made;
-        if (!made) break;
+        if (!made && !replay) break;
     }
     /* compact the vertices */
     size_t nv2 = 0;
@@ -298,6 +411,8 @@ sb_status sb_mesh_simplify(sb_trimesh *m, size_t target_tris, double max_error_m
             nv2++;
         }
     for (size_t i = 0; i < 3 * s.nt; i++) m->tris[i] = map[s.T[i]];
+    if (rep)
+        for (size_t v = 0; v < s.nv; v++) rep[v] = map[root(s.par, (uint32_t)v)];
     m->nverts = nv2;
     m->ntris = s.nt;
     if (collapses) *collapses = total;
@@ -310,6 +425,11 @@ done:
     free(s.adj);
     free(s.deg);
     free(s.lock);
+    free(s.dirty);
+    free(s.par);
+    free(s.bestc);
+    free(s.selfc);
+    free(s.besta);
     free(cd);
     free(cs);
     free(bucket);

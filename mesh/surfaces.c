@@ -21,6 +21,8 @@
  */
 #include "sb_mesh.h"
 
+#include "mesh_internal.h"
+
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -224,6 +226,80 @@ static double min_spacing(const sb_volume *v) {
     return s > 0 ? s : 1;
 }
 
+/* Simplification without self-intersections: simplify a copy of src, recording the collapses;
+ * where triangles of the result cross, freeze every input vertex merged into their vertices or
+ * their neighbours' (two rings), and replay the recorded collapses on a fresh copy, skipping
+ * those touching a frozen vertex: away from the crossings the result is unchanged, near them
+ * the input's triangles (which do not cross) come back. Up to SIMPLIFY_ROUNDS replays; a result
+ * still crossing after that is left to the checks (fallback). */
+#define SIMPLIFY_ROUNDS 8
+static sb_status simplify_clean(const sb_trimesh *src, size_t target, double max_e,
+                                const char *what, sb_trimesh **out, size_t *crossings,
+                                sb_error *err) {
+    *out = NULL;
+    *crossings = SIZE_MAX; /* not counted */
+    const size_t nv = src->nverts;
+    uint32_t *rep = malloc((nv ? nv : 1) * sizeof *rep);
+    uint8_t *frozen = NULL, *hit = NULL, *mark = NULL;
+    sb_trimesh *fin = NULL;
+    sb__simplify_log log;
+    memset(&log, 0, sizeof log);
+    sb_status s = rep ? SB_OK : sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
+    for (int round = 0; !s; round++) {
+        sb_trimesh_free(fin);
+        fin = copy_mesh(src);
+        if (!fin) {
+            s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
+            break;
+        }
+        log.replay = round > 0;
+        s = sb__mesh_simplify_ex(fin, target, max_e, frozen, rep, &log, NULL, err);
+        if (s || round == SIMPLIFY_ROUNDS) break;
+        free(hit);
+        hit = malloc(fin->ntris ? fin->ntris : 1);
+        size_t nx = 0;
+        if (!hit || !sb__mesh_self_intersections(fin, &nx, hit)) {
+            s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory (self-intersections)", what);
+            break;
+        }
+        if (!nx) {
+            *crossings = 0;
+            break;
+        }
+        if (!frozen) frozen = calloc(nv ? nv : 1, 1);
+        free(mark);
+        mark = calloc(fin->nverts ? fin->nverts : 1, 1);
+        if (!frozen || !mark) {
+            s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
+            break;
+        }
+        /* the crossing triangles' vertices, then two rings around them */
+        for (size_t t = 0; t < fin->ntris; t++)
+            if (hit[t])
+                for (int c = 0; c < 3; c++) mark[fin->tris[3 * t + (size_t)c]] = 1;
+        for (uint8_t ring = 1; ring <= 2; ring++)
+            for (size_t t = 0; t < fin->ntris; t++) {
+                const uint32_t *tv = fin->tris + 3 * t;
+                if (mark[tv[0]] == ring || mark[tv[1]] == ring || mark[tv[2]] == ring)
+                    for (int c = 0; c < 3; c++)
+                        if (!mark[tv[c]]) mark[tv[c]] = (uint8_t)(ring + 1);
+            }
+        for (size_t v = 0; v < nv; v++)
+            if (rep[v] != UINT32_MAX && mark[rep[v]]) frozen[v] = 1;
+    }
+    sb__simplify_log_free(&log);
+    free(rep);
+    free(frozen);
+    free(hit);
+    free(mark);
+    if (s) {
+        sb_trimesh_free(fin);
+        return s;
+    }
+    *out = fin;
+    return SB_OK;
+}
+
 /* Steps 2-5 on raw (consumed). */
 static sb_status finish(sb_trimesh *raw, const sb_surface_opts *o, const sb_volume *v,
                         const char *what, sb_trimesh **out, sb_surface_info *info, sb_error *err) {
@@ -255,11 +331,9 @@ static sb_status finish(sb_trimesh *raw, const sb_surface_opts *o, const sb_volu
         if (!target || t < target) target = t;
     }
     int simplify = target > 0 || max_e > 0;
-    if (!s && simplify) {
-        fin = copy_mesh(sm ? sm : raw);
-        if (!fin) s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
-        if (!s) s = sb_mesh_simplify(fin, target, max_e, NULL, err);
-    }
+    size_t fin_crossings = SIZE_MAX;
+    if (!s && simplify)
+        s = simplify_clean(sm ? sm : raw, target, max_e, what, &fin, &fin_crossings, err);
     if (s) {
         sb_trimesh_free(raw);
         sb_trimesh_free(sm);
@@ -270,7 +344,7 @@ static sb_status finish(sb_trimesh *raw, const sb_surface_opts *o, const sb_volu
     int chosen = -1;
     for (int k = 0; k < 3 && chosen < 0 && !s; k++) {
         if (!chain[k]) continue;
-        s = sb_mesh_check(chain[k], &inf.report, err);
+        s = sb__mesh_check_ex(chain[k], k == 0 ? fin_crossings : SIZE_MAX, &inf.report, err);
         if (!s && inf.report.ok) chosen = k;
     }
     if (!s && chosen < 0)

@@ -85,9 +85,18 @@ static sb_status info_mesh(const char *path, FILE *out, sb_error *err) {
             r.bbox_min[2], r.bbox_max[0], r.bbox_max[1], r.bbox_max[2]);
     fprintf(out, "boundary_edges: %zu\nnonmanifold_edges: %zu\nmisoriented_edges: %zu\n",
             r.boundary_edges, r.nonmanifold_edges, r.misoriented_edges);
+    fprintf(out, "nonmanifold_vertices: %zu\n", r.nonmanifold_vertices);
     fprintf(out, "degenerate_triangles: %zu\ncomponents: %zu\n", r.degenerate_tris, r.components);
+    fprintf(out, "self_intersections: %zu\n", r.self_intersections);
     fprintf(out, "closed: %s\n", r.closed ? "yes" : "no");
+    if (r.genus >= 0)
+        fprintf(out, "genus: %ld\n", r.genus);
+    else
+        fprintf(out, "genus: undefined (not closed)\n");
     fprintf(out, "area_mm2: %.3f\nvolume_ml: %.4f\n", r.area_mm2, r.volume_mm3 / 1000.0);
+    /* what a printer accepts: closed, manifold, no degenerate triangle or self-intersection,
+     * positive volume (sb_mesh_report.ok) */
+    fprintf(out, "printable: %s\n", r.ok ? "yes" : "no");
     return SB_OK;
 }
 

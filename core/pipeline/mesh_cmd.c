@@ -83,11 +83,17 @@ static sb_status select_labels(const char *spec, const size_t *counts, const sb_
 }
 
 /* Writes m after checking it: a mesh that is not closed, manifold, positive and free of
- * self-intersections is an error, never written. */
-static sb_status mesh_one(sb_trimesh *m, const char *name, const char *path, outputs *outs,
-                          int force, const sb_ctx *ctx, sb_error *err) {
+ * self-intersections is an error, never written. checked (may be NULL): the report of the
+ * surface pipeline's own sb_mesh_check of this very mesh (not repeated). */
+static sb_status mesh_one(sb_trimesh *m, const sb_mesh_report *checked, const char *name,
+                          const char *path, outputs *outs, int force, const sb_ctx *ctx,
+                          sb_error *err) {
     sb_mesh_report rep;
-    sb_status s = sb_mesh_check(m, &rep, err);
+    sb_status s = SB_OK;
+    if (checked)
+        rep = *checked;
+    else
+        s = sb_mesh_check(m, &rep, err);
     if (!s && !rep.ok)
         s = sb_error_set(err, SB_ERR_INTERNAL,
                          "mesh %s fails the checks: %zu boundary, %zu non-manifold edges, %zu "
@@ -139,8 +145,9 @@ sb_status sb_pipeline_mesh(const sb_mesh_opts *opts, const sb_ctx *ctx, sb_error
         }
         sb_surface_opts so;
         surface_opts(opts, &so);
-        if ((s = sb_mesh_surface_iso(v, iso, &so, ctx, &m, NULL, err))) goto done;
-        s = mesh_one(m, "isosurface", path, &outs, opts->force, ctx, err);
+        sb_surface_info info;
+        if ((s = sb_mesh_surface_iso(v, iso, &so, ctx, &m, &info, err))) goto done;
+        s = mesh_one(m, &info.report, "isosurface", path, &outs, opts->force, ctx, err);
         sb_trimesh_free(m);
         goto done;
     }
@@ -178,10 +185,12 @@ sb_status sb_pipeline_mesh(const sb_mesh_opts *opts, const sb_ctx *ctx, sb_error
     {
         int *ids = malloc(nsel * sizeof *ids);
         sb_trimesh **ms = calloc(nsel, sizeof *ms);
+        sb_surface_info *info = calloc(nsel, sizeof *info);
         size_t k = 0;
-        if (!ids || !ms) {
+        if (!ids || !ms || !info) {
             free(ids);
             free(ms);
+            free(info);
             s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
             goto done;
         }
@@ -193,7 +202,7 @@ sb_status sb_pipeline_mesh(const sb_mesh_opts *opts, const sb_ctx *ctx, sb_error
         } else {
             sb_surface_opts so;
             surface_opts(opts, &so);
-            s = sb_mesh_surfaces(v, ids, nsel, &so, ctx, ms, NULL, err);
+            s = sb_mesh_surfaces(v, ids, nsel, &so, ctx, ms, info, err);
         }
         for (size_t i = 0; !s && i < nsel; i++) {
             const sb_label *l = names ? sb_labels_find_id(names, ids[i]) : NULL;
@@ -203,12 +212,14 @@ sb_status sb_pipeline_mesh(const sb_mesh_opts *opts, const sb_ctx *ctx, sb_error
                 s = sb_error_set(err, SB_ERR_INTERNAL, "label %d: no surface", ids[i]);
                 break;
             }
-            s = mesh_one(ms[i], name, outs.paths[i], &outs, opts->force, ctx, err);
+            s = mesh_one(ms[i], opts->backend_vtk ? NULL : &info[i].report, name, outs.paths[i],
+                         &outs, opts->force, ctx, err);
             sb_progress(ctx, "meshes", i + 1, nsel);
         }
         for (size_t i = 0; i < nsel; i++) sb_trimesh_free(ms[i]);
         free(ms);
         free(ids);
+        free(info);
     }
 done:
     if (s) outputs_rollback(&outs);

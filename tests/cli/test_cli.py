@@ -498,7 +498,20 @@ def test_info_nifti_and_stl():
     assert abs(float(line.split()[2]) - ml) < 1e-3, (line, ml)
     p = run("info", os.path.join(d, "meshes", "liver.stl"), expect=OK)
     assert "closed: yes" in p.stdout and "boundary_edges: 0" in p.stdout
+    # the rest of sb_mesh_check: what generate --mesh wrote is printable
+    for line in ("nonmanifold_vertices: 0", "self_intersections: 0", "printable: yes"):
+        assert line in p.stdout, (line, p.stdout)
     v, t = read_stl(os.path.join(d, "meshes", "liver.stl"))
+    # genus and components agree with Euler's formula on the STL as numpy reads it
+    field = {l.split(":")[0]: l.split(":")[1].strip() for l in p.stdout.splitlines()}
+    e = np.concatenate([t[:, [0, 1]], t[:, [1, 2]], t[:, [2, 0]]])
+    n_edges = np.unique(np.sort(e, axis=1), axis=0).shape[0]
+    euler = len(v) - n_edges + len(t)
+    assert int(field["components"]) - euler // 2 == int(field["genus"]), (field, euler)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    g = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(len(v), len(v)))
+    assert connected_components(g, directed=False)[0] == int(field["components"]), field
     assert f"triangles: {len(t)}" in p.stdout
     vol = [float(l.split()[1]) for l in p.stdout.splitlines() if l.startswith("volume_ml")][0]
     assert abs(vol - signed_volume(v, t) / 1000.0) < 1e-3 * abs(vol) + 1e-3
