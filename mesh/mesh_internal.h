@@ -35,10 +35,11 @@ sb_status sb__mesh_check_ex(const sb_trimesh *m, size_t known_crossings, sb_mesh
 /* The collapses a simplification made, in order, with the pass each belongs to. */
 typedef struct sb__simplify_log {
     uint32_t *b, *a;    /* collapse b -> a */
+    uint8_t *skip;      /* 1: leave this collapse out of the next replay (NULL: none) */
     size_t n, cap;      /* collapses */
     size_t *pass_end;   /* index after the last collapse of each pass */
     size_t npass, pcap; /* passes */
-    int replay;         /* 0: record into the log; 1: replay it */
+    int replay;         /* 0: record; 1: replay, then on to the budget; 2: replay only */
 } sb__simplify_log;
 
 void sb__simplify_log_free(sb__simplify_log *log);
@@ -46,10 +47,11 @@ void sb__simplify_log_free(sb__simplify_log *log);
 /* sb_mesh_simplify with more arguments (mesh/simplify.c): frozen (may be NULL; one byte per
  * input vertex) marks vertices no collapse may touch, neither removed nor a target; rep (may be
  * NULL; one entry per input vertex) receives the index of the output vertex each input vertex
- * was merged into (UINT32_MAX for vertices of no triangle). log (may be NULL): with replay 0 the
- * collapses made are recorded; with replay 1 the recorded collapses are made again, pass by
- * pass, skipping those touching a frozen vertex or refused by the checks (no costs computed,
- * no budget: the result equals the recorded one away from the frozen vertices). */
+ * was merged into (UINT32_MAX for vertices of no triangle). log (may be NULL) receives the
+ * collapses made; with log->replay set on entry, the recorded collapses are first made again,
+ * pass by pass, skipping those touching a frozen vertex or refused by the checks (away from
+ * the frozen vertices the result is the recorded one), then (replay 1, not 2) cheapest-first
+ * collapses continue towards the budget; the log then holds this run's collapses. */
 sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_error_mm,
                                const uint8_t *frozen, uint32_t *rep, sb__simplify_log *log,
                                size_t *collapses, sb_error *err);

@@ -219,6 +219,7 @@ void sb__simplify_log_free(sb__simplify_log *log) {
     free(log->b);
     free(log->a);
     free(log->pass_end);
+    free(log->skip);
     memset(log, 0, sizeof *log);
 }
 
@@ -231,8 +232,12 @@ static int log_collapse(sb__simplify_log *log, uint32_t b, uint32_t a) {
         uint32_t *na = realloc(log->a, nc * sizeof *na);
         if (!na) return 0;
         log->a = na;
+        uint8_t *ns = realloc(log->skip, nc);
+        if (!ns) return 0;
+        log->skip = ns;
         log->cap = nc;
     }
+    log->skip[log->n] = 0;
     log->b[log->n] = b;
     log->a[log->n++] = a;
     return 1;
@@ -253,7 +258,7 @@ static int log_pass(sb__simplify_log *log) {
 sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_error_mm,
                                const uint8_t *frozen, uint32_t *rep, sb__simplify_log *log,
                                size_t *collapses, sb_error *err) {
-    const int replay = log && log->replay;
+    const int replay = log ? log->replay : 0;
     if (collapses) *collapses = 0;
     if (!m) return sb_error_set(err, SB_ERR_USAGE, "sb_mesh_simplify: mesh is NULL");
     if (rep)
@@ -262,7 +267,15 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
         if (m->tris[i] >= m->nverts)
             return sb_error_set(err, SB_ERR_INPUT, "simplify: triangle %zu uses vertex %u of %zu",
                                 i / 3, (unsigned)m->tris[i], m->nverts);
-    if (!replay && log) log->n = log->npass = 0;
+    /* the collapses are recorded into *log; a replay reads the previous recording (old) */
+    sb__simplify_log old;
+    memset(&old, 0, sizeof old);
+    if (replay) {
+        old = *log;
+        memset(log, 0, sizeof *log);
+    } else if (log) {
+        log->n = log->npass = 0;
+    }
     if (!replay && (m->ntris <= 4 || (target_tris >= m->ntris && !(max_error_mm > 0)))) {
         for (size_t i = 0; rep && i < 3 * m->ntris; i++) rep[m->tris[i]] = m->tris[i];
         return SB_OK;
@@ -314,18 +327,31 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
     for (size_t v = 0; v < s.nv; v++) s.selfc[v] = q_eval(&s.Q[v], s.P + 3 * v);
     const double max_cost = max_error_mm > 0 ? max_error_mm * max_error_mm : INFINITY;
     size_t total = 0;
+    int replaying = replay;
     for (int pass = 0; pass < 1000; pass++) {
-        if (replay ? (size_t)pass == log->npass : s.nt <= target_tris || s.nt <= 4) break;
+        if (replaying && (size_t)pass == old.npass) {
+            if (replay == 2) break;
+            replaying = 0; /* then on to the budget */
+        }
+        if (!replaying && (s.nt <= target_tris || s.nt <= 4)) break;
         build_csr(&s);
         memset(s.lock, 0, s.nv);
         size_t made = 0;
-        if (replay) {
-            for (size_t i = pass ? log->pass_end[pass - 1] : 0; i < log->pass_end[pass]; i++) {
-                uint32_t a = log->a[i], b = log->b[i];
-                if (a >= s.nv || b >= s.nv || s.lock[a] || s.lock[b] ||
-                    (frozen && (frozen[a] || frozen[b])))
+        if (replaying) {
+            for (size_t i = pass ? old.pass_end[pass - 1] : 0; i < old.pass_end[pass]; i++) {
+                uint32_t a = old.a[i], b = old.b[i];
+                if (old.skip[i] || a >= s.nv || b >= s.nv || s.lock[a] || s.lock[b] ||
+                    (frozen && (frozen[a] || frozen[b])) || !try_collapse(&s, b, a))
                     continue;
-                made += (size_t)try_collapse(&s, b, a);
+                made++;
+                if (!log_collapse(log, b, a)) {
+                    st = sb_error_set(err, SB_ERR_MEMORY, "simplify: out of memory (log)");
+                    goto done;
+                }
+            }
+            if (!log_pass(log)) {
+                st = sb_error_set(err, SB_ERR_MEMORY, "simplify: out of memory (log)");
+                goto done;
             }
         } else {
             /* cheapest collapse of every vertex whose neighbourhood changed (the others keep
@@ -397,7 +423,7 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
         memset(s.dead, 0, s.nt);
         s.nt = w;
         total += made;
-        if (!made && !replay) break;
+        if (!made && !replaying) break;
     }
     /* compact the vertices */
     size_t nv2 = 0;
@@ -417,6 +443,7 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
     m->ntris = s.nt;
     if (collapses) *collapses = total;
 done:
+    sb__simplify_log_free(&old);
     free(s.P);
     free(s.Q);
     free(s.T);

@@ -226,12 +226,19 @@ static double min_spacing(const sb_volume *v) {
     return s > 0 ? s : 1;
 }
 
-/* Simplification without self-intersections: simplify a copy of src, recording the collapses;
- * where triangles of the result cross, freeze every input vertex merged into their vertices or
- * their neighbours' (two rings), and replay the recorded collapses on a fresh copy, skipping
- * those touching a frozen vertex: away from the crossings the result is unchanged, near them
- * the input's triangles (which do not cross) come back. Up to SIMPLIFY_ROUNDS replays; a result
- * still crossing after that is left to the checks (fallback). */
+/* Simplification without self-intersections. A copy of src is simplified, the collapses
+ * recorded. While triangles of the result cross (sb__mesh_self_intersections), the result is
+ * rebuilt from a fresh copy by replaying the recording with a few collapses left out:
+ *   rounds 1..GENTLE_ROUNDS: for each vertex of a crossing triangle, the last two collapses
+ *     into it are left out and their removed vertices frozen (those triangles were the largest
+ *     there; the surface regains detail just where it crossed); then cheapest-first collapses
+ *     elsewhere meet the budget again;
+ *   later rounds, up to SIMPLIFY_ROUNDS: every input vertex merged into a crossing triangle's
+ *     vertices or their neighbours' is frozen, no new collapses (near the crossings the input's
+ *     own triangles, which do not cross, come back; the budget may be exceeded there).
+ * A result still crossing after that is left to the checks (fallback to the unsimplified
+ * mesh). Away from the crossings the replay reproduces the recorded collapses. */
+#define GENTLE_ROUNDS 4
 #define SIMPLIFY_ROUNDS 8
 static sb_status simplify_clean(const sb_trimesh *src, size_t target, double max_e,
                                 const char *what, sb_trimesh **out, size_t *crossings,
@@ -240,11 +247,12 @@ static sb_status simplify_clean(const sb_trimesh *src, size_t target, double max
     *crossings = SIZE_MAX; /* not counted */
     const size_t nv = src->nverts;
     uint32_t *rep = malloc((nv ? nv : 1) * sizeof *rep);
-    uint8_t *frozen = NULL, *hit = NULL, *mark = NULL;
+    uint8_t *frozen = calloc(nv ? nv : 1, 1), *hit = NULL, *mark = NULL;
     sb_trimesh *fin = NULL;
     sb__simplify_log log;
     memset(&log, 0, sizeof log);
-    sb_status s = rep ? SB_OK : sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
+    sb_status s =
+        rep && frozen ? SB_OK : sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
     for (int round = 0; !s; round++) {
         sb_trimesh_free(fin);
         fin = copy_mesh(src);
@@ -252,9 +260,9 @@ static sb_status simplify_clean(const sb_trimesh *src, size_t target, double max
             s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
             break;
         }
-        log.replay = round > 0;
+        log.replay = round == 0 ? 0 : round <= GENTLE_ROUNDS ? 1 : 2;
         s = sb__mesh_simplify_ex(fin, target, max_e, frozen, rep, &log, NULL, err);
-        if (s || round == SIMPLIFY_ROUNDS) break;
+        if (s) break;
         free(hit);
         hit = malloc(fin->ntris ? fin->ntris : 1);
         size_t nx = 0;
@@ -266,26 +274,42 @@ static sb_status simplify_clean(const sb_trimesh *src, size_t target, double max
             *crossings = 0;
             break;
         }
-        if (!frozen) frozen = calloc(nv ? nv : 1, 1);
+        if (round == SIMPLIFY_ROUNDS) break;
         free(mark);
         mark = calloc(fin->nverts ? fin->nverts : 1, 1);
-        if (!frozen || !mark) {
+        if (!mark) {
             s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
             break;
         }
-        /* the crossing triangles' vertices, then two rings around them */
         for (size_t t = 0; t < fin->ntris; t++)
             if (hit[t])
                 for (int c = 0; c < 3; c++) mark[fin->tris[3 * t + (size_t)c]] = 1;
-        for (uint8_t ring = 1; ring <= 2; ring++)
+        if (round + 1 <= GENTLE_ROUNDS) {
+            /* the last two collapses into each marked vertex are left out, their b frozen */
+            uint8_t *left = calloc(fin->nverts ? fin->nverts : 1, 1);
+            if (!left) {
+                s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
+                break;
+            }
+            for (size_t i = log.n; i-- > 0;) {
+                uint32_t o = rep[log.a[i]]; /* the output vertex this collapse went into */
+                if (o == UINT32_MAX || !mark[o] || left[o] >= 2) continue;
+                left[o]++;
+                log.skip[i] = 1;
+                frozen[log.b[i]] = 1;
+            }
+            free(left);
+        } else {
+            /* the input vertices merged into the marked vertices and their neighbours */
             for (size_t t = 0; t < fin->ntris; t++) {
                 const uint32_t *tv = fin->tris + 3 * t;
-                if (mark[tv[0]] == ring || mark[tv[1]] == ring || mark[tv[2]] == ring)
+                if (mark[tv[0]] == 1 || mark[tv[1]] == 1 || mark[tv[2]] == 1)
                     for (int c = 0; c < 3; c++)
-                        if (!mark[tv[c]]) mark[tv[c]] = (uint8_t)(ring + 1);
+                        if (!mark[tv[c]]) mark[tv[c]] = 2;
             }
-        for (size_t v = 0; v < nv; v++)
-            if (rep[v] != UINT32_MAX && mark[rep[v]]) frozen[v] = 1;
+            for (size_t v = 0; v < nv; v++)
+                if (rep[v] != UINT32_MAX && mark[rep[v]]) frozen[v] = 1;
+        }
     }
     sb__simplify_log_free(&log);
     free(rep);

@@ -295,11 +295,12 @@ int main(int argc, char **argv) {
         if (nlen >= sizeof name) return fail(&c, SB_ERR_USAGE, "unknown option \"%s\"", a);
         memcpy(name, a, nlen);
         name[nlen] = '\0';
-        static const char *VALUED[] = {"--threads", "--seed",     "--voxel",     "--out",
-                                       "--sex",     "--age",      "--height-cm", "--bmi",
-                                       "--labels",  "--iso",      "--contrast",  "--anatomy",
-                                       "--axial",   "--protocol", "--contrasts", "--tissues",
-                                       "--field",   "--snr",      "--bias"};
+        static const char *VALUED[] = {
+            "--threads",     "--seed",         "--voxel",  "--out",      "--sex",
+            "--age",         "--height-cm",    "--bmi",    "--labels",   "--iso",
+            "--contrast",    "--anatomy",      "--axial",  "--protocol", "--contrasts",
+            "--tissues",     "--field",        "--snr",    "--bias",     "--smooth",
+            "--target-tris", "--max-error-mm", "--backend"};
         int known = 0;
         for (size_t k = 0; k < sizeof VALUED / sizeof VALUED[0]; k++)
             known |= !strcmp(name, VALUED[k]);

@@ -366,6 +366,58 @@ def test_mesh_labels_by_name_and_absent_label():
     run("mesh", os.path.join(d, "labels.nii.gz"), "--out", out, "--labels", "liver", expect=EXISTS)
 
 
+def test_mesh_smooth_simplify_backend_options():
+    d = generate("meshopt", voxel=8)
+    lab = os.path.join(d, "labels.nii.gz")
+    out = os.path.join(WORK, "meshopt_out")
+    for sub in ("raw", "smooth", "budget", "vtk"):
+        shutil.rmtree(os.path.join(out, sub), ignore_errors=True)
+    run("mesh", lab, "--out", os.path.join(out, "raw"), "--labels", "liver", "--max-error-mm", "0",
+        "-q", expect=OK)
+    run("mesh", lab, "--out", os.path.join(out, "smooth"), "--labels", "liver", "--smooth", "10",
+        "--max-error-mm", "0", "-q", expect=OK)
+    run("mesh", lab, "--out", os.path.join(out, "budget"), "--labels", "liver", "--smooth=10",
+        "--target-tris", "600", "--max-error-mm", "0", "-q", expect=OK)
+    run("mesh", lab, "--out", os.path.join(out, "vtk"), "--labels", "liver", "--backend", "vtk",
+        "--smooth", "10", "-q", expect=OK)
+    m = {k: read_stl(os.path.join(out, k, "liver.stl")) for k in ("raw", "smooth", "budget", "vtk")}
+    for k, (v, t) in m.items():
+        assert edge_report(t) == (0, 0, 0) and signed_volume(v, t) > 0, k
+    # smoothing moves the vertices but keeps their number and the volume (Taubin + volume
+    # restoration); the budget holds (with --max-error-mm 0 nothing bounds the error first)
+    assert len(m["smooth"][1]) == len(m["raw"][1])
+    assert not np.array_equal(m["smooth"][0], m["raw"][0])
+    vr, vs = signed_volume(*m["raw"]), signed_volume(*m["smooth"])
+    assert abs(vs / vr - 1) < 0.01, (vs, vr)
+    assert len(m["budget"][1]) <= 600, len(m["budget"][1])
+    assert abs(signed_volume(*m["vtk"]) / vr - 1) < 0.05
+    for bad in (("--smooth", "x"), ("--smooth", "1001"), ("--target-tris", "3"),
+                ("--max-error-mm", "-1"), ("--backend", "gpu")):
+        p = run("mesh", lab, "--out", os.path.join(out, "bad"), *bad, expect=USAGE)
+        assert bad[0] in p.stderr, p.stderr
+    assert not os.path.exists(os.path.join(out, "bad"))
+
+
+def test_mesh_prusaslicer_manifold():
+    """Real client: PrusaSlicer 2.5 (`--info`, headless) reads our simplified STLs as manifold,
+    with our triangle count and volume."""
+    d = generate("prusa", voxel=8)
+    out = os.path.join(WORK, "prusa_out")
+    shutil.rmtree(out, ignore_errors=True)
+    run("mesh", os.path.join(d, "labels.nii.gz"), "--out", out, "--labels", "liver,skin",
+        "--smooth", "10", "--target-tris", "3000", "-q", expect=OK)
+    for name in ("liver", "skin"):
+        path = os.path.join(out, name + ".stl")
+        p = subprocess.run(["prusa-slicer", "--info", path], capture_output=True, text=True,
+                           timeout=300)
+        assert p.returncode == 0, (p.returncode, p.stderr[-2000:])
+        info = dict(l.split(" = ", 1) for l in p.stdout.splitlines() if " = " in l)
+        v, t = read_stl(path)
+        assert info["manifold"].strip() == "yes", p.stdout
+        assert int(info["number_of_facets"]) == len(t), (info, len(t))
+        assert abs(float(info["volume"]) / signed_volume(v, t) - 1) < 1e-3, info
+
+
 def test_mesh_iso_surface():
     d = generate("iso", voxel=8)
     out = os.path.join(WORK, "iso_out")
