@@ -88,12 +88,17 @@ static double quality(const double *a, const double *b, const double *c) {
     return s > 0 ? 2 * sqrt(3.0) * area2 / s : 0; /* 4 sqrt(3) A / sum l^2, A = area2 / 2 */
 }
 
+#define DEAD UINT32_MAX /* T[3 t] of a collapsed triangle */
+
+static void load(const float *P, uint32_t v, double p[3]) {
+    for (int k = 0; k < 3; k++) p[k] = P[3 * (size_t)v + (size_t)k];
+}
+
 typedef struct simp {
     size_t nv, nt;
-    double *P;
+    float *P; /* positions (the input's floats; arithmetic in double) */
     quadric *Q;
     uint32_t *T;
-    uint8_t *dead;
     size_t *off; /* CSR: triangles of each vertex */
     uint32_t *adj;
     uint32_t *deg; /* live triangles of each vertex (= valence on a closed manifold) */
@@ -110,8 +115,8 @@ typedef struct simp {
 static size_t ring(const simp *s, uint32_t x, uint32_t *buf, size_t cap) {
     size_t n = 0;
     for (size_t k = s->off[x]; k < s->off[x + 1]; k++) {
-        if (s->dead[s->adj[k]]) continue;
         const uint32_t *t = s->T + 3 * (size_t)s->adj[k];
+        if (t[0] == DEAD) continue;
         uint32_t y = t[0] == x ? t[1] : t[1] == x ? t[2] : t[0];
         if (n == cap) return SIZE_MAX;
         buf[n++] = y;
@@ -129,9 +134,8 @@ static int try_collapse(simp *s, uint32_t b, uint32_t a) {
     uint32_t opp[2];
     int ne = 0;
     for (size_t k = s->off[b]; k < s->off[b + 1]; k++) {
-        if (s->dead[s->adj[k]]) continue;
         const uint32_t *t = s->T + 3 * (size_t)s->adj[k];
-        if (t[0] != a && t[1] != a && t[2] != a) continue;
+        if (t[0] == DEAD || (t[0] != a && t[1] != a && t[2] != a)) continue;
         if (ne == 2) return 0; /* non-manifold edge */
         opp[ne++] = t[0] != a && t[0] != b ? t[0] : t[1] != a && t[1] != b ? t[1] : t[2];
     }
@@ -143,14 +147,16 @@ static int try_collapse(simp *s, uint32_t b, uint32_t a) {
     if (common != 2) return 0;
     if (na + nb < 7 || s->deg[opp[0]] <= 3 || s->deg[opp[1]] <= 3) return 0;
     /* normals and quality of the triangles of b that survive, with b moved onto a */
-    const double *pa = s->P + 3 * (size_t)a;
+    double pa[3];
+    load(s->P, a, pa);
     for (size_t k = s->off[b]; k < s->off[b + 1]; k++) {
-        if (s->dead[s->adj[k]]) continue;
         const uint32_t *t = s->T + 3 * (size_t)s->adj[k];
-        if (t[0] == a || t[1] == a || t[2] == a) continue;
+        if (t[0] == DEAD || t[0] == a || t[1] == a || t[2] == a) continue;
+        double V[3][3];
         const double *v[3], *w[3];
         for (int c = 0; c < 3; c++) {
-            v[c] = s->P + 3 * (size_t)t[c];
+            load(s->P, t[c], V[c]);
+            v[c] = V[c];
             w[c] = t[c] == b ? pa : v[c];
         }
         double n0[3], n1[3];
@@ -168,11 +174,11 @@ static int try_collapse(simp *s, uint32_t b, uint32_t a) {
     s->selfc[a] = q_eval(&s->Q[a], pa);
     for (size_t k = s->off[b]; k < s->off[b + 1]; k++) {
         uint32_t ti = s->adj[k];
-        if (s->dead[ti]) continue;
         uint32_t *t = s->T + 3 * (size_t)ti;
+        if (t[0] == DEAD) continue;
         if (t[0] == a || t[1] == a || t[2] == a) {
-            s->dead[ti] = 1;
             for (int c = 0; c < 3; c++) s->deg[t[c]]--;
+            t[0] = DEAD;
             continue;
         }
         for (int c = 0; c < 3; c++)
@@ -287,7 +293,6 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
     s.P = malloc(3 * s.nv * sizeof *s.P);
     s.Q = calloc(s.nv, sizeof *s.Q);
     s.T = malloc(3 * s.nt * sizeof *s.T);
-    s.dead = calloc(s.nt, 1);
     s.off = malloc((s.nv + 1) * sizeof *s.off);
     s.adj = malloc(3 * s.nt * sizeof *s.adj);
     s.deg = calloc(s.nv, sizeof *s.deg);
@@ -301,12 +306,12 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
     size_t *bucket = malloc(4097 * sizeof *bucket);
     uint32_t *map = malloc(s.nv * sizeof *map);
     sb_status st = SB_OK;
-    if (!s.P || !s.Q || !s.T || !s.dead || !s.off || !s.adj || !s.deg || !s.lock || !s.dirty ||
-        !s.par || !s.bestc || !s.selfc || !s.besta || !cd || !cs || !bucket || !map) {
+    if (!s.P || !s.Q || !s.T || !s.off || !s.adj || !s.deg || !s.lock || !s.dirty || !s.par ||
+        !s.bestc || !s.selfc || !s.besta || !cd || !cs || !bucket || !map) {
         st = sb_error_set(err, SB_ERR_MEMORY, "simplify: out of memory (%zu triangles)", m->ntris);
         goto done;
     }
-    for (size_t i = 0; i < 3 * s.nv; i++) s.P[i] = m->verts[i];
+    memcpy(s.P, m->verts, 3 * s.nv * sizeof *s.P);
     memcpy(s.T, m->tris, 3 * s.nt * sizeof *s.T);
     memset(s.dirty, 1, s.nv);
     for (size_t v = 0; v < s.nv; v++) s.par[v] = (uint32_t)v;
@@ -314,8 +319,11 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
         const uint32_t *tv = s.T + 3 * t;
         for (int c = 0; c < 3; c++) s.deg[tv[c]]++;
         double n[3];
-        const double *a = s.P + 3 * (size_t)tv[0];
-        tri_normal(a, s.P + 3 * (size_t)tv[1], s.P + 3 * (size_t)tv[2], n);
+        double a[3], pb[3], pc[3];
+        load(s.P, tv[0], a);
+        load(s.P, tv[1], pb);
+        load(s.P, tv[2], pc);
+        tri_normal(a, pb, pc, n);
         double l = sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
         if (!(l > 0)) continue;
         n[0] /= l, n[1] /= l, n[2] /= l;
@@ -324,7 +332,11 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
                      n[1] * n[2], n[1] * d,    n[2] * n[2], n[2] * d, d * d};
         for (int c = 0; c < 3; c++) q_add(&s.Q[tv[c]], &q);
     }
-    for (size_t v = 0; v < s.nv; v++) s.selfc[v] = q_eval(&s.Q[v], s.P + 3 * v);
+    for (size_t v = 0; v < s.nv; v++) {
+        double p[3];
+        load(s.P, (uint32_t)v, p);
+        s.selfc[v] = q_eval(&s.Q[v], p);
+    }
     const double max_cost = max_error_mm > 0 ? max_error_mm * max_error_mm : INFINITY;
     size_t total = 0;
     int replaying = replay;
@@ -367,7 +379,8 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
                             const uint32_t *t = s.T + 3 * (size_t)s.adj[k];
                             uint32_t a = t[0] == b ? t[1] : t[1] == b ? t[2] : t[0];
                             if (frozen && frozen[a]) continue;
-                            const double *pa = s.P + 3 * (size_t)a;
+                            double pa[3];
+                            load(s.P, a, pa);
                             double c = q_eval(&s.Q[b], pa) + s.selfc[a];
                             if (c < best) best = c, ba = a;
                         }
@@ -416,11 +429,10 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
         }
         size_t w = 0;
         for (size_t t = 0; t < s.nt; t++) {
-            if (s.dead[t]) continue;
+            if (s.T[3 * t] == DEAD) continue;
             if (w != t) memcpy(s.T + 3 * w, s.T + 3 * t, 3 * sizeof *s.T);
             w++;
         }
-        memset(s.dead, 0, s.nt);
         s.nt = w;
         total += made;
         if (!made && !replaying) break;
@@ -432,8 +444,7 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
     for (size_t v = 0; v < s.nv; v++)
         if (map[v] == UINT32_MAX - 1) {
             map[v] = (uint32_t)nv2;
-            for (int k = 0; k < 3; k++)
-                m->verts[3 * nv2 + (size_t)k] = (float)s.P[3 * v + (size_t)k];
+            for (int k = 0; k < 3; k++) m->verts[3 * nv2 + (size_t)k] = s.P[3 * v + (size_t)k];
             nv2++;
         }
     for (size_t i = 0; i < 3 * s.nt; i++) m->tris[i] = map[s.T[i]];
@@ -447,7 +458,6 @@ done:
     free(s.P);
     free(s.Q);
     free(s.T);
-    free(s.dead);
     free(s.off);
     free(s.adj);
     free(s.deg);

@@ -22,6 +22,8 @@
  */
 #include "sb_mesh.h"
 
+#include "mesh_internal.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,11 @@ static double signed_volume(const sb_trimesh *m, const double *p) {
 }
 
 sb_status sb_mesh_smooth(sb_trimesh *m, int iters, const sb_ctx *ctx, sb_error *err) {
+    return sb__mesh_smooth_ex(m, iters, 0, ctx, err);
+}
+
+sb_status sb__mesh_smooth_ex(sb_trimesh *m, int iters, double target_mm3, const sb_ctx *ctx,
+                             sb_error *err) {
     if (!m) return sb_error_set(err, SB_ERR_USAGE, "sb_mesh_smooth: mesh is NULL");
     if (iters <= 0 || m->ntris == 0) return SB_OK;
     const size_t nv = m->nverts, nt = m->ntris;
@@ -61,7 +68,7 @@ sb_status sb_mesh_smooth(sb_trimesh *m, int iters, const sb_ctx *ctx, sb_error *
     for (size_t v = nv; v > 0; v--) off[v] = off[v - 1];
     off[0] = 0;
     for (size_t i = 0; i < 3 * nv; i++) p[i] = m->verts[i];
-    const double V0 = signed_volume(m, p);
+    const double V0 = target_mm3 > 0 ? target_mm3 : signed_volume(m, p);
     const int threads = sb_ctx_threads(ctx);
     const double fac[2] = {0.5, -0.53};
     for (int it = 0; it < iters; it++) {

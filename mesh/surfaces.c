@@ -324,12 +324,31 @@ static sb_status simplify_clean(const sb_trimesh *src, size_t target, double max
     return SB_OK;
 }
 
-/* Steps 2-5 on raw (consumed). */
+static double mesh_volume(const sb_trimesh *m) {
+    double vol = 0;
+    const float *o = m->verts; /* relative to the first vertex (less cancellation) */
+    for (size_t t = 0; t < m->ntris; t++) {
+        double a[3][3];
+        for (int c = 0; c < 3; c++)
+            for (int k = 0; k < 3; k++)
+                a[c][k] =
+                    (double)m->verts[3 * (size_t)m->tris[3 * t + (size_t)c] + (size_t)k] - o[k];
+        vol += a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) -
+               a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0]) +
+               a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]);
+    }
+    return vol / 6.0;
+}
+
+/* Steps 2-5 on raw (consumed). voxels_mm3 > 0: the label's voxel volume, which smoothing then
+ * restores (scaled by the share of the raw surface's volume kept after step 2). */
 static sb_status finish(sb_trimesh *raw, const sb_surface_opts *o, const sb_volume *v,
-                        const char *what, sb_trimesh **out, sb_surface_info *info, sb_error *err) {
+                        double voxels_mm3, const char *what, sb_trimesh **out,
+                        sb_surface_info *info, sb_error *err) {
     sb_surface_info inf;
     memset(&inf, 0, sizeof inf);
     *out = NULL;
+    const double raw_mm3 = voxels_mm3 > 0 && o->smooth_iters > 0 ? mesh_volume(raw) : 0;
     const double vox = v->spacing[0] * v->spacing[1] * v->spacing[2];
     double min_c = o->min_component_mm3 < 0 ? vox : o->min_component_mm3;
     double max_e =
@@ -347,7 +366,8 @@ static sb_status finish(sb_trimesh *raw, const sb_surface_opts *o, const sb_volu
     if (o->smooth_iters > 0) {
         sm = copy_mesh(raw);
         if (!sm) s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
-        if (!s) s = sb_mesh_smooth(sm, o->smooth_iters, &one, err);
+        double target = raw_mm3 > 0 ? voxels_mm3 * mesh_volume(raw) / raw_mm3 : 0;
+        if (!s) s = sb__mesh_smooth_ex(sm, o->smooth_iters, target, &one, err);
     }
     size_t target = o->target_tris;
     if (o->keep_ratio > 0 && o->keep_ratio < 1) {
@@ -425,6 +445,49 @@ static sb_status label_boxes(const sb_volume *v, const int *ids, size_t n, long 
     return SB_OK;
 }
 
+/* Voxels of each ids[i] (planes in parallel, per-thread tallies). 0 if out of memory. */
+static int voxel_counts(const sb_volume *v, const int *ids, size_t n, const sb_ctx *ctx,
+                        size_t *counts) {
+    uint32_t *slot = malloc(65536 * sizeof *slot);
+    if (!slot) return 0;
+    for (size_t i = 0; i < 65536; i++) slot[i] = UINT32_MAX;
+    for (size_t i = 0; i < n; i++) slot[ids[i]] = (uint32_t)i, counts[i] = 0;
+    const size_t plane = v->dim[0] * v->dim[1];
+    int fail = 0;
+#pragma omp parallel num_threads(sb_ctx_threads(ctx))
+    {
+        size_t *c = calloc(n ? n : 1, sizeof *c);
+        if (!c) {
+#pragma omp atomic write
+            fail = 1;
+        }
+#pragma omp for schedule(dynamic, 4)
+        for (size_t k = 0; k < v->dim[2]; k++) {
+            if (!c) continue;
+            const size_t i0 = k * plane;
+            if (v->dtype == SB_DT_UINT16) {
+                const uint16_t *d = (const uint16_t *)v->data + i0;
+                for (size_t i = 0; i < plane; i++) {
+                    uint32_t sl = slot[d[i]];
+                    if (sl != UINT32_MAX) c[sl]++;
+                }
+            } else {
+                for (size_t i = 0; i < plane; i++) {
+                    double x = sb_volume_get(v, i0 + i);
+                    if (!(x >= 1 && x <= 65535) || x != (double)(long)x) continue;
+                    uint32_t sl = slot[(size_t)x];
+                    if (sl != UINT32_MAX) c[sl]++;
+                }
+            }
+        }
+#pragma omp critical(sb_surfaces_counts)
+        for (size_t i = 0; c && i < n; i++) counts[i] += c[i];
+        free(c);
+    }
+    free(slot);
+    return !fail;
+}
+
 sb_status sb_mesh_surfaces(const sb_volume *labels, const int *ids, size_t n,
                            const sb_surface_opts *opts, const sb_ctx *ctx, sb_trimesh **out,
                            sb_surface_info *info, sb_error *err) {
@@ -440,10 +503,21 @@ sb_status sb_mesh_surfaces(const sb_volume *labels, const int *ids, size_t n,
     order *ord = malloc((n ? n : 1) * sizeof *ord);
     sb_status *st = calloc(n ? n : 1, sizeof *st);
     sb_error *errs = calloc(n ? n : 1, sizeof *errs);
+    size_t *counts = calloc(n ? n : 1, sizeof *counts);
     long long(*lo)[3] = NULL, (*hi)[3] = NULL;
     sb_status s = SB_OK;
-    if (!raw || !ord || !st || !errs) s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    if (!raw || !ord || !st || !errs || !counts)
+        s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
     if (!s) s = sb_mesh_mc_labels(labels, ids, n, ctx, raw, err);
+    /* the voxel volume smoothing restores: |det| of the affine's 3x3 part per voxel */
+    const double *A0 = labels ? labels->affine[0] : NULL, *A1 = labels ? labels->affine[1] : NULL,
+                 *A2 = labels ? labels->affine[2] : NULL;
+    const double vox_mm3 = labels ? fabs(A0[0] * (A1[1] * A2[2] - A1[2] * A2[1]) -
+                                         A0[1] * (A1[0] * A2[2] - A1[2] * A2[0]) +
+                                         A0[2] * (A1[0] * A2[1] - A1[1] * A2[0]))
+                                  : 0;
+    if (!s && opts->smooth_iters > 0 && !voxel_counts(labels, ids, n, ctx, counts))
+        s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
     if (!s && opts->gauss_sigma_mm > 0) {
         lo = malloc((n ? n : 1) * sizeof *lo);
         hi = malloc((n ? n : 1) * sizeof *hi);
@@ -471,7 +545,8 @@ sb_status sb_mesh_surfaces(const sb_volume *labels, const int *ids, size_t n,
                 }
             }
             if (!st[i])
-                st[i] = finish(src, opts, labels, what, &out[i], info ? &info[i] : NULL, &errs[i]);
+                st[i] = finish(src, opts, labels, (double)counts[i] * vox_mm3, what, &out[i],
+                               info ? &info[i] : NULL, &errs[i]);
             else
                 sb_trimesh_free(src);
         }
@@ -491,6 +566,7 @@ sb_status sb_mesh_surfaces(const sb_volume *labels, const int *ids, size_t n,
     free(ord);
     free(st);
     free(errs);
+    free(counts);
     free(lo);
     free(hi);
     return s;
@@ -511,7 +587,7 @@ sb_status sb_mesh_surface_iso(const sb_volume *v, double iso, const sb_surface_o
     if (s) return s;
     char what[64];
     snprintf(what, sizeof what, "iso-surface %g", iso);
-    return finish(raw, opts, v, what, out, info, err);
+    return finish(raw, opts, v, 0, what, out, info, err);
 }
 
 /* Otsu's threshold (N. Otsu, "A threshold selection method from gray-level histograms", IEEE
