@@ -42,6 +42,11 @@ typedef struct {
 
 typedef struct {
     double g[3], gmin;
+    /* lateral (x, y) factor of the mapping above the neck, and the neck's span (subject z):
+     * see lateral_m */
+    double head_m[2], head_z0, head_z1;
+    int threads; /* for the body-composition sampling */
+    sb_body_composition comp;
     double params[P_COUNT];
     scene_struct *s;
     int n;
@@ -101,7 +106,7 @@ static void subject_params(const sb_subject *s, double voxel_mm, const double g[
      * men, 1300 g women at 176 / 163 cm, scaled with height^3), not the body's girth. The
      * reference man's cranial cavity fits 1381 ml. */
     double brain = (male ? 1450.0 : 1300.0) / 1.05 * pow(s->height_cm / (male ? 176.0 : 163.0), 3);
-    p[P_HEAD_SCALE] = cbrt(brain / (1450.0 / 1.05 * pow(175.0 / 176.0, 3)) / (g[0] * g[1] * g[2]));
+    p[P_HEAD_SCALE] = cbrt(brain / (1450.0 / 1.05 * pow(175.0 / 176.0, 3))) / g[2];
 }
 
 static void scene_free(scene *sc) {
@@ -114,13 +119,50 @@ static void scene_free(scene *sc) {
 
 static int tissue_index(const char *name);
 
+/* The mapping's factor along lateral axis k (0, 1) at subject height z: 1 in the body, head_m
+ * in the head, blended smoothly along the neck. The head is mapped with the height's scale on
+ * every axis (g[2]): girth and body composition widen the body, not the skull and its
+ * contents, and the head keeps the reference's fraction of the stature. */
+static double lateral_m(const scene *sc, int k, double z) {
+    double t = (z - sc->head_z0) / (sc->head_z1 - sc->head_z0);
+    t = t < 0 ? 0 : t > 1 ? 1 : t * t * (3 - 2 * t);
+    return 1.0 + t * (sc->head_m[k] - 1.0);
+}
+
+/* Reference coordinate x along axis k mapped to the subject (before shifts): the interval
+ * spanned over the lateral factors in use, widened into [*lo, *hi]. */
+static void map_extend(const scene *sc, int k, double x, double *lo, double *hi) {
+    double a = x * sc->g[k], b = k < 2 ? a * sc->head_m[k] : a;
+    *lo = fmin(*lo, fmin(a, b));
+    *hi = fmax(*hi, fmax(a, b));
+}
+
+/* The head's mapping (see lateral_m) over the neck from C7 to C2 (landmarks; without them the
+ * whole body is mapped alike), and the smallest scale factor. */
+static void set_head_mapping(scene *sc) {
+    const sb_anatomy *a = sc->a;
+    const int c7 = anat_find_landmark(a, "C7"), c2 = anat_find_landmark(a, "C2");
+    sc->head_z0 = 1e30, sc->head_z1 = 2e30;
+    sc->head_m[0] = sc->head_m[1] = 1.0;
+    if (c7 >= 0 && c2 >= 0 && a->landmarks[c2].p[2] > a->landmarks[c7].p[2]) {
+        sc->head_z0 = a->landmarks[c7].p[2] * sc->g[2];
+        sc->head_z1 = a->landmarks[c2].p[2] * sc->g[2];
+        sc->head_m[0] = sc->g[2] / sc->g[0];
+        sc->head_m[1] = sc->g[2] / sc->g[1];
+    }
+    sc->gmin = fmin(fmin(sc->g[0], sc->g[1]), sc->g[2]); /* g[2] is the head's on every axis */
+}
+
 /* Box of the body (the named shape "body", else all structures), subject mm, undeformed. */
 static void scene_box(const scene *sc, double lo[3], double hi[3]) {
     const sb_anatomy *a = sc->a;
     for (int k = 0; k < 3; k++) lo[k] = 1e30, hi[k] = -1e30;
     if (a->body_shape >= 0) {
         const sdf_node *b = &sc->within[a->body_shape].nodes[sc->within[a->body_shape].root];
-        for (int k = 0; k < 3; k++) lo[k] = b->lo[k] * sc->g[k], hi[k] = b->hi[k] * sc->g[k];
+        for (int k = 0; k < 3; k++) {
+            map_extend(sc, k, b->lo[k], &lo[k], &hi[k]);
+            map_extend(sc, k, b->hi[k], &lo[k], &hi[k]);
+        }
     } else {
         for (int i = 0; i < sc->n; i++)
             for (int k = 0; k < 3; k++)
@@ -128,17 +170,192 @@ static void scene_box(const scene *sc, double lo[3], double hi[3]) {
     }
 }
 
+/* Fraction of a voxel of size w inside a surface at signed distance d from its centre (a plane
+ * across the voxel: the box filter of the distance; unbiased for planes, it overestimates a
+ * convex structure's volume by about w^2 / (4 R^2) for a radius R). */
+static double coverage(double d, double w) {
+    double c = 0.5 - d / w;
+    return c < 0 ? 0 : c > 1 ? 1 : c;
+}
+
+/* ---- body composition -----------------------------------------------------------------------
+ * The body's mass follows the subject's weight: the muscle envelope ("lean", with the body
+ * cavities) is scaled sideways to the lean mass and the subcutaneous fat thicknesses (fat_*
+ * parameters) to the rest, from the named shapes' volumes (hierarchical sampling; no voxels).
+ *   adipose tissue = body fat / 0.8, body fat % from BMI, age and sex (Gallagher et al., Am J
+ *   Clin Nutr 2000;72:694: 64.5 - 848/BMI + 0.079 age - 16.4 male + 0.05 male age +
+ *   39.0 male/BMI): reference man (176 cm, 73 kg, 35 y) 18.4 % -> 16.8 kg adipose, woman
+ *   (163 cm, 60 kg) 29.7 % -> 22.3 kg (ICRP 89: 18.2 / 22.5 kg);
+ *   visceral fat (inside the cavities) is ~18 % of adipose tissue in men, ~10 % in women
+ *   (ANATOMY.md §6), the rest subcutaneous;
+ *   mean densities (g/ml) inside the envelope: 1.16 muscle and bone, 0.44 thoracic cavity (lungs
+ *   0.3, heart, mediastinum), 1.0 abdominopelvic cavity; 0.92 fat, 1.09 skin. */
+#define RHO_LEAN 1.16
+#define RHO_THORAX 0.44
+#define RHO_ABDOMEN 1.0
+#define RHO_FAT 0.92
+#define RHO_SKIN 1.09
+
+/* Volume (reference mm^3) of named shape k inside the cube of half size h at c, and in
+ * *above the part above z = zcut: cubes whose centre is farther than the safe distance from
+ * the surface are inside or outside whole; the smallest ones (half size <= hmin) count their
+ * covered fraction. */
+static double shape_volume_rec(sdf_ctx *cx, int k, const double c[3], double h, double hmin,
+                               double zcut, double *above) {
+    double d = sdf_eval_shape(cx, k, c), safe = CULL_FACTOR * sqrt(3.0) * h, v;
+    if (d > safe) return 0.0;
+    if (d < -safe || h <= hmin) {
+        v = 8.0 * h * h * h * (d < -safe ? 1.0 : coverage(d, 2.0 * h));
+        *above += v * fmin(fmax((c[2] + h - zcut) / (2.0 * h), 0.0), 1.0);
+        return v;
+    }
+    v = 0;
+    for (int o = 0; o < 8; o++) {
+        double q[3] = {c[0] + (o & 1 ? 0.5 : -0.5) * h, c[1] + (o & 2 ? 0.5 : -0.5) * h,
+                       c[2] + (o & 4 ? 0.5 : -0.5) * h};
+        v += shape_volume_rec(cx, k, q, 0.5 * h, hmin, zcut, above);
+    }
+    return v;
+}
+
+/* A named shape's volume (reference mm^3): in the body and in the head (above the middle of
+ * the neck), which are mapped differently (lateral_m). */
+typedef struct {
+    double body, head;
+} split_volume;
+
+static split_volume shape_volume(const scene *sc, int k) {
+    split_volume sv = {0, 0};
+    if (k < 0) return sv;
+    const sdf_node *r = &sc->within[k].nodes[sc->within[k].root];
+    const double h = 32.0, /* top cubes of 64 mm, down to 8 mm */
+        zcut = 0.5 * (sc->head_z0 + sc->head_z1) / sc->g[2];
+    long n[3];
+    for (int a = 0; a < 3; a++) n[a] = (long)ceil((r->hi[a] - r->lo[a]) / (2 * h));
+    const long ncubes = n[0] * n[1] * n[2];
+    double *v = calloc((size_t)(2 * ncubes), sizeof *v);
+    if (!v) return (split_volume){-1, -1};
+    int fail = 0;
+    /* per cube into its own slot, summed in order below: the same at any thread count */
+#pragma omp parallel num_threads(sc->threads > 0 ? sc->threads : 1)
+    {
+        sdf_ctx cx;
+        int ok = sdf_ctx_init(&cx, sc->within, sc->nwithin);
+        if (!ok) {
+#pragma omp atomic write
+            fail = 1;
+        }
+#pragma omp for schedule(dynamic, 8)
+        for (long c = 0; c < ncubes; c++) {
+            if (!ok) continue;
+            double q[3] = {r->lo[0] + h * (double)(2 * (c % n[0]) + 1),
+                           r->lo[1] + h * (double)(2 * ((c / n[0]) % n[1]) + 1),
+                           r->lo[2] + h * (double)(2 * (c / (n[0] * n[1])) + 1)};
+            v[2 * c] = shape_volume_rec(&cx, k, q, h, 4.0, zcut, &v[2 * c + 1]);
+        }
+        if (ok) sdf_ctx_free(&cx);
+    }
+    for (long c = 0; c < ncubes; c++) sv.body += v[2 * c] - v[2 * c + 1], sv.head += v[2 * c + 1];
+    free(v);
+    return fail ? (split_volume){-1, -1} : sv;
+}
+
+/* Reference mm^3 -> subject litres in the body and in the head. */
+static void jacobians(const scene *sc, double *body, double *head) {
+    *body = sc->g[0] * sc->g[1] * sc->g[2] * 1e-6;
+    *head = *body * sc->head_m[0] * sc->head_m[1];
+}
+
+static int resolve_shapes(scene *sc) {
+    for (int i = 0; i < sc->nwithin; i++)
+        if (!sdf_resolve(&sc->within[i], sc->params, sc->within)) return 0;
+    return 1;
+}
+
+/* Resolves the shapes with the fat thicknesses of `base` times f; *mass (kg) of the fat
+ * between body and envelope (the envelope's volume vl). */
+static int fat_mass(scene *sc, const double base[P_COUNT], double f, int ibody, split_volume vl,
+                    double *mass) {
+    memcpy(sc->params, base, sizeof sc->params);
+    for (int i = P_FAT_TRUNK_MM; i <= P_FAT_BREAST_MM; i++) sc->params[i] *= f;
+    if (!resolve_shapes(sc)) return 0;
+    split_volume vb = shape_volume(sc, ibody);
+    if (vb.body < 0) return 0;
+    double jb, jh;
+    jacobians(sc, &jb, &jh);
+    *mass = RHO_FAT * (jb * fmax(vb.body - vl.body, 0.0) + jh * fmax(vb.head - vl.head, 0.0));
+    return 1;
+}
+
+/* Scales the envelope sideways (g[0], g[1]; not the head, see lateral_m) and the fat
+ * thicknesses to the subject's weight (see above); anatomies without "body" and "lean" shapes
+ * are left as they are. 0 on out of memory. */
+static int calibrate_body(scene *sc, const sb_subject *subj, double voxel_mm) {
+    const sb_anatomy *a = sc->a;
+    const int ibody = a->body_shape, ilean = anat_find_shape(a, "lean");
+    if (ibody < 0 || ilean < 0) return 1;
+    const int male = subj->sex == SB_SEX_MALE;
+    const double bmi = subj->bmi, age = subj->age_y, w = subj->weight_kg;
+    double bf =
+        (64.5 - 848.0 / bmi + 0.079 * age - 16.4 * male + 0.05 * male * age + 39.0 * male / bmi) /
+        100.0;
+    bf = fmin(fmax(bf, 0.04), 0.60);
+    const double adipose = bf * w / 0.8, vat_share = male ? 0.18 : 0.10;
+    const double target_lean = w - adipose * (1.0 - vat_share);
+    /* the envelope; the cavities are inside it, below the neck */
+    split_volume vl = shape_volume(sc, ilean),
+                 vt = shape_volume(sc, anat_find_shape(a, "thoracic_cavity")),
+                 va = shape_volume(sc, anat_find_shape(a, "abdominopelvic_cavity"));
+    if (vl.body < 0 || vt.body < 0 || va.body < 0) return 0;
+    double jb, jh;
+    jacobians(sc, &jb, &jh);
+    /* the body's part grows with g[0] g[1], the head's does not */
+    const double m_head = jh * RHO_LEAN * vl.head;
+    double m_body = jb * (RHO_LEAN * (vl.body - vt.body - va.body) + RHO_THORAX * vt.body +
+                          RHO_ABDOMEN * va.body);
+    double s = fmin(fmax(sqrt(fmax(target_lean - m_head, 0.0) / m_body), 0.7), 1.3);
+    sc->g[0] *= s;
+    sc->g[1] *= s;
+    set_head_mapping(sc);
+    const double m_lean = m_body * s * s + m_head;
+    /* the fat: thicknesses x phi, solved by the secant method on the body's volume */
+    double base[P_COUNT];
+    subject_params(subj, voxel_mm, sc->g, base);
+    const double skin_mm = base[P_SKIN_MM] * 0.5 * (sc->g[0] + sc->g[1]);
+    const double skin_extra =
+        (RHO_SKIN - RHO_FAT) * 1e-3 * skin_mm * sqrt(subj->height_cm * w / 3600.0) /* BSA m^2 */;
+    const double target = w - m_lean - skin_extra;
+    double f0 = 1.0, m0 = 0, f1, m1 = 0;
+    int ok = fat_mass(sc, base, f0, ibody, vl, &m0);
+    f1 = fmin(fmax(m0 > 0 ? target / m0 : 1.0, 0.02), 4.0);
+    for (int it = 0; ok && it < 3; it++) {
+        if (!(ok = fat_mass(sc, base, f1, ibody, vl, &m1))) break;
+        if (fabs(m1 - target) < 0.002 * w || fabs(m1 - m0) < 1e-9) break; /* 0.2 % of weight */
+        double f2 = fmin(fmax(f1 + (target - m1) * (f1 - f0) / (m1 - m0), 0.02), 4.0);
+        f0 = f1, m0 = m1, f1 = f2;
+        if (it == 2) ok = fat_mass(sc, base, f1, ibody, vl, &m1); /* resolve the last */
+    }
+    sc->comp = (sb_body_composition){.body_fat_percent = 100 * bf,
+                                     .adipose_kg = adipose,
+                                     .lean_scale = s,
+                                     .fat_scale = f1,
+                                     .trunk_fat_mm = subj->fat_mm * f1,
+                                     .model_kg = m_lean + m1 + skin_extra};
+    return ok;
+}
+
 static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double voxel_mm,
-                             scene *sc, sb_error *err) {
+                             int threads, scene *sc, sb_error *err) {
     memset(sc, 0, sizeof *sc);
     sc->a = a;
+    sc->threads = threads;
     const int male = subj->sex == SB_SEX_MALE;
     double gz = subj->height_cm / 175.0;
     double girth = pow(fmin(fmax(subj->bmi, 15.0), 60.0) / 22.0, 0.15); /* muscle, not fat */
     sc->g[2] = gz;
     sc->g[0] = gz * girth * (male ? 1.0 : 0.95);
     sc->g[1] = gz * girth * (male ? 1.0 : 0.97);
-    sc->gmin = fmin(sc->g[0], fmin(sc->g[1], sc->g[2]));
+    set_head_mapping(sc);
     subject_params(subj, voxel_mm, sc->g, sc->params);
     sc->s = calloc((size_t)a->nstructs, sizeof *sc->s);
     sc->within = calloc((size_t)(a->nshapes ? a->nshapes : 1), sizeof *sc->within);
@@ -153,6 +370,10 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
             scene_free(sc);
             return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
         }
+    if (!calibrate_body(sc, subj, voxel_mm)) {
+        scene_free(sc);
+        return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    }
     const double ref_bsa = male ? bsa(176, 73) : bsa(163, 60);
     const double ratio_bsa = bsa(subj->height_cm, subj->weight_kg) / ref_bsa;
     for (int i = 0; i < a->nstructs; i++) {
@@ -191,7 +412,9 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
             if (st->scaling == SCALE_HEIGHT) target *= pow(gz * 175.0 / (male ? 176.0 : 163.0), 3);
             double sig = sqrt(log(1 + st->cv * st->cv));
             target *= exp(sig * z0 - 0.5 * sig * sig);
-            ss->f = cbrt(target / (st->ref_volume_ml * sc->g[0] * sc->g[1] * sc->g[2]));
+            const double zc = ss->center_ref[2] * sc->g[2];
+            ss->f = cbrt(target / (st->ref_volume_ml * sc->g[0] * sc->g[1] * sc->g[2] *
+                                   lateral_m(sc, 0, zc) * lateral_m(sc, 1, zc)));
         } else if (st->cv > 0) {
             double sig = sqrt(log(1 + st->cv * st->cv));
             ss->f = cbrt(exp(sig * z0 - 0.5 * sig * sig));
@@ -208,20 +431,22 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
             hi[0] = -t;
         }
         for (int k = 0; k < 3; k++) {
-            double a0 =
-                (ss->center_ref[k] + (lo[k] - ss->center_ref[k]) * ss->f) * sc->g[k] + ss->shift[k];
-            double a1 =
-                (ss->center_ref[k] + (hi[k] - ss->center_ref[k]) * ss->f) * sc->g[k] + ss->shift[k];
+            double u = 1e30, v = -1e30;
+            map_extend(sc, k, ss->center_ref[k] + (lo[k] - ss->center_ref[k]) * ss->f, &u, &v);
+            map_extend(sc, k, ss->center_ref[k] + (hi[k] - ss->center_ref[k]) * ss->f, &u, &v);
             /* the approximate distances (ellipsoids, superquadrics and their offsets) reach a
              * little past the nodes' boxes */
-            ss->lo[k] = fmin(a0, a1) - BOX_PAD_MM;
-            ss->hi[k] = fmax(a0, a1) + BOX_PAD_MM;
+            ss->lo[k] = u + ss->shift[k] - BOX_PAD_MM;
+            ss->hi[k] = v + ss->shift[k] + BOX_PAD_MM;
         }
         if (st->within >= 0) { /* clip the box by the named shape's box */
             const sdf_node *w = &sc->within[st->within].nodes[sc->within[st->within].root];
             for (int k = 0; k < 3; k++) {
-                ss->lo[k] = fmax(ss->lo[k], w->lo[k] * sc->g[k]);
-                ss->hi[k] = fmin(ss->hi[k], w->hi[k] * sc->g[k]);
+                double u = 1e30, v = -1e30;
+                map_extend(sc, k, w->lo[k], &u, &v);
+                map_extend(sc, k, w->hi[k], &u, &v);
+                ss->lo[k] = fmax(ss->lo[k], u);
+                ss->hi[k] = fmin(ss->hi[k], v);
             }
         }
         ss->tissue = tissue_index(st->label.tissue);
@@ -239,14 +464,15 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
 
 /* Signed distance (subject mm) of subject point q to scene structure ss. */
 static double struct_dist(const scene *sc, const scene_struct *ss, const double q[3], sdf_ctx *cx) {
-    double p[3];
+    double p[3],
+        g[3] = {sc->g[0] * lateral_m(sc, 0, q[2]), sc->g[1] * lateral_m(sc, 1, q[2]), sc->g[2]};
     for (int k = 0; k < 3; k++)
-        p[k] = ss->center_ref[k] + ((q[k] - ss->shift[k]) / sc->g[k] - ss->center_ref[k]) / ss->f;
+        p[k] = ss->center_ref[k] + ((q[k] - ss->shift[k]) / g[k] - ss->center_ref[k]) / ss->f;
     if (ss->src->mirrored) p[0] = -p[0];
     for (int k = 0; k < 3; k++) p[k] -= ss->anchor_ref[k];
     double d = sdf_eval(&ss->tree, ss->tree.root, p, cx) * ss->dscale;
     if (ss->src->within >= 0) {
-        double r[3] = {q[0] / sc->g[0], q[1] / sc->g[1], q[2] / sc->g[2]};
+        double r[3] = {q[0] / g[0], q[1] / g[1], q[2] / g[2]};
         d = fmax(d, sdf_eval_shape(cx, ss->src->within, r) * sc->gmin);
     }
     return d;
@@ -289,14 +515,6 @@ static void fill(const voxel_job *job, size_t i0, size_t j0, size_t k0, size_t s
                 memset(job->F + n, 255, ni);
             }
         }
-}
-
-/* Fraction of a voxel of size w inside a surface at signed distance d from its centre (a plane
- * across the voxel: the box filter of the distance; unbiased for planes, it overestimates a
- * convex structure's volume by about w^2 / (4 R^2) for a radius R). */
-static double coverage(double d, double w) {
-    double c = 0.5 - d / w;
-    return c < 0 ? 0 : c > 1 ? 1 : c;
 }
 
 /* The tissues sharing one voxel and their shares. */
@@ -484,7 +702,7 @@ sb_status sb_anatomy_grid(const sb_anatomy *a, const sb_subject *s, double voxel
     sb_status st = check_voxel(voxel_mm, err);
     if (st) return st;
     scene sc;
-    if ((st = scene_build(a, s, voxel_mm, &sc, err))) return st;
+    if ((st = scene_build(a, s, voxel_mm, 1, &sc, err))) return st;
     /* label map (2 bytes) + tissue map (1) + two int16 contrasts + the writer's compressed
      * copy: ~10 bytes per voxel */
     st = scene_grid(&sc, voxel_mm, 10, dim, origin, err);
@@ -493,12 +711,12 @@ sb_status sb_anatomy_grid(const sb_anatomy *a, const sb_subject *s, double voxel
 }
 
 sb_status sb_voxelizer_new(const sb_anatomy *a, const sb_subject *s, double voxel_mm,
-                           sb_voxelizer **out, sb_error *err) {
+                           const sb_ctx *ctx, sb_voxelizer **out, sb_error *err) {
     sb_status st = check_voxel(voxel_mm, err);
     if (st) return st;
     sb_voxelizer *v = calloc(1, sizeof *v);
     if (!v) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
-    if ((st = scene_build(a, s, voxel_mm, &v->sc, err))) {
+    if ((st = scene_build(a, s, voxel_mm, sb_ctx_threads(ctx), &v->sc, err))) {
         free(v);
         return st;
     }
@@ -516,6 +734,17 @@ void sb_voxelizer_free(sb_voxelizer *v) {
     if (!v) return;
     scene_free(&v->sc);
     free(v);
+}
+
+sb_status sb_voxelizer_check_memory(const sb_voxelizer *v, unsigned bytes_per_voxel,
+                                    sb_error *err) {
+    size_t dim[3];
+    double origin[3];
+    return scene_grid(&v->sc, v->voxel, bytes_per_voxel, dim, origin, err);
+}
+
+void sb_voxelizer_composition(const sb_voxelizer *v, sb_body_composition *out) {
+    *out = v->sc.comp;
 }
 
 void sb_voxelizer_grid(const sb_voxelizer *v, size_t dim[3], double origin[3]) {
@@ -619,13 +848,11 @@ sb_status sb_anatomy_voxelize_maps(const sb_anatomy *a, const sb_subject *s, dou
                                    sb_error *err) {
     memset(out, 0, sizeof *out);
     sb_voxelizer *v = NULL;
-    sb_status st = sb_voxelizer_new(a, s, voxel_mm, &v, err);
+    sb_status st = sb_voxelizer_new(a, s, voxel_mm, ctx, &v, err);
     if (st) return st;
     /* the whole grid at once: the maps, two contrasts and the writer's copy (see
      * sb_anatomy_grid) */
-    size_t dim[3];
-    double origin[3];
-    if (!(st = scene_grid(&v->sc, voxel_mm, 10, dim, origin, err)))
+    if (!(st = sb_voxelizer_check_memory(v, 10, err)))
         st = sb_voxelizer_slab(v, 0, v->dim[2], want, ctx, out, err);
     sb_voxelizer_free(v);
     return st;

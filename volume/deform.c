@@ -78,6 +78,14 @@ int deform_build(deform_field *f, const double lo[3], const double hi[3], double
                     1.0f, bz, (int)nc[2], slices, (int)nsl, 0.0f, f->u + comp * n[2] * nsl,
                     (int)nsl);
     }
+    /* the vertical displacement fades out towards the top and the bottom of the box (the
+     * vertex and the soles), so the warp never changes the stature */
+    for (size_t k = 0; ok && k < n[2]; k++) {
+        double z = lo[2] + (double)k * step_mm;
+        double t = fmin(fmax(fmin(z - lo[2], hi[2] - z) / DEFORM_TAPER_MM, 0.0), 1.0);
+        float *uz = f->u + 2 * n[2] * nsl + k * nsl;
+        for (size_t i = 0; i < nsl; i++) uz[i] *= (float)t;
+    }
     free(bx);
     free(by);
     free(bz);

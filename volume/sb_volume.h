@@ -106,11 +106,27 @@ void sb_anatomy_maps_free(sb_anatomy_maps *m); /* frees every map; leaves *m zer
  * maps, whatever the split. */
 typedef struct sb_voxelizer sb_voxelizer;
 sb_status sb_voxelizer_new(const sb_anatomy *a, const sb_subject *s, double voxel_mm,
-                           sb_voxelizer **out, sb_error *err);
+                           const sb_ctx *ctx, sb_voxelizer **out, sb_error *err);
 void sb_voxelizer_grid(const sb_voxelizer *v, size_t dim[3], double origin[3]);
+/* SB_ERR_MEMORY (naming the grid) if bytes_per_voxel over the whole grid exceed the memory
+ * available, before anything is allocated. */
+sb_status sb_voxelizer_check_memory(const sb_voxelizer *v, unsigned bytes_per_voxel, sb_error *err);
 sb_status sb_voxelizer_slab(const sb_voxelizer *v, size_t k0, size_t k1, unsigned want,
                             const sb_ctx *ctx, sb_anatomy_maps *out, sb_error *err);
 void sb_voxelizer_free(sb_voxelizer *v); /* NULL is a no-op */
+
+/* The body composition the voxelizer gave the subject (README "Body composition"): its mass
+ * follows the weight, with the adipose tissue of the body-fat percentage (Gallagher et al.
+ * 2000, from BMI, age and sex). All 0 for anatomies without "body" and "lean" shapes. */
+typedef struct sb_body_composition {
+    double body_fat_percent; /* target, Gallagher et al. 2000 */
+    double adipose_kg;       /* target: body fat / 0.8 */
+    double lean_scale;       /* sideways scale of the muscle envelope (trunk and limbs) */
+    double fat_scale;        /* factor on the subcutaneous fat thicknesses */
+    double trunk_fat_mm;     /* subcutaneous fat at the abdomen, after that factor */
+    double model_kg;         /* the mass the model estimates (the weight, within ~0.2 %) */
+} sb_body_composition;
+void sb_voxelizer_composition(const sb_voxelizer *v, sb_body_composition *out);
 
 /* ---- MRI --------------------------------------------------------------------------------- *
  * Tissue classes (names) are fixed here; their MR properties are data (volume/tissues/
@@ -224,10 +240,10 @@ void sb_mri_session_free(sb_mri_session *ss); /* NULL is a no-op */
  * per voxel S = f S(tissue) + (1 - f) S(pv_tissue), f = pv_frac / 255 (pv maps may be NULL:
  * pure voxels), complex and before noise; times the bias field; plus complex Gaussian noise
  * of sigma = S(ref_tissue) / snr drawn at the voxel's index from the (seed, subject, NOISE +
- * 256 id + channel) streams (block n/2 for voxel n); magnitude (Rician in tissue, Rayleigh in air). Dixon: water and fat by
- * a real-valued least-squares fit with the six-peak fat spectrum and (3 echoes) an R2*
- * estimated from the two opposed-phase echoes. Identical at any thread count. SB_ERR_USAGE
- * names the acquisition and the parameter at fault. */
+ * 256 id + channel) streams (block n/2 for voxel n); magnitude (Rician in tissue, Rayleigh in air).
+ * Dixon: water and fat by a real-valued least-squares fit with the six-peak fat spectrum and (3
+ * echoes) an R2* estimated from the two opposed-phase echoes. Identical at any thread count.
+ * SB_ERR_USAGE names the acquisition and the parameter at fault. */
 sb_status sb_mri_acquire(const sb_mri_session *ss, const sb_acquisition *a,
                          const sb_volume *tissues, const sb_volume *pv_tissue,
                          const sb_volume *pv_frac, unsigned want, sb_dtype dtype, const sb_ctx *ctx,

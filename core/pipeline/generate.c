@@ -40,7 +40,8 @@ static const char *sex_name(sb_sex s) {
 }
 
 /* Everything that determines the output, and nothing that does not (no time, no threads). */
-static cJSON *subject_json(const sb_generate_opts *opts, const sb_subject *s, const sb_volume *lab,
+static cJSON *subject_json(const sb_generate_opts *opts, const sb_subject *s,
+                           const sb_body_composition *bc, const sb_volume *lab,
                            const sb_label_table *t, cJSON *mri_json) {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "program", "synthbody");
@@ -56,8 +57,14 @@ static cJSON *subject_json(const sb_generate_opts *opts, const sb_subject *s, co
     cJSON_AddNumberToObject(p, "height_cm", s->height_cm);
     cJSON_AddNumberToObject(p, "weight_kg", s->weight_kg);
     cJSON_AddNumberToObject(p, "bmi", s->bmi);
-    cJSON_AddNumberToObject(p, "subcutaneous_fat_mm", s->fat_mm);
+    cJSON_AddNumberToObject(p, "subcutaneous_fat_mm", bc->trunk_fat_mm);
     cJSON_AddNumberToObject(p, "liver_fat_percent", 100 * s->liver_fat);
+    cJSON *bcj = cJSON_AddObjectToObject(root, "body_composition");
+    cJSON_AddNumberToObject(bcj, "body_fat_percent", bc->body_fat_percent);
+    cJSON_AddNumberToObject(bcj, "adipose_tissue_kg", bc->adipose_kg);
+    cJSON_AddNumberToObject(bcj, "muscle_envelope_scale", bc->lean_scale);
+    cJSON_AddNumberToObject(bcj, "subcutaneous_fat_scale", bc->fat_scale);
+    cJSON_AddNumberToObject(bcj, "model_mass_kg", bc->model_kg);
     cJSON *req = cJSON_AddObjectToObject(root, "requested");
     const sb_subject_request *r = &opts->subject;
     if (r->sex != SB_SEX_RANDOM) cJSON_AddStringToObject(req, "sex", sex_name(r->sex));
@@ -232,6 +239,7 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
     sb_anatomy *anat = NULL;
     sb_label_table *table = NULL;
     sb_anatomy_maps maps = {0};
+    sb_voxelizer *vz = NULL;
     sb_volume *lab = NULL, *tis = NULL; /* maps.labels, maps.tissues */
     cJSON *json = NULL, *mri = NULL;
     outputs outs = {0};
@@ -256,7 +264,11 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
     if (!s)
         s = opts->anatomy ? sb_anatomy_load(opts->anatomy, &anat, err)
                           : sb_anatomy_load_default(&anat, err);
-    if (!s) s = sb_anatomy_grid(anat, &subj, opts->voxel_mm, dim, origin, err); /* size check */
+    /* the subject's anatomy on its grid, and the grid's size checked before anything big is
+     * allocated: the maps, the images and the writer's copy, ~10 bytes per voxel */
+    if (!s) s = sb_voxelizer_new(anat, &subj, opts->voxel_mm, ctx, &vz, err);
+    if (!s) s = sb_voxelizer_check_memory(vz, 10, err);
+    if (!s) sb_voxelizer_grid(vz, dim, origin);
     if (!s) s = sb_anatomy_label_table(anat, subj.sex, &table, err);
     if (!s) s = outputs_plan(&outs, opts->out_dir, "labels.nii.gz", &p_labels, err);
     for (size_t i = 0; !s && i < proto.count; i++) {
@@ -292,8 +304,8 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
     sb_log(ctx, SB_LOG_INFO, "subject: seed %llu, %s, %.0f y, %.1f cm, BMI %.1f",
            (unsigned long long)subj.seed, sex_name(subj.sex), subj.age_y, subj.height_cm, subj.bmi);
     double t0 = now_s();
-    if ((s = sb_anatomy_voxelize_maps(anat, &subj, opts->voxel_mm,
-                                      SB_MAP_LABELS | SB_MAP_TISSUES | SB_MAP_PV, ctx, &maps, err)))
+    if ((s = sb_voxelizer_slab(vz, 0, dim[2], SB_MAP_LABELS | SB_MAP_TISSUES | SB_MAP_PV, ctx,
+                               &maps, err)))
         goto done;
     lab = maps.labels;
     tis = maps.tissues;
@@ -342,7 +354,9 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
     outputs_mark_done(&outs, p_ctbl);
 
     mri = mri_json(opts, &proto, &mt);
-    json = mri ? subject_json(opts, &subj, lab, table, mri) : NULL;
+    sb_body_composition bc;
+    sb_voxelizer_composition(vz, &bc);
+    json = mri ? subject_json(opts, &subj, &bc, lab, table, mri) : NULL;
     mri = NULL; /* owned by json now */
     if (!json) {
         s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
@@ -363,6 +377,7 @@ done:
     sb_mri_session_free(session);
     sb_tissue_db_free(tdb);
     sb_anatomy_maps_free(&maps);
+    sb_voxelizer_free(vz);
     sb_labels_free(table);
     sb_anatomy_free(anat);
     free(mesh_paths);

@@ -10,8 +10,10 @@
  * with a CV in 8–35 %; 1 otherwise (the report says which). */
 #include "sb_core.h"
 #include "sb_volume.h"
+#include "../unit/volume/body_mass.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,21 +143,21 @@ static size_t holes(const uint16_t *L, const size_t dim[3]) {
 static int fails;
 static int quiet;
 
-static void rule(int ok, uint64_t seed, const char *fmt, const char *a, double x, double y)
+static void rule(int ok, uint64_t seed, const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 3, 0)))
+    __attribute__((format(printf, 3, 4)))
 #endif
     ;
-static void rule(int ok, uint64_t seed, const char *fmt, const char *a, double x, double y) {
+static void rule(int ok, uint64_t seed, const char *fmt, ...) {
     if (ok) return;
     fails++;
     if (!quiet) {
+        va_list ap;
+        va_start(ap, fmt);
         printf("  seed %llu: rule failed: ", (unsigned long long)seed);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-        printf(fmt, a, x, y); /* every call passes a literal with %s, %f, %f */
-#pragma GCC diagnostic pop
+        vprintf(fmt, ap);
         printf("\n");
+        va_end(ap);
     }
 }
 
@@ -201,11 +203,13 @@ int main(int argc, char **argv) {
     for (int sx = 0; sx < 2; sx++) {
         if (!(sexes & (1 << sx))) continue;
         double sum[NORG] = {0}, sum2[NORG] = {0}, t_total = 0, labels_min = 1e9;
+        double bmi_err_sum = 0, bmi_err_max = 0, h_err_max = 0;
         for (int s = 0; s < nsub; s++) {
             uint64_t seed = seed0 + (uint64_t)s;
             sb_subject_request r = {.seed = seed, .sex = sx ? SB_SEX_MALE : SB_SEX_FEMALE};
             sb_subject subj;
-            sb_volume *L = NULL;
+            sb_volume *L = NULL, *T = NULL;
+            sb_anatomy_maps maps;
             sb_label_table *t = NULL;
             if (sb_subject_sample(&r, &subj, &err) ||
                 sb_anatomy_label_table(a, subj.sex, &t, &err)) {
@@ -213,11 +217,14 @@ int main(int argc, char **argv) {
                 return 1;
             }
             double t0 = now_s();
-            if (sb_anatomy_voxelize(a, &subj, voxel, &ctx, &L, NULL, &err)) {
+            if (sb_anatomy_voxelize_maps(a, &subj, voxel, SB_MAP_LABELS | SB_MAP_TISSUES, &ctx,
+                                         &maps, &err)) {
                 fprintf(stderr, "%s\n", err.msg);
                 return 1;
             }
             t_total += now_s() - t0;
+            L = maps.labels;
+            T = maps.tissues;
             memset(st, 0, 65536 * sizeof *st);
             const uint16_t *D = L->data;
             size_t border = 0, outside_skin = 0;
@@ -253,20 +260,19 @@ int main(int argc, char **argv) {
             for (size_t i = 0; i < t->count; i++) {
                 stats *q = &st[t->labels[i].id];
                 if (!q->count) {
-                    rule(0, seed, "%s absent%.0f%.0f", t->labels[i].name, 0, 0);
+                    rule(0, seed, "%s absent", t->labels[i].name);
                     continue;
                 }
                 present++;
                 for (int c = 0; c < 3; c++) q->c[c] /= (double)q->count;
             }
             labels_min = fmin(labels_min, present);
-            rule(present >= 100, seed, "%s %.0f labels present (< 100)%.0f", "", present, 0);
-            rule(border == 0, seed, "%s%.0f voxels on the volume border%.0f", "", (double)border,
-                 0);
-            rule(outside_skin == 0, seed, "%s%.0f labelled voxels touch the outside, not skin%.0f",
-                 "", (double)outside_skin, 0);
+            rule(present >= 100, seed, "%d labels present (< 100)", present);
+            rule(border == 0, seed, "%zu voxels on the volume border", border);
+            rule(outside_skin == 0, seed, "%zu labelled voxels touch the outside, not skin",
+                 outside_skin);
             size_t nh = holes(D, L->dim);
-            rule(nh == 0, seed, "%s%.0f unlabelled voxels inside the body%.0f", "", (double)nh, 0);
+            rule(nh == 0, seed, "%zu unlabelled voxels inside the body", nh);
             /* one connected component each */
             for (size_t i = 0; i < t->count; i++) {
                 const stats *q = &st[t->labels[i].id];
@@ -277,8 +283,7 @@ int main(int argc, char **argv) {
                     hi[c] = (size_t)floor((q->hi[c] - L->affine[c][3]) / voxel + 0.5);
                 }
                 size_t nc = components(D, L->dim, t->labels[i].id, lo, hi);
-                rule(nc == 1, seed, "%s has %.0f connected components%.0f", t->labels[i].name,
-                     (double)nc, 0);
+                rule(nc == 1, seed, "%s has %zu connected components", t->labels[i].name, nc);
             }
             /* organ volumes */
             double ml_vox = voxel * voxel * voxel / 1000.0;
@@ -298,17 +303,17 @@ int main(int argc, char **argv) {
                         *lv = find(t, st, "heart_ventricle_left"),
                         *t11 = find(t, st, "vertebrae_T11"), *l3 = find(t, st, "vertebrae_L3");
             if (liver)
-                rule(liver->c[0] > 0, seed, "%s centroid x %.1f mm is not right%.0f", "liver",
-                     liver->c[0], 0);
+                rule(liver->c[0] > 0, seed, "%s centroid x %.1f mm is not right", "liver",
+                     liver->c[0]);
             if (spleen)
-                rule(spleen->c[0] < 0, seed, "%s centroid x %.1f mm is not left%.0f", "spleen",
-                     spleen->c[0], 0);
+                rule(spleen->c[0] < 0, seed, "%s centroid x %.1f mm is not left", "spleen",
+                     spleen->c[0]);
             if (stomach)
-                rule(stomach->c[0] < 0, seed, "%s centroid x %.1f mm is not left%.0f", "stomach",
-                     stomach->c[0], 0);
+                rule(stomach->c[0] < 0, seed, "%s centroid x %.1f mm is not left", "stomach",
+                     stomach->c[0]);
             if (lv)
-                rule(lv->c[0] < 0, seed, "%s centroid x %.1f mm: apex not left%.0f",
-                     "heart_ventricle_left", lv->c[0], 0);
+                rule(lv->c[0] < 0, seed, "%s centroid x %.1f mm: apex not left",
+                     "heart_ventricle_left", lv->c[0]);
             double heart_z = 0, heart_n = 0, kid_z = 0, kid_n = 0;
             for (size_t i = 0; i < t->count; i++) {
                 const stats *q = &st[t->labels[i].id];
@@ -333,11 +338,33 @@ int main(int argc, char **argv) {
                          "superior-inferior order: %s at z %.0f not above %.0f", nm[q], z[q],
                          z[q + 1]);
             }
+            /* stature (top of the head to the soles) and BMI from the tissues' masses */
+            double zlo = 1e30, zhi = -1e30;
+            for (size_t i = 0; i < t->count; i++) {
+                const stats *q = &st[t->labels[i].id];
+                if (q->count) zlo = fmin(zlo, q->lo[2]), zhi = fmax(zhi, q->hi[2]);
+            }
+            const double grams = 1000.0 * body_mass_kg(T);
+            double h_mm = zhi - zlo + voxel, bmi = grams / 1000.0 / (h_mm * h_mm * 1e-6);
+            rule(fabs(h_mm - 10 * subj.height_cm) <= voxel, seed, "stature %.1f mm, asked %.1f mm",
+                 h_mm, 10 * subj.height_cm);
+            rule(fabs(bmi / subj.bmi - 1) <= 0.03, seed, "BMI %.1f (%.1f kg), asked %.1f", bmi,
+                 grams / 1000.0, subj.bmi);
+            bmi_err_sum += bmi / subj.bmi - 1;
+            bmi_err_max = fmax(bmi_err_max, fabs(bmi / subj.bmi - 1));
+            h_err_max = fmax(h_err_max, fabs(h_mm - 10 * subj.height_cm));
+            if (!quiet)
+                printf("  seed %llu: %.1f cm (asked %.1f), %.1f kg, BMI %.1f (asked %.1f)\n",
+                       (unsigned long long)seed, h_mm / 10, subj.height_cm, grams / 1000.0, bmi,
+                       subj.bmi);
             sb_labels_free(t);
-            sb_volume_free(L);
+            sb_anatomy_maps_free(&maps);
         }
         printf("\n%s (%d subjects): at least %.0f labels present; voxelizing %.2f s per subject\n",
                sx ? "men" : "women", nsub, labels_min, t_total / nsub);
+        printf("  stature within %.1f mm of the asked height; BMI from the tissues' masses: "
+               "mean error %+.1f %%, largest %.1f %%\n",
+               h_err_max, 100 * bmi_err_sum / nsub, 100 * bmi_err_max);
         printf("  %-18s %10s %10s %8s %6s\n", "organ", "mean ml", "ICRP ml", "diff", "CV");
         for (size_t o = 0; o < NORG; o++) {
             double m = sum[o] / nsub, sd = sqrt(fmax(0, sum2[o] / nsub - m * m));

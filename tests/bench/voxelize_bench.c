@@ -96,7 +96,7 @@ int main(int argc, char **argv) {
         } else {
             sb_voxelizer *vz = NULL;
             double origin[3];
-            if ((st = sb_voxelizer_new(a, &subj, voxel, &vz, &err))) break;
+            if ((st = sb_voxelizer_new(a, &subj, voxel, &ctx, &vz, &err))) break;
             sb_voxelizer_grid(vz, dim, origin);
             for (size_t k = 0; k < dim[2] && !st; k += slab) {
                 sb_anatomy_maps m;

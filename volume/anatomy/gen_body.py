@@ -68,8 +68,17 @@ def mirrored(parts):
     return parts + [{"mirror_x": p} for p in parts]
 
 
+SKIN = 2  # mm, the skin's true thickness (ICRP 89: 3.3 kg over 1.9 m^2 at 1.09 g/ml: 1.6 mm)
+# the body's top: a wide ellipsoidal cap touching z = H (the vertex)
+vertex_cap = ell([0, 0, 1750 - 2000], [900, 900, 2000])
+
+
 def lean_shape():
-    return {"smooth_union": {"k": 40, "of": head_parts + trunk_parts + mirrored(limb_parts)}}
+    # below the scalp: a head grown for its brain (head_scale) never pokes through the vertex
+    below_scalp = off(off(vertex_cap, "-1*fat_head_mm"), -SKIN)
+    return {"intersect": [
+        {"smooth_union": {"k": 40, "of": head_parts + trunk_parts + mirrored(limb_parts)}},
+        below_scalp]}
 
 
 def body_shape():
@@ -87,9 +96,10 @@ def body_shape():
     of += [mound, {"mirror_x": mound}]
     # fat and skin grow outwards everywhere but under the soles and over the vertex: stature
     # is kept (a wide ellipsoidal cap touching z = H trims the scalp's fat at the top)
-    return {"intersect": [off({"smooth_union": {"k": 40, "of": of}}, "1*skin_mm"),
-                          {"halfspace": {"p": [0, 0, 0], "n": [0, 0, -1]}},
-                          ell([0, 0, 1750 - 2000], [900, 900, 2000])]}
+    # the true skin (2 mm) covers the fat; the skin label (skin_mm, at least 1.5 voxels) is cut
+    # from the inside of this surface, so the body's size never depends on the voxel size
+    return {"intersect": [off({"smooth_union": {"k": 40, "of": of}}, SKIN),
+                          {"halfspace": {"p": [0, 0, 0], "n": [0, 0, -1]}}, vertex_cap]}
 
 
 dr, dl = L["diaphragm_dome_right"], L["diaphragm_dome_left"]
