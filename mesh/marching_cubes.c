@@ -38,9 +38,13 @@
  *      unselected labels and values outside 0..65535); bounding box of the selected voxels;
  *   1. the cube layers are cut into slabs, processed in parallel; each slab keeps two planes of
  *      dense labels and, per plane, two vertex slots per grid edge (the labels at its two
- *      ends): an edge pass creates the vertices of the next plane's x/y edges and of the
- *      z edges, a cube pass emits each label's triangles (each boundary face between labels a
- *      and b makes geometry for both); threads write to per-(slab, label) buffers;
+ *      ends). Per plane, branch-free (vectorized) compares give a crossing flag per x, y and z
+ *      edge and, from 7 spanning edges, a "non-uniform" flag per cube; the passes below skip
+ *      zero flags 16 bytes at a time, so uniform regions cost no per-cell work. An edge pass
+ *      creates the vertices of the next plane's crossing x/y edges and of the crossing z
+ *      edges, a cube pass emits each label's triangles for the non-uniform cubes (each boundary
+ *      face between labels a and b makes geometry for both); threads write to per-(slab,
+ *      label) buffers;
  *   2. per label, slabs are concatenated; the vertices of a slab's first plane duplicate the
  *      previous slab's last plane (same edge pass, same order) and are mapped onto them.
  * The result is byte-identical whatever the thread count or the number of slabs: vertices are

@@ -136,12 +136,13 @@ typedef struct sb_surface_info {
 } sb_surface_info;
 
 /* The surface pipeline on n labels (mesh/surfaces.c): one marching-cubes sweep (or Gaussian
- * pre-smoothing per label), tiny components dropped, Taubin smoothing, simplification, then
- * sb_mesh_check on every mesh; a mesh that fails (open, non-manifold, self-intersecting,
- * degenerate, volume <= 0) is rebuilt without simplification, then without smoothing; if the
- * raw surface fails too, SB_ERR_INTERNAL. Never returns a mesh that fails the checks.
- * opts NULL: defaults. out[i] NULL for an absent label; info (may be NULL) n entries. Labels
- * are processed in parallel (ctx->threads); results do not depend on the thread count. */
+ * pre-smoothing per label), tiny components dropped, Taubin smoothing restoring the label's
+ * voxel volume, simplification (collapses that make triangles cross are left out and the rest
+ * replayed), then sb_mesh_check on every mesh; a mesh that fails (open, non-manifold,
+ * self-intersecting, degenerate, volume <= 0) is rebuilt without simplification, then without
+ * smoothing; if the raw surface fails too, SB_ERR_INTERNAL. Never returns a mesh that fails the
+ * checks. opts NULL: defaults. out[i] NULL for an absent label; info (may be NULL) n entries.
+ * Labels are processed in parallel (ctx->threads); results do not depend on the thread count. */
 sb_status sb_mesh_surfaces(const sb_volume *labels, const int *ids, size_t n,
                            const sb_surface_opts *opts, const sb_ctx *ctx, sb_trimesh **out,
                            sb_surface_info *info, sb_error *err);

@@ -27,12 +27,17 @@
  *
  * Passes, repeated until the target is met or nothing can collapse:
  *   1. vertex -> triangle lists (CSR) of the live triangles;
- *   2. per vertex b (in parallel), its cheapest neighbour a;
+ *   2. per vertex b, its cheapest neighbour a — recomputed only for vertices next to a collapse
+ *      of the previous pass (positions never move; quadrics change only at collapse targets),
+ *      and a collapse refused by the checks below is not retried until its neighbourhood
+ *      changes;
  *   3. counting sort of the costs by their top float bits (monotonic for costs >= 0);
  *   4. cheapest first: a collapse is tried only if neither end was touched in this pass; after
  *      b -> a the 1-ring of b is locked (every vertex whose triangles changed), so every test
  *      reads an unmodified neighbourhood; live triangle counts per vertex are kept exact;
  *   5. dead triangles dropped.
+ * The collapses made can be recorded and replayed pass by pass with some left out (mesh/
+ * mesh_internal.h, sb__mesh_simplify_ex): surfaces.c uses it to remove self-intersections.
  */
 #include "sb_mesh.h"
 

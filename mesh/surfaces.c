@@ -12,8 +12,10 @@
  *      iso-surface at 0.5 of the blurred indicator inside the label's box grown by 3 sigma);
  *   2. components whose |volume| is below min_component_mm3 are dropped (never the largest):
  *      specks, and cavities too small to be real;
- *   3. Taubin smoothing (smooth_iters), volume restored;
- *   4. simplification to the budget (target_tris, keep_ratio) within max_error_mm;
+ *   3. Taubin smoothing (smooth_iters), the label's voxel volume restored;
+ *   4. simplification to the budget (target_tris, keep_ratio) within max_error_mm, repaired
+ *      until no two triangles cross (simplify_clean: collapses near crossings left out and
+ *      replayed);
  *   5. sb_mesh_check; a mesh that is not "ok" (closed, manifold, positive volume, no degenerate
  *      triangle, no self-intersection) is rebuilt without simplification, then without
  *      smoothing (the raw surface, closed by construction); if even that fails the label is an

@@ -18,7 +18,8 @@ and per structure raw native vs raw VTK: area and volume.
 Prints one line per subject and a summary; --json FILE keeps every figure.
 
 Usage: /usr/bin/python3 mesh_acceptance.py --bin build/core/pipeline/synthbody --work DIR
-           [--n2 10] [--n1 2] [--threads 2] [--distance 2:1,1:1] [--vtk-1mm] [--json FILE]
+           [--n2 10] [--n1 2] [--first-seed 1] [--threads 2] [--distance 2:1,1:1] [--vtk-1mm]
+           [--json FILE]
 """
 import argparse
 import json
@@ -208,6 +209,7 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--n2", type=int, default=10)
     ap.add_argument("--n1", type=int, default=2)
+    ap.add_argument("--first-seed", type=int, default=1, help="seeds FIRST.. (to split a sweep)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--distance", default="2:1,1:1",
                     help="VOXEL:SEED,... subjects whose distance to the raw surface is measured")
@@ -216,7 +218,8 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     dist = {tuple(int(x) for x in p.split(":")) for p in args.distance.split(",") if p}
-    plan = [(s, 2) for s in range(1, args.n2 + 1)] + [(s, 1) for s in range(1, args.n1 + 1)]
+    f = args.first_seed
+    plan = [(s, 2) for s in range(f, f + args.n2)] + [(s, 1) for s in range(f, f + args.n1)]
     results, bad = [], 0
     for seed, voxel in plan:
         res = subject(args, seed, voxel, (voxel, seed) in dist, voxel == 2 or args.vtk_1mm)
