@@ -32,6 +32,12 @@
 
 #define BIAS_LATTICE_MM 150.0
 #define BIAS_NODE_MM 8.0
+#define TEX_LATTICE_MM 6.0
+#define TEX_FIELDS 4
+#define TEX_FLUID_T2_MS 250.0
+/* SD of a cubic B-spline field with N(0,1) coefficients, averaged over a cell: the integral
+ * of sum_k w_k(t)^2 over t in [0, 1) is 151/315 per axis, so sqrt((151/315)^3). */
+#define TEX_FIELD_SD 0.33189
 
 struct sb_mri_session {
     sb_mr_tissues m;
@@ -40,6 +46,11 @@ struct sb_mri_session {
     size_t dim[3];
     size_t sv[3], nn[3]; /* node spacing (voxels) and node counts per axis */
     float *g;            /* normalised field shape: (g - mean) / (max - min) over the body */
+    /* texture: TEX_FIELDS unit-SD cubic B-spline fields, coefficients tc[f][cz][cy][cx] */
+    size_t tnc[3];
+    float *tc;
+    uint8_t tfield[256]; /* the field of each tissue */
+    float tsign[256];    /* its sign; 0: no texture (fluids, air) */
 };
 
 /* Uniform cubic B-spline weights of the 4 control points cell..cell+3 at fraction t. */
@@ -137,6 +148,30 @@ sb_status sb_mri_session_new(const sb_mr_tissues *m, const sb_subject *s, const 
         for (size_t i = 0; i < total; i++) ss->g[i] = (float)((ss->g[i] - mean) / range);
     }
     free(coef), free(bx), free(by), free(bz), free(t1), free(t2);
+    if (!st) { /* texture coefficients and each tissue's field and sign (SB_STREAM_TEXTURE) */
+        size_t tn = TEX_FIELDS;
+        for (int d = 0; d < 3; d++) {
+            double sp = tissues->spacing[d] > 0 ? tissues->spacing[d] : 1;
+            ss->tnc[d] = (size_t)floor((double)(ss->dim[d] - 1) * sp / TEX_LATTICE_MM) + 4;
+            tn *= ss->tnc[d];
+        }
+        size_t nblk = (tn + 3) / 4;
+        ss->tc = malloc(4 * nblk * sizeof *ss->tc);
+        if (!ss->tc) st = sb_error_set(err, SB_ERR_MEMORY, "out of memory (texture)");
+        if (ss->tc) {
+            mri_normals(s->seed, s->subject, SB_STREAM_TEXTURE, 0, nblk, ss->tc);
+            for (size_t i = 0; i < tn; i++) ss->tc[i] *= (float)(1 / TEX_FIELD_SD);
+        }
+        sb_rng rng;
+        sb_rng_init(&rng, s->seed, s->subject, SB_STREAM_TEXTURE);
+        sb_rng_seek(&rng, nblk);
+        for (size_t t = 1; t < m->count && t < 256; t++) {
+            uint32_t u = sb_rng_u32(&rng);
+            ss->tfield[t] = (uint8_t)(u % TEX_FIELDS);
+            int fluid = m->t[t].t2_ms[SB_FIELD_1T5] > TEX_FLUID_T2_MS || m->t[t].pd <= 0;
+            ss->tsign[t] = fluid ? 0.0f : (u >> 16) & 1 ? 1.0f : -1.0f;
+        }
+    }
     if (st) {
         sb_mri_session_free(ss);
         return st;
@@ -148,6 +183,7 @@ sb_status sb_mri_session_new(const sb_mr_tissues *m, const sb_subject *s, const 
 void sb_mri_session_free(sb_mri_session *ss) {
     if (!ss) return;
     free(ss->g);
+    free(ss->tc);
     free(ss);
 }
 
@@ -223,22 +259,13 @@ static sb_status check(const sb_acquisition *a, sb_error *err) {
     return SB_OK;
 }
 
-/* Four standard normals (single precision) from Philox block `n` of a stream. */
-static inline void normals4(const uint32_t key[2], uint32_t subject, uint32_t stream, uint64_t n,
-                            float z[4]) {
-    uint32_t ctr[4] = {subject, stream, (uint32_t)n, (uint32_t)(n >> 32)}, o[4];
-    sb_philox4x32_10(ctr, key, o);
-    for (int h = 0; h < 2; h++) {
-        float u1 = ((float)o[2 * h] + 0.5f) * 2.3283064e-10f; /* (0, 1] */
-        float u2 = (float)o[2 * h + 1] * 2.3283064e-10f;
-        float r = sqrtf(-2.0f * logf(u1 < 1.0f ? u1 : 1.0f));
-        float th = 6.2831853f * u2;
-        z[2 * h] = r * cosf(th);
-        z[2 * h + 1] = r * sinf(th);
-    }
-}
-
 enum { CH_MAX = 4 };
+
+/* int16 magnitude images: steps per noise sigma at most. Finer steps only store noise: at
+ * 16 the rounding adds 1/(12 x 256) = 0.03 % to the noise variance (scanners' 12-bit images
+ * keep a few counts per sigma), and noisy images then compress 1.5x smaller and ~1.8x faster
+ * than at the full int16 range (seed 1, 2 mm, in-phase Dixon: 116 -> 76 MB). */
+#define NOISE_STEPS 16.0
 
 static inline float mag(float re, float im) {
     return sqrtf(re * re + im * im); /* |S| < 1e6: no overflow, unlike the cost of hypotf */
@@ -265,14 +292,272 @@ static void dixon_solve(const double (*c)[2], const double *te, int ne, const fl
     *F = (a11 * b2 - a12 * b1) / det;
 }
 
-static inline void put(void *o, sb_dtype dt, float inv_slope, size_t n, float v) {
+/* One row of output values to the image: float32 as is, int16 as round(v / slope) clamped.
+ * Rounding to nearest even by adding and subtracting 1.5 x 2^23 (|x| <= 32768) equals lrintf
+ * in the default rounding mode and vectorises. */
+static void store_row(void *o, sb_dtype dt, float inv_slope, size_t n0, const float *v, size_t nx) {
     if (!o) return;
     if (dt == SB_DT_FLOAT32) {
-        ((float *)o)[n] = v;
-    } else {
-        float x = v * inv_slope;
+        memcpy((float *)o + n0, v, nx * sizeof *v);
+        return;
+    }
+    int16_t *d = (int16_t *)o + n0;
+    for (size_t i = 0; i < nx; i++) {
+        float x = v[i] * inv_slope;
         x = x > 32767.0f ? 32767.0f : x < -32768.0f ? -32768.0f : x;
-        ((int16_t *)o)[n] = (int16_t)lrintf(x);
+        x = (x + 12582912.0f) - 12582912.0f;
+        d[i] = (int16_t)(int32_t)x;
+    }
+}
+
+/* Everything a row needs, shared read-only by the threads. */
+typedef struct {
+    const sb_mri_session *ss;
+    const sb_sequence *q;
+    const uint8_t *T, *P, *Fr;
+    float lut[CH_MAX][256][2];
+    double te[CH_MAX], fc[CH_MAX][2];
+    float wco[CH_MAX][2], fco[CH_MAX][2]; /* Dixon W, F = sum_k co[k] . e_k when R2* = 0 */
+    int nch;
+    float sigma, amp;
+    uint32_t stream0;
+    const size_t *ix0;
+    const float *wxa;
+    void *o[SB_MRI_OUT_MAX];
+    float inv[SB_MRI_OUT_MAX];
+    sb_dtype dtype;
+    double b_lo, b_hi;
+    size_t nblk_max;
+    double spacing[3];
+    float tamp[256]; /* texture amplitude x sign per tissue; all 0: no texture */
+    int textured;
+    size_t *tcx; /* texture along x: first control point and 4 weights per voxel */
+    float *twx;
+    float *sig; /* k-space path: the noiseless complex images, nch x voxels x 2 */
+} acq_ctx;
+
+/* Per-thread scratch rows. */
+typedef struct {
+    float *z, *er, *ei, *val, *bias, *node;
+    uint8_t *fix;
+    float *tp, *tr, *tg, *mt, *mp; /* texture: plane and row contractions, fields, factors */
+    size_t tk;                     /* plane of tp (SIZE_MAX: none yet) */
+} acq_rows;
+
+static void rows_free(acq_rows *r) {
+    free(r->z), free(r->er), free(r->ei), free(r->val), free(r->bias), free(r->node), free(r->fix);
+    free(r->tp), free(r->tr), free(r->tg), free(r->mt), free(r->mp);
+}
+
+static int rows_alloc(acq_rows *r, const acq_ctx *c) {
+    size_t nx = c->ss->dim[0];
+    r->z = calloc(CH_MAX * 4 * c->nblk_max, sizeof *r->z); /* zeros: the noise when SNR is 0 */
+    r->er = malloc(CH_MAX * nx * sizeof *r->er);
+    r->ei = malloc(CH_MAX * nx * sizeof *r->ei);
+    r->val = malloc(SB_MRI_OUT_MAX * nx * sizeof *r->val);
+    r->bias = malloc(nx * sizeof *r->bias);
+    r->node = malloc(c->ss->nn[0] * sizeof *r->node);
+    r->fix = malloc(nx);
+    const size_t *tnc = c->ss->tnc;
+    r->tp = malloc(TEX_FIELDS * tnc[0] * tnc[1] * sizeof *r->tp);
+    r->tr = malloc(TEX_FIELDS * tnc[0] * sizeof *r->tr);
+    r->tg = malloc(TEX_FIELDS * nx * sizeof *r->tg);
+    r->mt = malloc(nx * sizeof *r->mt);
+    r->mp = malloc(nx * sizeof *r->mp);
+    r->tk = SIZE_MAX;
+    return r->z && r->er && r->ei && r->val && r->bias && r->node && r->fix && r->tp && r->tr &&
+           r->tg && r->mt && r->mp;
+}
+
+/* First control point and cubic B-spline weights of the texture lattice at voxel i of an axis
+ * with this spacing. */
+static size_t tex_weights(double spacing, size_t i, float w[4]) {
+    double u = (double)i * spacing / TEX_LATTICE_MM, wd[4];
+    size_t cell = (size_t)floor(u);
+    bspline4(u - (double)cell, wd);
+    for (int q = 0; q < 4; q++) w[q] = (float)wd[q];
+    return cell;
+}
+
+/* Texture factors of row (j, k): mt = 1 + a(T) g_T, mp = 1 + a(P) g_P. */
+static void row_texture(const acq_ctx *c, acq_rows *r, size_t j, size_t k, const uint8_t *T,
+                        const uint8_t *P) {
+    const sb_mri_session *ss = c->ss;
+    const size_t nx = ss->dim[0], *tnc = ss->tnc, pl = tnc[0] * tnc[1];
+    if (!c->textured) {
+        for (size_t i = 0; i < nx; i++) r->mt[i] = r->mp[i] = 1.0f;
+        return;
+    }
+    float w[4];
+    if (r->tk != k) { /* contract the z axis for this plane */
+        size_t cz = tex_weights(c->spacing[2], k, w);
+        for (size_t f = 0; f < TEX_FIELDS; f++) {
+            float *d = r->tp + f * pl;
+            const float *s0 = ss->tc + f * pl * tnc[2] + cz * pl;
+            for (size_t x = 0; x < pl; x++)
+                d[x] = w[0] * s0[x] + w[1] * s0[x + pl] + w[2] * s0[x + 2 * pl] +
+                       w[3] * s0[x + 3 * pl];
+        }
+        r->tk = k;
+    }
+    size_t cy = tex_weights(c->spacing[1], j, w);
+    for (size_t f = 0; f < TEX_FIELDS; f++) {
+        float *d = r->tr + f * tnc[0];
+        const float *s0 = r->tp + f * pl + cy * tnc[0];
+        for (size_t x = 0; x < tnc[0]; x++)
+            d[x] = w[0] * s0[x] + w[1] * s0[x + tnc[0]] + w[2] * s0[x + 2 * tnc[0]] +
+                   w[3] * s0[x + 3 * tnc[0]];
+    }
+    for (size_t f = 0; f < TEX_FIELDS; f++) {
+        const float *rr = r->tr + f * tnc[0];
+        float *g = r->tg + f * nx;
+        for (size_t i = 0; i < nx; i++) {
+            const float *wx = c->twx + 4 * i, *q = rr + c->tcx[i];
+            g[i] = wx[0] * q[0] + wx[1] * q[1] + wx[2] * q[2] + wx[3] * q[3];
+        }
+    }
+    for (size_t i = 0; i < nx; i++) {
+        int t = T[i], p = P[i];
+        r->mt[i] = 1.0f + c->tamp[t] * r->tg[(size_t)ss->tfield[t] * nx + i];
+        r->mp[i] = 1.0f + c->tamp[p] * r->tg[(size_t)ss->tfield[p] * nx + i];
+    }
+}
+
+/* Row (j, k), noiseless: bias x partial-volume mix of the (textured) tissue signals into
+ * r->er, r->ei (channel-major). */
+static void row_signal(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
+    const sb_mri_session *ss = c->ss;
+    const size_t nx = ss->dim[0], ny = ss->dim[1], *sv = ss->sv, *nn = ss->nn;
+    const size_t n0 = nx * (j + ny * k);
+    const int nch = c->nch;
+    const float amp = c->amp;
+    float *bias = r->bias;
+    if (amp > 0) { /* bilinear in (y, z) at each x node, then linear in x */
+        size_t k0 = k / sv[2], j0 = j / sv[1];
+        float wz = (float)(k % sv[2]) / (float)sv[2], wy = (float)(j % sv[1]) / (float)sv[1];
+        const float *g0 = ss->g + nn[0] * (j0 + nn[1] * k0);
+        size_t sy = nn[0], sz = nn[0] * nn[1];
+        for (size_t a0 = 0; a0 < nn[0]; a0++) {
+            float c0 = g0[a0] + wy * (g0[a0 + sy] - g0[a0]);
+            float c1 = g0[a0 + sz] + wy * (g0[a0 + sz + sy] - g0[a0 + sz]);
+            r->node[a0] = c0 + wz * (c1 - c0);
+        }
+        for (size_t i = 0; i < nx; i++) {
+            const float *nd = r->node + c->ix0[i];
+            float b = 1.0f + amp * (nd[0] + c->wxa[i] * (nd[1] - nd[0]));
+            b = b > 1.0f + amp ? 1.0f + amp : b; /* outside the body */
+            bias[i] = b < 1.0f - amp ? 1.0f - amp : b;
+        }
+    } else {
+        for (size_t i = 0; i < nx; i++) bias[i] = 1.0f;
+    }
+    const uint8_t *T = c->T + n0, *P = c->P ? c->P + n0 : T, *Fr = c->Fr ? c->Fr + n0 : NULL;
+    row_texture(c, r, j, k, T, P);
+    const float *mt = r->mt, *mp = r->mp;
+    for (int ch = 0; ch < nch; ch++) {
+        const float(*L)[2] = c->lut[ch];
+        float *er = r->er + (size_t)ch * nx, *ei = r->ei + (size_t)ch * nx;
+        for (size_t i = 0; i < nx; i++) {
+            int t = T[i], p = P[i];
+            float f = Fr ? (float)Fr[i] * (1.0f / 255.0f) : 1.0f;
+            float ft = f * mt[i], fp = (1 - f) * mp[i];
+            er[i] = bias[i] * (ft * L[t][0] + fp * L[p][0]);
+            ei[i] = bias[i] * (ft * L[t][1] + fp * L[p][1]);
+        }
+    }
+}
+
+/* Row (j, k) from its noiseless signals in r->er, r->ei: noise, magnitudes, Dixon, ADC. */
+static void row_finish(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
+    const sb_mri_session *ss = c->ss;
+    const size_t nx = ss->dim[0], ny = ss->dim[1];
+    const size_t n0 = nx * (j + ny * k);
+    const int nch = c->nch;
+    const float sigma = c->sigma;
+    /* noise: voxel n uses normals 2n - 4 first and the next of the row's first block */
+    const uint64_t first = (uint64_t)n0 >> 1;
+    const size_t nblk = (size_t)(((uint64_t)(n0 + nx - 1) >> 1) - first + 1);
+    for (int ch = 0; ch < nch && sigma > 0; ch++) {
+        float *zb = r->z + (size_t)ch * 4 * c->nblk_max;
+        mri_normals(ss->seed, ss->subject, c->stream0 + (uint32_t)ch, first, nblk, zb);
+        const float *z = zb + 2 * (n0 & 1);
+        float *er = r->er + (size_t)ch * nx, *ei = r->ei + (size_t)ch * nx;
+        for (size_t i = 0; i < nx; i++) {
+            er[i] += sigma * z[2 * i];
+            ei[i] += sigma * z[2 * i + 1];
+        }
+    }
+    float *v0 = r->val, *v1 = v0 + nx, *v2 = v1 + nx, *v3 = v2 + nx, *v4 = v3 + nx;
+    const float *er0 = r->er, *ei0 = r->ei;
+    if (c->q->kind == SB_SEQ_DIXON) {
+        const float *er1 = er0 + nx, *ei1 = ei0 + nx;
+        /* R2* = 0: W and F are linear in the echoes */
+        for (size_t i = 0; i < nx; i++) v0[i] = v1[i] = 0;
+        for (int ch = 0; ch < nch; ch++) {
+            const float *xr = er0 + (size_t)ch * nx, *xi = ei0 + (size_t)ch * nx;
+            const float w0 = c->wco[ch][0], w1 = c->wco[ch][1], f0 = c->fco[ch][0],
+                        f1 = c->fco[ch][1];
+            for (size_t i = 0; i < nx; i++) {
+                v0[i] += w0 * xr[i] + w1 * xi[i];
+                v1[i] += f0 * xr[i] + f1 * xi[i];
+            }
+        }
+        for (size_t i = 0; i < nx; i++) {
+            v2[i] = mag(er1[i], ei1[i]);
+            v3[i] = mag(er0[i], ei0[i]);
+        }
+        if (nch >= 3) { /* with a third echo: an R2* where the first echo stands above noise */
+            const float *er2 = er0 + 2 * nx, *ei2 = ei0 + 2 * nx;
+            for (size_t i = 0; i < nx; i++)
+                r->fix[i] = v3[i] > 3 * sigma && mag(er2[i], ei2[i]) > 0;
+            double dt = c->te[2] - c->te[0];
+            for (size_t i = 0; i < nx; i++) {
+                if (!r->fix[i]) continue;
+                float e[CH_MAX][2];
+                for (int ch = 0; ch < nch; ch++)
+                    e[ch][0] = er0[(size_t)ch * nx + i], e[ch][1] = ei0[(size_t)ch * nx + i];
+                double a0 = mag(e[0][0], e[0][1]), a2 = mag(e[2][0], e[2][1]), W, F;
+                double r2s = fmin(0.5, fmax(0, logf((float)(a0 / a2)) / dt));
+                dixon_solve((const double(*)[2])c->fc, c->te, nch, (const float(*)[2])e, r2s, &W,
+                            &F);
+                double m0 = mag((float)(W + F * c->fc[0][0]), (float)(F * c->fc[0][1])),
+                       m2 = mag((float)(W + F * c->fc[2][0]), (float)(F * c->fc[2][1]));
+                if (m0 > 0 && m2 > 0)
+                    r2s = fmin(0.5, fmax(0, logf((float)(a0 / a2 * m2 / m0)) / dt));
+                dixon_solve((const double(*)[2])c->fc, c->te, nch, (const float(*)[2])e, r2s, &W,
+                            &F);
+                v0[i] = (float)W, v1[i] = (float)F;
+            }
+        }
+        for (size_t i = 0; i < nx; i++) {
+            float W = v0[i], F = v1[i], sum = W + F;
+            float ff = sum > 5 * sigma && sum > 1e-3f ? 100 * F / sum : 0;
+            ff = ff > 150 ? 150 : ff;
+            v4[i] = ff < -50 ? -50 : ff;
+            v0[i] = fabsf(W), v1[i] = fabsf(F);
+        }
+        for (int o = 0; o < 5; o++)
+            store_row(c->o[o], c->dtype, c->inv[o], n0, r->val + (size_t)o * nx, nx);
+    } else if (c->q->kind == SB_SEQ_DWI) {
+        for (int ch = 0; ch < nch; ch++) {
+            float *v = r->val + (size_t)ch * nx;
+            const float *er = er0 + (size_t)ch * nx, *ei = ei0 + (size_t)ch * nx;
+            for (size_t i = 0; i < nx; i++) v[i] = mag(er[i], ei[i]);
+            store_row(c->o[ch], c->dtype, c->inv[ch], n0, v, nx);
+        }
+        if (nch >= 2) {
+            const float *lo = r->val, *hi = r->val + (size_t)(nch - 1) * nx;
+            float *v = r->val + (size_t)nch * nx;
+            for (size_t i = 0; i < nx; i++) {
+                double adc =
+                    lo[i] > 3 * sigma && hi[i] > 0 ? logf(lo[i] / hi[i]) / (c->b_hi - c->b_lo) : 0;
+                v[i] = (float)fmin(5000, fmax(0, adc * 1e6));
+            }
+            store_row(c->o[nch], c->dtype, c->inv[nch], n0, v, nx);
+        }
+    } else {
+        for (size_t i = 0; i < nx; i++) v0[i] = mag(er0[i], ei0[i]);
+        store_row(c->o[0], c->dtype, c->inv[0], n0, v0, nx);
     }
 }
 
@@ -297,173 +582,171 @@ sb_status sb_mri_acquire(const sb_mri_session *ss, const sb_acquisition *a,
             return sb_error_set(err, SB_ERR_INTERNAL, "maps and session grids differ");
     const sb_sequence *q = &a->seq;
     const sb_mr_tissues *m = &ss->m;
+    acq_ctx *c = calloc(1, sizeof *c); /* 8 KiB of look-up tables: not on the stack */
+    if (!c) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    c->ss = ss;
+    c->q = q;
     int nch = q->kind == SB_SEQ_DIXON ? q->necho : q->kind == SB_SEQ_DWI ? q->nb : 1;
     int ref_ch = q->kind == SB_SEQ_DIXON ? 1 : 0;
-    float lut[CH_MAX][256][2];
-    memset(lut, 0, sizeof lut);
-    double te[CH_MAX], fc[CH_MAX][2];
-    for (int c = 0; c < nch; c++) {
-        te[c] = q->kind == SB_SEQ_DIXON ? q->te_echo_ms[c] : q->te_ms;
-        mri_fat_phasor(m, q->field_t, te[c], fc[c]);
+    c->nch = nch;
+    for (int ch = 0; ch < nch; ch++) {
+        c->te[ch] = q->kind == SB_SEQ_DIXON ? q->te_echo_ms[ch] : q->te_ms;
+        mri_fat_phasor(m, q->field_t, c->te[ch], c->fc[ch]);
         for (size_t t = 1; t < m->count && t < 256; t++) {
-            double s[2];
-            mri_tissue_signal(m, (int)t, q, te[c], q->kind == SB_SEQ_DWI ? q->b[c] : 0, s);
-            lut[c][t][0] = (float)s[0];
-            lut[c][t][1] = (float)s[1];
+            double sg[2];
+            mri_tissue_signal(m, (int)t, q, c->te[ch], q->kind == SB_SEQ_DWI ? q->b[ch] : 0, sg);
+            c->lut[ch][t][0] = (float)sg[0];
+            c->lut[ch][t][1] = (float)sg[1];
+        }
+    }
+    if (q->kind == SB_SEQ_DIXON) { /* the least-squares solve at R2* = 0 as a linear map */
+        double a11 = nch, a12 = 0, a22 = 0;
+        for (int ch = 0; ch < nch; ch++) {
+            a12 += c->fc[ch][0];
+            a22 += c->fc[ch][0] * c->fc[ch][0] + c->fc[ch][1] * c->fc[ch][1];
+        }
+        double det = a11 * a22 - a12 * a12;
+        for (int ch = 0; ch < nch && fabs(det) > 1e-12; ch++) {
+            c->wco[ch][0] = (float)((a22 - a12 * c->fc[ch][0]) / det);
+            c->wco[ch][1] = (float)(-a12 * c->fc[ch][1] / det);
+            c->fco[ch][0] = (float)((a11 * c->fc[ch][0] - a12) / det);
+            c->fco[ch][1] = (float)(a11 * c->fc[ch][1] / det);
         }
     }
     int ref = sb_tissue_index(a->ref_tissue);
-    double sref = hypot(lut[ref_ch][ref][0], lut[ref_ch][ref][1]);
-    if (a->snr > 0 && !(sref > 0))
+    double sref = hypot(c->lut[ref_ch][ref][0], c->lut[ref_ch][ref][1]);
+    if (a->snr > 0 && !(sref > 0)) {
+        free(c);
         return sb_error_set(err, SB_ERR_USAGE, "%s: reference tissue %s gives no signal", a->name,
                             a->ref_tissue);
+    }
     const float sigma = a->snr > 0 ? (float)(sref / a->snr) : 0.0f;
-    const float amp = (float)a->bias;
+    c->sigma = sigma;
+    c->amp = (float)a->bias;
 
     /* int16 scale: the largest magnitude possible (brightest tissue at the top of the bias
-     * field plus the largest Box–Muller radius, 6.7 sigma) maps to 32767; fat fraction
-     * -50..150 %, ADC 0..5000 x 10^-6 mm^2/s. */
+     * field plus the largest Box–Muller radius, below 6.7 sigma) fits below 32767, and one
+     * step is at least sigma / NOISE_STEPS; fat fraction -50..150 %, ADC 0..5000 x 10^-6
+     * mm^2/s. */
     double smax = 0;
-    for (int c = 0; c < nch; c++)
+    for (int ch = 0; ch < nch; ch++)
         for (size_t t = 1; t < m->count && t < 256; t++)
-            smax = fmax(smax, hypot(lut[c][t][0], lut[c][t][1]));
+            smax = fmax(smax, hypot(c->lut[ch][t][0], c->lut[ch][t][1]));
     double mag_bound = smax * (1 + a->bias) * (q->kind == SB_SEQ_DIXON ? 2 : 1) + 6.7 * sigma;
     if (!(mag_bound > 0)) mag_bound = 1;
     size_t nout = sb_mri_outputs(a, NULL);
-    float inv[SB_MRI_OUT_MAX];
     for (size_t k = 0; k < nout; k++) {
         int is_ff = q->kind == SB_SEQ_DIXON && k == 4;
         int is_adc = q->kind == SB_SEQ_DWI && (int)k == q->nb;
         double bound = is_ff ? 150 : is_adc ? 5000 : mag_bound;
-        slope[k] = dtype == SB_DT_INT16 ? bound / 32767 : 1;
-        inv[k] = (float)(1 / slope[k]);
+        double step = is_ff || is_adc ? 0 : sigma / NOISE_STEPS;
+        slope[k] = dtype == SB_DT_INT16 ? fmax(bound / 32767, step) : 1;
+        c->inv[k] = (float)(1 / slope[k]);
         if (!(want & (1u << k))) continue;
         st = sb_volume_create(tissues->dim, tissues->spacing, dtype, &out[k], err);
         if (st) {
             for (size_t j = 0; j < k; j++) sb_volume_free(out[j]), out[j] = NULL;
+            free(c);
             return st;
         }
         memcpy(out[k]->affine, tissues->affine, sizeof out[k]->affine);
+        c->o[k] = out[k]->data;
     }
-    void *o[SB_MRI_OUT_MAX] = {0};
-    for (size_t k = 0; k < nout; k++) o[k] = out[k] ? out[k]->data : NULL;
-
-    const uint8_t *T = tissues->data, *P = pv_tissue ? pv_tissue->data : NULL,
-                  *Fr = pv_frac ? pv_frac->data : NULL;
+    c->dtype = dtype;
+    c->T = tissues->data;
+    c->P = pv_tissue ? pv_tissue->data : NULL;
+    c->Fr = pv_frac ? pv_frac->data : NULL;
+    c->stream0 = SB_STREAM_NOISE + 256u * a->id;
+    c->b_lo = q->kind == SB_SEQ_DWI ? q->b[0] : 0;
+    c->b_hi = q->kind == SB_SEQ_DWI ? q->b[q->nb - 1] : 0;
     const size_t nx = ss->dim[0], ny = ss->dim[1], nz = ss->dim[2];
-    const uint32_t key[2] = {(uint32_t)ss->seed, (uint32_t)(ss->seed >> 32)};
-    const uint32_t stream0 = SB_STREAM_NOISE + 256u * a->id;
-    const size_t *sv = ss->sv, *nn = ss->nn;
-    const float *g = ss->g;
-    const double b_lo = q->kind == SB_SEQ_DWI ? q->b[0] : 0,
-                 b_hi = q->kind == SB_SEQ_DWI ? q->b[q->nb - 1] : 0;
+    c->nblk_max = nx / 2 + 2;
+    size_t *ix0 = malloc(nx * sizeof *ix0);
+    float *wxa = malloc(nx * sizeof *wxa);
+    int failed = nx > 0 && (!ix0 || !wxa);
+    for (size_t i = 0; i < nx && !failed; i++) {
+        ix0[i] = i / ss->sv[0];
+        wxa[i] = (float)(i % ss->sv[0]) / (float)ss->sv[0];
+    }
+    c->ix0 = ix0;
+    c->wxa = wxa;
+    /* texture */
+    for (int d = 0; d < 3; d++) c->spacing[d] = tissues->spacing[d] > 0 ? tissues->spacing[d] : 1;
+    for (size_t t = 1; t < 256; t++) {
+        c->tamp[t] = (float)a->texture * ss->tsign[t];
+        c->textured |= c->tamp[t] != 0;
+    }
+    c->tcx = malloc(nx * sizeof *c->tcx);
+    c->twx = malloc(4 * nx * sizeof *c->twx);
+    failed |= nx > 0 && (!c->tcx || !c->twx);
+    for (size_t i = 0; i < nx && !failed; i++)
+        c->tcx[i] = tex_weights(c->spacing[0], i, c->twx + 4 * i);
+    /* k-space truncation: the noiseless images first, filtered, then noise and outputs */
+    int kspace = 0;
+    for (int d = 0; d < 3; d++) kspace |= a->kspace[d] > 0 && a->kspace[d] < 1;
+    const size_t nvox = nx * ny * nz;
+    if (kspace && !failed) {
+        c->sig = malloc((size_t)nch * nvox * 2 * sizeof *c->sig);
+        if (!c->sig) failed = 1;
+    }
     const long nzl = (long)nz;
-    size_t *ix0 = NULL;
-    float *wxa = NULL;
-    if (amp > 0) {
-        ix0 = malloc(nx * sizeof *ix0);
-        wxa = malloc(nx * sizeof *wxa);
-        if (!ix0 || !wxa) {
-            free(ix0), free(wxa);
-            for (size_t k = 0; k < nout; k++) sb_volume_free(out[k]), out[k] = NULL;
-            return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    if (!failed && kspace) {
+#pragma omp parallel num_threads(sb_ctx_threads(ctx)) reduction(| : failed)
+        {
+            acq_rows r = {0};
+            int ok = rows_alloc(&r, c);
+            failed |= !ok;
+#pragma omp for schedule(dynamic, 1)
+            for (long kk = 0; kk < nzl; kk++)
+                for (size_t j = 0; j < ny && ok; j++) {
+                    row_signal(c, &r, j, (size_t)kk);
+                    size_t n0 = nx * (j + ny * (size_t)kk);
+                    for (int ch = 0; ch < nch; ch++) {
+                        float *d = c->sig + 2 * ((size_t)ch * nvox + n0);
+                        const float *er = r.er + (size_t)ch * nx, *ei = r.ei + (size_t)ch * nx;
+                        for (size_t i = 0; i < nx; i++) d[2 * i] = er[i], d[2 * i + 1] = ei[i];
+                    }
+                }
+            rows_free(&r);
         }
-        for (size_t i = 0; i < nx; i++) {
-            ix0[i] = i / sv[0];
-            wxa[i] = (float)(i % sv[0]) / (float)sv[0];
+        for (int ch = 0; ch < nch && !failed; ch++)
+            failed |= mri_kspace_truncate(c->sig + 2 * (size_t)ch * nvox, ss->dim, a->kspace,
+                                          sb_ctx_threads(ctx)) != 0;
+    }
+    if (!failed) {
+#pragma omp parallel num_threads(sb_ctx_threads(ctx)) reduction(| : failed)
+        {
+            acq_rows r = {0};
+            int ok = rows_alloc(&r, c);
+            failed |= !ok;
+            /* planes in any order on any thread: each voxel depends only on its own index */
+#pragma omp for schedule(dynamic, 1)
+            for (long kk = 0; kk < nzl; kk++)
+                for (size_t j = 0; j < ny && ok; j++) {
+                    if (c->sig) {
+                        size_t n0 = nx * (j + ny * (size_t)kk);
+                        for (int ch = 0; ch < nch; ch++) {
+                            const float *d = c->sig + 2 * ((size_t)ch * nvox + n0);
+                            float *er = r.er + (size_t)ch * nx, *ei = r.ei + (size_t)ch * nx;
+                            for (size_t i = 0; i < nx; i++) er[i] = d[2 * i], ei[i] = d[2 * i + 1];
+                        }
+                    } else {
+                        row_signal(c, &r, j, (size_t)kk);
+                    }
+                    row_finish(c, &r, j, (size_t)kk);
+                }
+            rows_free(&r);
         }
     }
-
-#pragma omp parallel for schedule(dynamic, 1) num_threads(sb_ctx_threads(ctx))
-    for (long kk = 0; kk < nzl; kk++) {
-        size_t k = (size_t)kk;
-        size_t k0 = k / sv[2];
-        float wz = (float)(k % sv[2]) / (float)sv[2];
-        uint64_t zblk[CH_MAX] = {UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX};
-        float zc[CH_MAX][4];
-        /* the bias along one row: bilinear in (y, z) at each x node, then linear in x */
-        float *rowb = amp > 0 && ix0 ? malloc((nx + nn[0]) * sizeof *rowb) : NULL;
-        float *rown = rowb ? rowb + nx : NULL;
-        for (size_t j = 0; j < ny; j++) {
-            size_t j0 = j / sv[1];
-            float wy = (float)(j % sv[1]) / (float)sv[1];
-            if (rowb) {
-                const float *g0 = g + nn[0] * (j0 + nn[1] * k0);
-                size_t sy = nn[0], sz = nn[0] * nn[1];
-                for (size_t a0 = 0; a0 < nn[0]; a0++) {
-                    float c0 = g0[a0] + wy * (g0[a0 + sy] - g0[a0]);
-                    float c1 = g0[a0 + sz] + wy * (g0[a0 + sz + sy] - g0[a0 + sz]);
-                    rown[a0] = c0 + wz * (c1 - c0);
-                }
-                for (size_t i = 0; i < nx; i++)
-                    rowb[i] = rown[ix0[i]] + wxa[i] * (rown[ix0[i] + 1] - rown[ix0[i]]);
-            }
-            for (size_t i = 0; i < nx; i++) {
-                size_t n = i + nx * (j + ny * k);
-                float bias = 1.0f;
-                if (rowb) {
-                    bias = 1.0f + amp * rowb[i];
-                    bias = fminf(1.0f + amp, fmaxf(1.0f - amp, bias)); /* outside the body */
-                }
-                int t = T[n], p = P ? P[n] : t;
-                float f = Fr ? (float)Fr[n] * (1.0f / 255.0f) : 1.0f;
-                float e[CH_MAX][2] = {{0}};
-                for (int c = 0; c < nch; c++) {
-                    float zr = 0, zi = 0;
-                    if (sigma > 0) { /* block n/2 of stream c: voxels 2m and 2m+1 share it */
-                        uint64_t blk = (uint64_t)n >> 1;
-                        if (blk != zblk[c]) {
-                            normals4(key, ss->subject, stream0 + (uint32_t)c, blk, zc[c]);
-                            zblk[c] = blk;
-                        }
-                        zr = zc[c][2 * (n & 1)], zi = zc[c][2 * (n & 1) + 1];
-                    }
-                    float re = f * lut[c][t][0] + (1 - f) * lut[c][p][0];
-                    float im = f * lut[c][t][1] + (1 - f) * lut[c][p][1];
-                    e[c][0] = bias * re + sigma * zr;
-                    e[c][1] = bias * im + sigma * zi;
-                }
-                if (q->kind == SB_SEQ_DIXON) {
-                    double r2s = 0;
-                    if (nch >= 3) {
-                        double a0 = mag(e[0][0], e[0][1]), a2 = mag(e[2][0], e[2][1]);
-                        double dt = te[2] - te[0];
-                        if (a0 > 3 * sigma && a2 > 0) {
-                            r2s = fmin(0.5, fmax(0, logf((float)(a0 / a2)) / dt));
-                            double W, F;
-                            dixon_solve((const double(*)[2])fc, te, nch, (const float(*)[2])e, r2s,
-                                        &W, &F);
-                            double m0 = mag((float)(W + F * fc[0][0]), (float)(F * fc[0][1])),
-                                   m2 = mag((float)(W + F * fc[2][0]), (float)(F * fc[2][1]));
-                            if (m0 > 0 && m2 > 0)
-                                r2s = fmin(0.5, fmax(0, logf((float)(a0 / a2 * m2 / m0)) / dt));
-                        }
-                    }
-                    double W, F;
-                    dixon_solve((const double(*)[2])fc, te, nch, (const float(*)[2])e, r2s, &W, &F);
-                    put(o[0], dtype, inv[0], n, (float)fabs(W));
-                    put(o[1], dtype, inv[1], n, (float)fabs(F));
-                    put(o[2], dtype, inv[2], n, mag(e[1][0], e[1][1]));
-                    put(o[3], dtype, inv[3], n, mag(e[0][0], e[0][1]));
-                    double sum = W + F;
-                    double ff = sum > 5 * sigma && sum > 1e-3 ? 100 * F / sum : 0;
-                    put(o[4], dtype, inv[4], n, (float)fmin(150, fmax(-50, ff)));
-                } else if (q->kind == SB_SEQ_DWI) {
-                    for (int c = 0; c < nch; c++)
-                        put(o[c], dtype, inv[c], n, mag(e[c][0], e[c][1]));
-                    if (nch >= 2) {
-                        float lo = mag(e[0][0], e[0][1]), hi = mag(e[nch - 1][0], e[nch - 1][1]);
-                        double adc = lo > 3 * sigma && hi > 0 ? logf(lo / hi) / (b_hi - b_lo) : 0;
-                        put(o[nch], dtype, inv[nch], n, (float)fmin(5000, fmax(0, adc * 1e6)));
-                    }
-                } else {
-                    put(o[0], dtype, inv[0], n, mag(e[0][0], e[0][1]));
-                }
-            }
-        }
-        free(rowb);
-    }
+    free(c->tcx);
+    free(c->twx);
+    free(c->sig);
     free(ix0);
     free(wxa);
+    free(c);
+    if (failed) {
+        for (size_t k = 0; k < nout; k++) sb_volume_free(out[k]), out[k] = NULL;
+        return sb_error_set(err, SB_ERR_MEMORY, "out of memory (acquisition rows)");
+    }
     return SB_OK;
 }

@@ -13,4 +13,18 @@ void mri_fat_phasor(const sb_mr_tissues *m, double field_t, double te_ms, double
 void mri_tissue_signal(const sb_mr_tissues *m, int ti, const sb_sequence *q, double te_ms, double b,
                        double out[2]);
 
+/* The four standard normals of each Philox4x32-10 block first .. first + count - 1 of stream
+ * (seed, subject, stream): z[4 i .. 4 i + 3] for block first + i (z needs 4 count floats).
+ * Voxel n of an image uses block n / 2, normals 2 (n & 1) and 2 (n & 1) + 1 (mri_noise.c). */
+void mri_normals(uint64_t seed, uint32_t subject, uint32_t stream, uint64_t first, size_t count,
+                 float *z);
+
+/* Truncates k-space of the complex image img (interleaved re, im; dim[0] fastest) to the
+ * fraction keep[d] along each axis d (0 or >= 1: that axis untouched), with FFTW on `threads`
+ * threads (mri_kspace.c). Returns 0, or -1 when out of memory. */
+int mri_kspace_truncate(float *img, const size_t dim[3], const double keep[3], int threads);
+
+/* The same map from one block's four Philox words to four normals, for tests. */
+void mri_uniform_to_normals(const uint32_t o[4], float z[4]);
+
 #endif

@@ -220,6 +220,9 @@ typedef struct sb_acquisition {
     double snr;          /* requested SNR: mean of ref_tissue / noise sigma; <= 0: no noise */
     char ref_tissue[32]; /* the reference tissue of the SNR ("muscle") */
     double bias;         /* receive bias amplitude: (max - min) / mean over the body, 0..0.8 */
+    double texture;      /* tissue texture: SD of each solid tissue's smooth modulation, 0..0.3 */
+    double kspace[3];    /* fraction of k-space acquired along x, y, z (0 or 1: all; else a
+                            sharp truncation: PSF and Gibbs ringing) */
 } sb_acquisition;
 
 /* The images an acquisition makes, in order: SE, GRE, IR, bSSFP: one (magnitude); Dixon:
@@ -243,6 +246,10 @@ void sb_mri_session_free(sb_mri_session *ss); /* NULL is a no-op */
  * 256 id + channel) streams (block n/2 for voxel n); magnitude (Rician in tissue, Rayleigh in air).
  * Dixon: water and fat by a real-valued least-squares fit with the six-peak fat spectrum and (3
  * echoes) an R2* estimated from the two opposed-phase echoes. Identical at any thread count.
+ * Texture (a->texture > 0): each tissue's signal times 1 + texture g(x), g one of four smooth
+ * unit-SD random fields of the subject (fluids, T2 > 250 ms at 1.5 T, none). k-space
+ * (a->kspace): the noiseless complex image is truncated in k-space axis by axis (FFTW) before
+ * the noise; this needs 8 bytes per voxel and channel more.
  * SB_ERR_USAGE names the acquisition and the parameter at fault. */
 sb_status sb_mri_acquire(const sb_mri_session *ss, const sb_acquisition *a,
                          const sb_volume *tissues, const sb_volume *pv_tissue,

@@ -119,6 +119,8 @@ static void acq_params_json(cJSON *o, const sb_acquisition *a) {
     cJSON_AddNumberToObject(o, "snr", a->snr);
     cJSON_AddStringToObject(o, "snr_reference_tissue", a->ref_tissue);
     cJSON_AddNumberToObject(o, "bias_amplitude", a->bias);
+    cJSON_AddNumberToObject(o, "texture", a->texture);
+    cJSON_AddItemToObject(o, "kspace_fraction", cJSON_CreateDoubleArray(a->kspace, 3));
 }
 
 static cJSON *mri_json(const sb_generate_opts *opts, const sb_protocol *p, const sb_mr_tissues *m) {
@@ -190,6 +192,8 @@ static cJSON *sidecar_json(const sb_acquisition *a, size_t k, const char *name, 
     cJSON_AddNumberToObject(o, "SynthbodySNR", a->snr);
     cJSON_AddStringToObject(o, "SynthbodySNRReferenceTissue", a->ref_tissue);
     cJSON_AddNumberToObject(o, "SynthbodyBiasAmplitude", a->bias);
+    cJSON_AddNumberToObject(o, "SynthbodyTexture", a->texture);
+    cJSON_AddItemToObject(o, "SynthbodyKSpaceFraction", cJSON_CreateDoubleArray(a->kspace, 3));
     cJSON_AddNumberToObject(o, "SynthbodyScaleSlope", slope);
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)s->seed);
@@ -260,6 +264,22 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
         s = sb_mri_protocol(opts->protocol, opts->contrasts, opts->field_t,
                             opts->has_snr ? opts->snr : -1, opts->has_bias ? opts->bias : -1,
                             &proto, err);
+    if (!s && ((opts->acq_voxel_mm > 0 && opts->acq_voxel_mm < opts->voxel_mm) ||
+               (opts->slice_mm > 0 && opts->slice_mm < opts->voxel_mm)))
+        s = sb_error_set(
+            err, SB_ERR_USAGE, "%s %g mm is finer than the voxel (%g mm)",
+            opts->acq_voxel_mm > 0 && opts->acq_voxel_mm < opts->voxel_mm ? "--acq-voxel"
+                                                                          : "--slice",
+            opts->acq_voxel_mm > 0 && opts->acq_voxel_mm < opts->voxel_mm ? opts->acq_voxel_mm
+                                                                          : opts->slice_mm,
+            opts->voxel_mm);
+    for (size_t i = 0; !s && i < proto.count; i++) { /* texture and k-space for every image */
+        sb_acquisition *a = &proto.acq[i];
+        a->texture = opts->texture;
+        double inplane = opts->acq_voxel_mm > 0 ? opts->voxel_mm / opts->acq_voxel_mm : 1;
+        a->kspace[0] = a->kspace[1] = inplane;
+        a->kspace[2] = opts->slice_mm > 0 ? opts->voxel_mm / opts->slice_mm : 1;
+    }
     if (!s) s = sb_tissue_db_load(opts->tissues, &tdb, err);
     if (!s)
         s = opts->anatomy ? sb_anatomy_load(opts->anatomy, &anat, err)

@@ -35,7 +35,10 @@ typedef struct sb_generate_opts {
     double field_t;        /* > 0: field strength override (1.5 or 3) */
     int has_snr, has_bias; /* override the protocol's SNR / bias amplitude */
     double snr, bias;
-    int float_out; /* float32 images instead of int16 with scl_slope */
+    int float_out;       /* float32 images instead of int16 with scl_slope */
+    double texture;      /* tissue texture SD, 0..0.3 (0: none) */
+    double acq_voxel_mm; /* acquired in-plane resolution, >= voxel_mm (0: the voxel size) */
+    double slice_mm;     /* slice thickness, >= voxel_mm (0: the voxel size) */
 } sb_generate_opts;
 
 /* Writes labels.nii.gz, one <contrast>.nii.gz + <contrast>.json (BIDS sidecar) per contrast of

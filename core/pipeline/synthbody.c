@@ -150,6 +150,10 @@ static const char USAGE_GENERATE[] =
     "  --snr S        SNR against the reference tissue (default 30; DWI 20; 0: no noise)\n"
     "  --bias A       receive bias amplitude, (max-min)/mean over the body, 0..0.8 (default 0.2)\n"
     "  --tissues F    tissue table JSON overriding the built-in one (README \"MRI physics\")\n"
+    "  --texture A    tissue texture: SD of a smooth per-tissue modulation, 0..0.3 (default 0)\n"
+    "  --acq-voxel MM acquired in-plane resolution (k-space truncation: blur, Gibbs ringing;\n"
+    "                 default: the voxel size, no truncation)\n"
+    "  --slice MM     slice thickness (k-space truncation along z; default: the voxel size)\n"
     "  --float        write images as float32 (default int16 with scl_slope)\n"
     "  --anatomy P    anatomy description: a JSON file or a folder of them (default: built in;\n"
     "                 format in the README)\n"
@@ -296,11 +300,12 @@ int main(int argc, char **argv) {
         memcpy(name, a, nlen);
         name[nlen] = '\0';
         static const char *VALUED[] = {
-            "--threads",     "--seed",         "--voxel",  "--out",      "--sex",
-            "--age",         "--height-cm",    "--bmi",    "--labels",   "--iso",
-            "--contrast",    "--anatomy",      "--axial",  "--protocol", "--contrasts",
-            "--tissues",     "--field",        "--snr",    "--bias",     "--smooth",
-            "--target-tris", "--max-error-mm", "--backend"};
+            "--threads",     "--seed",         "--voxel",   "--out",      "--sex",
+            "--age",         "--height-cm",    "--bmi",     "--labels",   "--iso",
+            "--contrast",    "--anatomy",      "--axial",   "--protocol", "--contrasts",
+            "--tissues",     "--field",        "--snr",     "--bias",     "--smooth",
+            "--target-tris", "--max-error-mm", "--backend", "--texture",  "--acq-voxel",
+            "--slice"};
         int known = 0;
         for (size_t k = 0; k < sizeof VALUED / sizeof VALUED[0]; k++)
             known |= !strcmp(name, VALUED[k]);
@@ -314,9 +319,11 @@ int main(int argc, char **argv) {
                          !strcmp(name, "--max-error-mm") || !strcmp(name, "--backend"))) ||
             (is_prev && (!strcmp(name, "--contrast") || !strcmp(name, "--axial"))) ||
             ((is_gen || is_labels) && !strcmp(name, "--anatomy")) ||
-            (is_gen && (!strcmp(name, "--protocol") || !strcmp(name, "--contrasts") ||
-                        !strcmp(name, "--tissues") || !strcmp(name, "--field") ||
-                        !strcmp(name, "--snr") || !strcmp(name, "--bias")));
+            (is_gen &&
+             (!strcmp(name, "--protocol") || !strcmp(name, "--contrasts") ||
+              !strcmp(name, "--tissues") || !strcmp(name, "--field") || !strcmp(name, "--snr") ||
+              !strcmp(name, "--bias") || !strcmp(name, "--texture") ||
+              !strcmp(name, "--acq-voxel") || !strcmp(name, "--slice")));
         if (!known || !allowed)
             return fail(&c, SB_ERR_USAGE, "unknown option \"%s\" for %s", name, cmd->name);
         if (!strcmp(name, "--out") && (cmd->usage == USAGE_INFO || is_labels))
@@ -375,6 +382,22 @@ int main(int argc, char **argv) {
             gen.contrasts = val;
         } else if (!strcmp(name, "--tissues")) {
             gen.tissues = val;
+        } else if (!strcmp(name, "--texture") || !strcmp(name, "--acq-voxel") ||
+                   !strcmp(name, "--slice")) {
+            if (!parse_double(name, val, &d, why, sizeof why))
+                return fail(&c, SB_ERR_USAGE, "%s", why);
+            if (!strcmp(name, "--texture")) {
+                if (!(d >= 0 && d <= 0.3))
+                    return fail(&c, SB_ERR_USAGE, "--texture %s is outside 0..0.3", val);
+                gen.texture = d;
+            } else {
+                if (!(d > 0 && d <= 50))
+                    return fail(&c, SB_ERR_USAGE, "%s %s is outside 0..50 mm", name, val);
+                if (!strcmp(name, "--slice"))
+                    gen.slice_mm = d;
+                else
+                    gen.acq_voxel_mm = d;
+            }
         } else if (!strcmp(name, "--field") || !strcmp(name, "--snr") || !strcmp(name, "--bias")) {
             if (!parse_double(name, val, &d, why, sizeof why))
                 return fail(&c, SB_ERR_USAGE, "%s", why);

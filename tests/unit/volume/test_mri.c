@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ---- phantom: one block of 20 x 20 x 6 voxels per tissue, air around, 2 mm voxels ---------- */
 #define PH_N 28
@@ -371,6 +372,132 @@ static double ks_rayleigh(double *x, size_t n, double sigma) {
     return d;
 }
 
+/* The batch noise kernel (SIMD clones) gives the bits of the scalar map from one Philox block,
+ * which matches double-precision Box–Muller on the same 24-bit uniforms; blocks across the 2^32
+ * boundary of the counter's low word, runs shorter and longer than one batch. */
+static void test_noise_kernel(void) {
+    const uint64_t seed = 0x123456789abcdefull;
+    const uint64_t firsts[3] = {0, 77, 0xfffffff0ull};
+    const size_t counts[4] = {1, 63, 64, 200};
+    float z[4 * 200], w[4];
+    size_t bad_bits = 0, n = 0;
+    double worst = 0;
+    for (int a = 0; a < 3; a++)
+        for (int c = 0; c < 4; c++) {
+            mri_normals(seed, 5, SB_STREAM_NOISE + 256, firsts[a], counts[c], z);
+            for (size_t i = 0; i < counts[c]; i++, n++) {
+                uint64_t b = firsts[a] + i;
+                uint32_t ctr[4] = {5, SB_STREAM_NOISE + 256, (uint32_t)b, (uint32_t)(b >> 32)};
+                uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)}, o[4];
+                sb_philox4x32_10(ctr, key, o);
+                mri_uniform_to_normals(o, w);
+                for (int h = 0; h < 2; h++) {
+                    double u1 = ((double)(o[2 * h] >> 8) + 0.5) / 16777216.0;
+                    double u2 = (double)(o[2 * h + 1] >> 8) / 16777216.0;
+                    double r = sqrt(-2 * log(u1));
+                    double ref[2] = {r * cos(2 * M_PI * u2), r * sin(2 * M_PI * u2)};
+                    for (int q = 0; q < 2; q++) {
+                        worst = fmax(worst, fabs(z[4 * i + 2 * h + q] - ref[q]));
+                        bad_bits += memcmp(&z[4 * i + 2 * h + q], &w[2 * h + q], sizeof w[0]) != 0;
+                    }
+                }
+            }
+        }
+    printf("noise kernel: %zu blocks, %zu differ from the scalar path, worst error %.2g\n", n,
+           bad_bits, worst);
+    CHECK(bad_bits == 0);
+    CHECK(worst < 3e-6);
+}
+
+/* k-space truncation: a sharp edge keeps its level far away, overshoots by the Gibbs
+ * fraction (about 9 % of the jump for a sharp window) next to it, and any axis behaves like x;
+ * keep >= 1 leaves the image untouched; 1 and 2 threads give the same bytes. */
+static void test_kspace(void) {
+    size_t dim[3] = {64, 24, 20}, n = 64 * 24 * 20;
+    float *a = malloc(2 * n * sizeof *a), *b = malloc(2 * n * sizeof *b),
+          *t = malloc(2 * n * sizeof *t);
+    if (!a || !b || !t) goto done;
+    /* x in [16, 48): 100 + 50 i, else 0 */
+    for (size_t v = 0; v < n; v++) {
+        size_t x = v % 64;
+        a[2 * v] = x >= 16 && x < 48 ? 100.0f : 0.0f;
+        a[2 * v + 1] = x >= 16 && x < 48 ? 50.0f : 0.0f;
+    }
+    memcpy(b, a, 2 * n * sizeof *a);
+    double none[3] = {1, 0, 1}, half[3] = {0.5, 1, 1};
+    CHECK(mri_kspace_truncate(b, dim, none, 2) == 0);
+    CHECK(!memcmp(a, b, 2 * n * sizeof *a));
+    CHECK(mri_kspace_truncate(b, dim, half, 2) == 0);
+    memcpy(t, a, 2 * n * sizeof *a);
+    CHECK(mri_kspace_truncate(t, dim, half, 1) == 0);
+    CHECK(!memcmp(t, b, 2 * n * sizeof *a));
+    double peak = 0, centre = b[2 * (32 + 64 * 5)], outside = b[2 * (2 + 64 * 5)];
+    for (size_t x = 0; x < 64; x++) peak = fmax(peak, b[2 * (x + 64 * 7)]);
+    printf("k-space, half along x: centre %.2f, overshoot %.2f %% of the jump, far outside %.2f\n",
+           centre, peak - 100, outside);
+    CHECK(fabs(centre - 100) < 3);
+    CHECK(peak > 105 && peak < 113);
+    CHECK(fabs(outside) < 3);
+    CHECK(fabs(b[2 * (32 + 64 * 5) + 1] - 50) < 1.5); /* the imaginary part alike */
+    /* the same profile along z: transpose x <-> z of a 20 x 24 x 64 image */
+    size_t dz[3] = {20, 24, 64};
+    for (size_t v = 0; v < n; v++) {
+        size_t z = v / (20 * 24);
+        t[2 * v] = z >= 16 && z < 48 ? 100.0f : 0.0f;
+        t[2 * v + 1] = z >= 16 && z < 48 ? 50.0f : 0.0f;
+    }
+    double halfz[3] = {1, 1, 0.5};
+    CHECK(mri_kspace_truncate(t, dz, halfz, 2) == 0);
+    double worst = 0;
+    for (size_t z = 0; z < 64; z++)
+        worst = fmax(worst, fabs(t[2 * (3 + 20 * (5 + 24 * z))] - b[2 * (z + 64 * 5)]));
+    CHECK(worst < 1e-3);
+done:
+    free(a), free(b), free(t);
+}
+
+/* Texture: solid tissues vary by about the requested SD around their plain mean, fluids not;
+ * no texture when it is 0. */
+static void test_texture(void) {
+    bench b;
+    if (!bench_init(&b, 4, 0.03)) goto done;
+    sb_volume *o[SB_MRI_OUT_MAX] = {0}, *p[SB_MRI_OUT_MAX] = {0};
+    sb_acquisition a = acq_named("T1w", 1.5, 0, 0);
+    a.texture = 0.1;
+    if (run(&b, &a, NULL, NULL, 2, SB_DT_FLOAT32, o, NULL)) {
+        a.texture = 0;
+        if (run(&b, &a, NULL, NULL, 2, SB_DT_FLOAT32, p, NULL)) {
+            static const char *const solid[3] = {"muscle", "liver", "fat"};
+            for (int k = 0; k < 4; k++) {
+                const char *tn = k < 3 ? solid[k] : "csf";
+                int ti = sb_tissue_index(tn);
+                const uint8_t *T = b.tis->data;
+                double s1 = 0, s2 = 0, plain = 0;
+                size_t c = 0;
+                for (size_t v = 0; v < sb_volume_nvox(b.tis); v++)
+                    if (T[v] == ti) {
+                        double x = ((float *)o[0]->data)[v];
+                        s1 += x, s2 += x * x, c++;
+                        plain = ((float *)p[0]->data)[v];
+                    }
+                double mean = s1 / (double)c, sd = sqrt(fmax(0, s2 / (double)c - mean * mean));
+                printf("texture 0.10: %s mean %.1f (plain %.1f), SD/mean %.3f\n", tn, mean, plain,
+                       sd / mean);
+                if (k < 3) {
+                    CHECK(fabs(mean / plain - 1) < 0.05);
+                    CHECK(sd / mean > 0.05 && sd / mean < 0.16);
+                } else {
+                    CHECK(sd / mean < 1e-4);
+                }
+            }
+        }
+    }
+    free_all(o);
+    free_all(p);
+done:
+    bench_free(&b);
+}
+
 static void test_noise_bias_threads(void) {
     bench b;
     if (!bench_init(&b, 3, 0.03)) goto done;
@@ -573,6 +700,9 @@ int main(void) {
     test_table_files();
     test_contrasts();
     test_equations_and_pv();
+    test_noise_kernel();
+    test_kspace();
+    test_texture();
     test_noise_bias_threads();
     test_protocols_and_errors();
     test_default_anatomy();

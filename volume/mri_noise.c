@@ -1,0 +1,132 @@
+/* mri_noise.c — standard normals for the acquisition noise, many Philox blocks at a time.
+ *
+ * Block b of stream (seed, subject, stream) is Philox4x32-10 (Salmon et al., SC 2011; the same
+ * function as core's sb_philox4x32_10, checked against it by a test) of the counter
+ * {subject, stream, b low, b high} under the key {seed low, seed high}. Its four words give two
+ * Box–Muller pairs (Box & Muller 1958): words (o0, o1) and (o2, o3), each turned into
+ * u1 = (o >> 8 + 0.5) 2^-24 in (0, 1) and u2 = (o >> 8) 2^-24 in [0, 1), then
+ * r = sqrt(-2 ln u1), z = r (cos 2 pi u2, sin 2 pi u2). 24-bit uniforms are exact in single
+ * precision; the largest radius is sqrt(2 ln 2^25) = 5.89.
+ *
+ * Speed: ln, sin and cos are our own branch-free single-precision polynomials (Cephes, S. L.
+ * Moshier 1984-2000: logf, sinf, cosf; about 1-2 ulp on these ranges) so that the compiler
+ * vectorises the whole loop (glibc's scalar logf and sincosf cost more than Philox itself).
+ * Every operation is an IEEE single-precision operation without contraction (ISO C mode:
+ * -ffp-contract=off), so the SIMD and scalar paths of the loop and the AVX2 and AVX-512 clones
+ * give the same bits (a test compares them with the scalar mri_uniform_to_normals): the noise
+ * does not depend on the thread count, the row split or the machine's SIMD width.
+ */
+#include "mri_internal.h"
+
+#include <string.h>
+
+#define PHILOX_M0 0xD2511F53u
+#define PHILOX_M1 0xCD9E8D57u
+#define PHILOX_W0 0x9E3779B9u
+#define PHILOX_W1 0xBB67AE85u
+#define LANES 64
+
+static inline float bits_float(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+static inline uint32_t float_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* ln x for x in (0, 1]: x = m 2^e, m in [sqrt(1/2), sqrt(2)), Cephes logf's polynomial in m - 1. */
+static inline float ln_unit(float x) {
+    uint32_t b = float_bits(x);
+    int e = (int)((b >> 23) & 0xffu) - 126; /* x = mf 2^e, mf in [0.5, 1) */
+    float mf = bits_float((b & 0x007fffffu) | 0x3f000000u);
+    int lo = mf < 0.70710678f; /* SQRTHF */
+    e -= lo;
+    float m = (mf - 1.0f) + (float)lo * mf; /* lo: 2 mf - 1; exact either way */
+    float z = m * m;
+    float y = 7.0376836292e-2f;
+    y = y * m - 1.1514610310e-1f;
+    y = y * m + 1.1676998740e-1f;
+    y = y * m - 1.2420140846e-1f;
+    y = y * m + 1.4249322787e-1f;
+    y = y * m - 1.6668057665e-1f;
+    y = y * m + 2.0000714765e-1f;
+    y = y * m - 2.4999993993e-1f;
+    y = y * m + 3.3333331174e-1f;
+    y = y * m * z;
+    float fe = (float)e;
+    y += -2.12194440e-4f * fe;
+    y += -0.5f * z;
+    return m + y + 0.693359375f * fe;
+}
+
+/* cos and sin of 2 pi u for u in [0, 1): quadrant q = round(4 u), x = 2 pi (u - q/4) in
+ * [-pi/4, pi/4] (the subtraction is exact), Cephes minimax polynomials for sin and cos. */
+static inline void cis_turn(float u, float *c, float *s) {
+    int q = (int)(u * 4.0f + 0.5f);
+    float x = (u - (float)q * 0.25f) * 6.28318531f;
+    float z = x * x;
+    float sn = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z * x + x;
+    float cs =
+        ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z -
+        0.5f * z + 1.0f;
+    /* quadrant by bit operations (no speculated float arms, so the loop vectorises) */
+    uint32_t odd = 0u - (uint32_t)(q & 1), bs = float_bits(sn), bc = float_bits(cs);
+    uint32_t neg_c = (uint32_t)((q + 1) & 2) << 30, neg_s = (uint32_t)(q & 2) << 30;
+    *c = bits_float(((bs & odd) | (bc & ~odd)) ^ neg_c);
+    *s = bits_float(((bc & odd) | (bs & ~odd)) ^ neg_s);
+}
+
+/* Box–Muller on two Philox words. */
+static inline void pair(uint32_t a, uint32_t b, float *z0, float *z1) {
+    float u1 = ((float)(int32_t)(a >> 8) + 0.5f) * 5.9604645e-8f;
+    float u2 = (float)(int32_t)(b >> 8) * 5.9604645e-8f;
+    float rad = __builtin_sqrtf(-2.0f * ln_unit(u1)), cs, sn;
+    cis_turn(u2, &cs, &sn);
+    *z0 = rad * cs;
+    *z1 = rad * sn;
+}
+
+/* LANES blocks (count <= LANES) starting at block `first`. */
+__attribute__((always_inline)) static inline void
+normals_lanes(const uint32_t ks0[10], const uint32_t ks1[10], uint32_t subject, uint32_t stream,
+              uint64_t first, size_t count, float *z) {
+    float zr[4][LANES];
+#pragma omp simd
+    for (size_t l = 0; l < LANES; l++) {
+        uint64_t b = first + l;
+        uint32_t c0 = subject, c1 = stream, c2 = (uint32_t)b, c3 = (uint32_t)(b >> 32);
+#pragma GCC unroll 10
+        for (int r = 0; r < 10; r++) {
+            uint64_t p0 = (uint64_t)PHILOX_M0 * c0, p1 = (uint64_t)PHILOX_M1 * c2;
+            uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ ks0[r];
+            uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ ks1[r];
+            c1 = (uint32_t)p1;
+            c3 = (uint32_t)p0;
+            c0 = n0;
+            c2 = n2;
+        }
+        pair(c0, c1, &zr[0][l], &zr[1][l]);
+        pair(c2, c3, &zr[2][l], &zr[3][l]);
+    }
+    for (size_t l = 0; l < count; l++)
+        for (int w = 0; w < 4; w++) z[4 * l + (size_t)w] = zr[w][l];
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void
+mri_normals(uint64_t seed, uint32_t subject, uint32_t stream, uint64_t first, size_t count,
+            float *z) {
+    uint32_t ks0[10], ks1[10], k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    for (int r = 0; r < 10; r++, k0 += PHILOX_W0, k1 += PHILOX_W1) ks0[r] = k0, ks1[r] = k1;
+    for (size_t done = 0; done < count; done += LANES) {
+        size_t nb = count - done < LANES ? count - done : LANES;
+        normals_lanes(ks0, ks1, subject, stream, first + done, nb, z + 4 * done);
+    }
+}
+
+void mri_uniform_to_normals(const uint32_t o[4], float z[4]) {
+    pair(o[0], o[1], &z[0], &z[1]);
+    pair(o[2], o[3], &z[2], &z[3]);
+}
