@@ -45,7 +45,8 @@ typedef struct {
     /* lateral (x, y) factor of the mapping above the neck, and the neck's span (subject z):
      * see lateral_m */
     double head_m[2], head_z0, head_z1;
-    int threads; /* for the body-composition sampling */
+    int threads;         /* for the body-composition sampling */
+    double brain_factor; /* the brain's random size factor (the skull follows it) */
     sb_body_composition comp;
     double params[P_COUNT];
     scene_struct *s;
@@ -86,7 +87,7 @@ static double bsa(double height_cm, double weight_kg) {
 /* Subject parameters in reference millimetres (divided by the girth scale so that after the
  * mapping they measure the intended subject millimetres). */
 static void subject_params(const sb_subject *s, double voxel_mm, const double g[3],
-                           double p[P_COUNT]) {
+                           double brain_factor, double p[P_COUNT]) {
     const double gmean = 0.5 * (g[0] + g[1]);
     const int male = s->sex == SB_SEX_MALE;
     double trunk = s->fat_mm;
@@ -102,10 +103,11 @@ static void subject_params(const sb_subject *s, double voxel_mm, const double g[
     p[P_MUSCLE_SCALE] = 1.0;
     p[P_PELVIS_SCALE] = male ? 1.0 : 1.08;
     p[P_SHOULDER_SCALE] = male ? 1.0 : 0.92;
-    /* The skull holds the brain: its size follows the expected brain volume (ICRP 89: 1450 g
-     * men, 1300 g women at 176 / 163 cm, scaled with height^3), not the body's girth. The
-     * reference man's cranial cavity fits 1381 ml. */
-    double brain = (male ? 1450.0 : 1300.0) / 1.05 * pow(s->height_cm / (male ? 176.0 : 163.0), 3);
+    /* The skull holds the brain: its size follows the brain's volume (ICRP 89: 1450 g men,
+     * 1300 g women at 176 / 163 cm, scaled with height^3, times the subject's own brain size
+     * draw), not the body's girth. The reference man's cranial cavity fits 1381 ml. */
+    double brain = (male ? 1450.0 : 1300.0) / 1.05 * pow(s->height_cm / (male ? 176.0 : 163.0), 3) *
+                   brain_factor;
     p[P_HEAD_SCALE] = cbrt(brain / (1450.0 / 1.05 * pow(175.0 / 176.0, 3))) / g[2];
 }
 
@@ -176,6 +178,17 @@ static void scene_box(const scene *sc, double lo[3], double hi[3]) {
 static double coverage(double d, double w) {
     double c = 0.5 - d / w;
     return c < 0 ? 0 : c > 1 ? 1 : c;
+}
+
+/* A structure's random draws, keyed by its label id (or its size group's): independent of the
+ * set of structures, so editing one structure never changes another's draw. z[0] sizes it,
+ * z[1..3] shift it; returns its log-normal size factor (mean 1, CV cv). */
+static double structure_draws(const anat_structure *st, const sb_subject *subj, double z[4]) {
+    sb_rng r;
+    sb_rng_init(&r, subj->seed, subj->subject, SB_STREAM_ANATOMY + 65536u * st->draw_key);
+    for (int i = 0; i < 4; i++) z[i] = sb_rng_normal(&r);
+    double sig = sqrt(log(1 + st->cv * st->cv));
+    return exp(sig * z[0] - 0.5 * sig * sig);
 }
 
 /* ---- body composition -----------------------------------------------------------------------
@@ -320,7 +333,7 @@ static int calibrate_body(scene *sc, const sb_subject *subj, double voxel_mm) {
     const double m_lean = m_body * s * s + m_head;
     /* the fat: thicknesses x phi, solved by the secant method on the body's volume */
     double base[P_COUNT];
-    subject_params(subj, voxel_mm, sc->g, base);
+    subject_params(subj, voxel_mm, sc->g, sc->brain_factor, base);
     const double skin_mm = base[P_SKIN_MM] * 0.5 * (sc->g[0] + sc->g[1]);
     const double skin_extra =
         (RHO_SKIN - RHO_FAT) * 1e-3 * skin_mm * sqrt(subj->height_cm * w / 3600.0) /* BSA m^2 */;
@@ -356,7 +369,14 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
     sc->g[0] = gz * girth * (male ? 1.0 : 0.95);
     sc->g[1] = gz * girth * (male ? 1.0 : 0.97);
     set_head_mapping(sc);
-    subject_params(subj, voxel_mm, sc->g, sc->params);
+    /* the brain's random size, for the skull */
+    sc->brain_factor = 1.0;
+    for (int i = 0; i < a->nstructs; i++)
+        if (!strcmp(a->structs[i].label.name, "brain")) {
+            double z[4];
+            sc->brain_factor = structure_draws(&a->structs[i], subj, z);
+        }
+    subject_params(subj, voxel_mm, sc->g, sc->brain_factor, sc->params);
     sc->s = calloc((size_t)a->nstructs, sizeof *sc->s);
     sc->within = calloc((size_t)(a->nshapes ? a->nshapes : 1), sizeof *sc->within);
     if (!sc->s || !sc->within) {
@@ -399,27 +419,21 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
             ss->center_ref[k] =
                 st->anchor >= 0 ? ss->anchor_ref[k] : 0.5 * (root->lo[k] + root->hi[k]);
         if (st->mirrored) ss->center_ref[0] = -ss->center_ref[0];
-        /* per-structure random draws, keyed by the label id: independent of the set of
-         * structures, so editing one structure never changes another's draw */
-        sb_rng r;
-        sb_rng_init(&r, subj->seed, subj->subject, SB_STREAM_ANATOMY + 65536u * st->draw_key);
-        double z0 = sb_rng_normal(&r), z1 = sb_rng_normal(&r), z2 = sb_rng_normal(&r),
-               z3 = sb_rng_normal(&r);
+        double z[4];
+        const double draw = structure_draws(st, subj, z);
         ss->f = 1.0;
         if (st->volume_ml[0] > 0) {
             double target = st->volume_ml[male ? SB_SEX_MALE : SB_SEX_FEMALE];
             if (st->scaling == SCALE_BSA) target *= ratio_bsa;
             if (st->scaling == SCALE_HEIGHT) target *= pow(gz * 175.0 / (male ? 176.0 : 163.0), 3);
-            double sig = sqrt(log(1 + st->cv * st->cv));
-            target *= exp(sig * z0 - 0.5 * sig * sig);
+            target *= draw;
             const double zc = ss->center_ref[2] * sc->g[2];
             ss->f = cbrt(target / (st->ref_volume_ml * sc->g[0] * sc->g[1] * sc->g[2] *
                                    lateral_m(sc, 0, zc) * lateral_m(sc, 1, zc)));
         } else if (st->cv > 0) {
-            double sig = sqrt(log(1 + st->cv * st->cv));
-            ss->f = cbrt(exp(sig * z0 - 0.5 * sig * sig));
+            ss->f = cbrt(draw);
         }
-        for (int k = 0; k < 3; k++) ss->shift[k] = st->jitter_mm * (k == 0 ? z1 : k == 1 ? z2 : z3);
+        for (int k = 0; k < 3; k++) ss->shift[k] = st->jitter_mm * z[1 + k];
         ss->dscale = sc->gmin * ss->f;
         /* subject-space box: map the reference box corners */
         double lo[3] = {root->lo[0], root->lo[1], root->lo[2]},

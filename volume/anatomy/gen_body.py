@@ -35,8 +35,12 @@ z = lambda name: L[name][2]
 sc = L["skull_center"]
 
 # lean (muscle envelope) parts with the fat parameter that covers each
-head = ell([0, 0, sc[2] - 5], ["82*head_scale", "102*head_scale", "116*head_scale"])
-face = ell([0, 42, sc[2] - 70], [52, 52, 62])
+# the head's envelope is centred 100 mm under the vertex (the cranial cavity and its 7 mm of
+# bone, centred at skull_center + 5, fit inside it with room for the scalp), the face lower
+head = ell([0, -10, 1650], ["82*head_scale", "100*head_scale", "116*head_scale"])
+face = ell([0, 42, 1565], [52, 52, 62])
+# brow and cheekbones: the eyes' front and sides under 5+ mm of soft tissue
+brow = ell([0, 58, L["eye_right"][2]], [60, 34, 34])
 neck = cap([0, -20, z("C7") - 20], [0, -20, z("C2")], 55)  # ~60 mm behind the cervical bodies
 chest = ell([0, -14, 1320], [136, 118, 195])  # the back ~70 mm behind the thoracic bodies
 abdomen = ell([0, 0, 1075], [128, 100, 150])
@@ -60,7 +64,7 @@ def leg():
 
 trunk_parts = [chest, waist, abdomen, pelvis, shoulders]
 limb_parts = arm() + leg()
-head_parts = [head, face, neck]
+head_parts = [head, face, brow, neck]
 breast = {"mirror_pair": None}
 
 
@@ -116,6 +120,11 @@ shapes = {
     "cranial_cavity": ell([sc[0], sc[1] - 5, sc[2] + 5],
                           ["72*head_scale", "90*head_scale", "62*head_scale"]),
 }
+# the brain keeps 1 mm of CSF inside the cranial cavity everywhere (so the subarachnoid space
+# stays one piece), and where that clips the brain, the white matter stays a cortex' thickness
+# (2.5 mm) further in, so the clipped cortex is one continuous layer
+shapes["brain_space"] = {"offset": {"d": -1.0, "of": {"ref": "cranial_cavity"}}}
+shapes["white_matter_space"] = {"offset": {"d": -3.5, "of": {"ref": "cranial_cavity"}}}
 # the cavities stay inside the trunk wall: at least 6 mm of muscle
 wall = {"offset": {"d": -6, "of": {"ref": "lean"}}}
 shapes["thoracic_cavity"] = {"intersect": [{"difference": [thx_ell, domes]}, wall]}

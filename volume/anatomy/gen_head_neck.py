@@ -28,6 +28,9 @@ L = json.load(open(os.path.join(HERE, "landmarks.json")))["landmarks"]
 z = lambda n: L[n][2]
 SC = L["skull_center"]
 C0 = [SC[0], SC[1] - 5, SC[2] + 5]          # cranial cavity centre (body.json)
+# The brain below is drawn in the coordinates of a skull centre at z 1635; DZ moves it to the
+# landmark's (the foramen magnum, fm, stays just above C1).
+DZ = SC[2] - 1635.0
 CAV = [72, 90, 62]                            # cranial cavity radii (body.json)
 
 
@@ -70,7 +73,7 @@ env_cuts = [
     box([0, 100, 1598], [85, 52, 45], 8),                      # anterior fossa floor / orbits
     box([0, 5, 1598], [14, 28, 40], 6),                       # sella, suprasellar cistern
 ]
-envelope = diff(ell(C0, BR), *env_cuts)
+envelope = diff(ell(C0, BR), *[translate(c, [0, 0, DZ]) for c in env_cuts])
 
 
 def surf(d):
@@ -111,13 +114,14 @@ SULCI_R = [
 ]
 sulci_r = [sulcus(a, b, d) for a, b, d in SULCI_R]
 # medial surface: cingulate, calcarine, parieto-occipital (slabs from the midline outward)
-sulci_r += [box([9, -2, 1686], [9, 36, 1.0], 0, [0, 0, 0]),
-            box([9, -78, 1652], [9, 20, 1.0], 0, [-8, 0, 0]),
-            box([9, -66, 1674], [9, 1.0, 22], 0, [-25, 0, 0])]
+sulci_r += [translate(s, [0, 0, DZ]) for s in (box([9, -2, 1686], [9, 36, 1.0], 0, [0, 0, 0]),
+                                               box([9, -78, 1652], [9, 20, 1.0], 0, [-8, 0, 0]),
+                                               box([9, -66, 1674], [9, 1.0, 22], 0, [-25, 0, 0]))]
 # interhemispheric fissure (falx): midline slabs down to the corpus callosum
 midline = [box([0, -10, 1702], [1.0, 100, 32]),
            box([0, 58, 1664], [1.0, 42, 18]),
            box([0, -78, 1660], [1.0, 30, 22])]
+midline = [translate(s, [0, 0, DZ]) for s in midline]
 sulci = midline + sulci_r + [{"mirror_x": union(*sulci_r)}]
 CORTEX = 2.5  # mm, §4 mean cortical thickness
 
@@ -125,16 +129,17 @@ grey = diff(envelope, *sulci)
 white = diff(off(envelope, -CORTEX), *[off(s, CORTEX) for s in sulci])
 
 # lateral ventricle (right; mirrored): frontal horn, body, atrium, temporal horn (§4 15-30 mL)
-ventricle = tube([[8, 30, 1662, 4.5], [10, 8, 1670, 5.5], [14, -20, 1668, 6],
-                  [24, -40, 1656, 6.5], [31, -24, 1638, 4], [32, 2, 1628, 3]])
+ventricle = translate(tube([[8, 30, 1662, 4.5], [10, 8, 1670, 5.5], [14, -20, 1668, 6],
+                            [24, -40, 1656, 6.5], [31, -24, 1638, 4], [32, 2, 1628, 3]]),
+                      [0, 0, DZ])
 # brainstem: midbrain at the tentorial notch, pons in front of the cerebellum, medulla down
 # to the foramen magnum just above C1
 fm = [0, L["C1"][1] - 12, z("C1") - 6]
-brainstem = tube([[0, -10, 1676, 10], [0, -15, 1650, 13], [0, -24, 1628, 9.5],
+brainstem = tube([[0, -10, 1676 + DZ, 10], [0, -15, 1650 + DZ, 13], [0, -24, 1628 + DZ, 9.5],
                   [fm[0], fm[1], fm[2], 7.5]])
 # cerebellum with its vermis grey/white core (folia not modelled; a horizontal fissure)
-cerebellum = diff(cerebellum_shape,
-                  box([0, -75, 1628], [50, 12, 1.0], 0, [-12, 0, 0]))
+cerebellum = translate(diff(cerebellum_shape, box([0, -75, 1628], [50, 12, 1.0], 0, [-12, 0, 0])),
+                       [0, 0, DZ])
 
 # ---- spinal canal and cord -------------------------------------------------------------------
 # canal centre = vertebral body centre - dc (gen_skeleton.py CANAL: C 22, T1 25, T12 26,
@@ -159,8 +164,9 @@ s1 = L["S1"]
 canal_pts = [fm[:] + [8.5], canal("C2", 8), canal("C6", 8), canal("T1", 7.5), canal("T4", 7),
              canal("T7", 7), canal("T10", 7), canal("L1", 8), canal("L3", 8.5),
              canal("L5", 8.5), [0, s1[1] - 26, s1[2] + 14, 8], [0, s1[1] - 40, s1[2] - 22, 4]]
-cranial_csf = diff(ell(C0, CAV), box([0, 92, 1600], [85, 50, 45], 8),
-                   box([0, 22, 1585], [42, 36, 25], 6))
+# the cranial cavity itself (body.json's named shape, sized for the subject's brain)
+cranial_csf = diff({"ref": "cranial_cavity"}, box([0, 92, 1600 + DZ], [85, 50, 45], 8),
+                   box([0, 22, 1585 + DZ], [42, 36, 25], 6))
 csf = union(cranial_csf, tube(canal_pts))
 
 # ---- eyes ------------------------------------------------------------------------------------
@@ -225,13 +231,13 @@ def brain_vol(name):
 A = "skull_center"
 structures = [
     S(50, "brain", "nervous", "grey_matter", "#a08cb4", 104, rel(grey, A), anchor=A,
-      within="cranial_cavity", abbrev="CTX", **brain_vol("brain")),
+      within="brain_space", abbrev="CTX", **brain_vol("brain")),
     S(51, "brain_white_matter", "nervous", "white_matter", "#f0ece0", 103, rel(white, A),
-      anchor=A, within="cranial_cavity", abbrev="WM", **brain_vol("brain_white_matter")),
+      anchor=A, within="white_matter_space", abbrev="WM", **brain_vol("brain_white_matter")),
     S(52, "brain_lateral_ventricle", "nervous", "csf", "#3c64dc", 100, rel(ventricle, A), anchor=A,
       mirror=True, abbrev="LV", **brain_vol("brain_lateral_ventricle")),
     S(54, "brain_cerebellum", "nervous", "grey_matter", "#c8a0c8", 102, rel(cerebellum, A), anchor=A,
-      within="cranial_cavity", core=("white_matter", 9), abbrev="CBL",
+      within="brain_space", core=("white_matter", 9), abbrev="CBL",
       **brain_vol("brain_cerebellum")),
     S(55, "brainstem", "nervous", "white_matter", "#d2b48c", 101, rel(brainstem, A), anchor=A,
       abbrev="BST", **brain_vol("brainstem")),

@@ -55,7 +55,9 @@ for k in list(lm):
 # head, trunk surface and limb joints (right side; the left is the mirror image, x -> -x)
 lm.update({
     "vertex": [0, 0, H],
-    "skull_center": [0, -5, round(H - 115, 1)],
+    # the cranial cavity (centre skull_center + 5 mm up, half height 62 mm) spans the foramen
+    # magnum (just above the atlas) to ~15 mm under the vertex (bone, scalp and skin)
+    "skull_center": [0, -5, round(H - 83, 1)],
     "eye_right": [32, 72, round(0.936 * H, 1)],
     "chin": [0, 75, round(0.870 * H, 1)],
     "suprasternal_notch": [0, 65, round(0.819 * H, 1)],

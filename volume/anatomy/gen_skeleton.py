@@ -795,7 +795,8 @@ c1 = L["C1"]
 neck_block = {"box": {"c": V([0, c1[1] - 10, c1[2] - 40]), "h": [58, 62, 50]}}
 cranium = diff({"offset": {"d": 7, "of": {"ref": "cranial_cavity"}}}, {"ref": "cranial_cavity"},
                neck_block)
-maxilla = ell([0, eye[1] - 18, eye[2] - 48], [38, 26, 30])
+# (tall enough to meet the cranium's floor under the orbits: one skull)
+maxilla = ell([0, eye[1] - 18, eye[2] - 44], [38, 26, 36])
 zyg = union(cap([eye[0] + 14, eye[1] - 16, eye[2] - 22], [eye[0] + 34, eye[1] - 62, eye[2] - 18], 5),
             cap([-eye[0] - 14, eye[1] - 16, eye[2] - 22], [-eye[0] - 34, eye[1] - 62, eye[2] - 18], 5))
 orb_floor = union(ell([eye[0], eye[1] - 6, eye[2] - 18], [16, 14, 5]),
