@@ -431,6 +431,16 @@ static void row_signal(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
     const size_t n0 = nx * (j + ny * k);
     const int nch = c->nch;
     const float amp = c->amp;
+    { /* a row of air (most rows of a whole-body box): no signal */
+        const uint8_t *T = c->T + n0, *P = c->P ? c->P + n0 : T;
+        unsigned any = 0;
+        for (size_t i = 0; i < nx; i++) any |= (unsigned)(T[i] | P[i]);
+        if (!any) {
+            memset(r->er, 0, (size_t)nch * nx * sizeof *r->er);
+            memset(r->ei, 0, (size_t)nch * nx * sizeof *r->ei);
+            return;
+        }
+    }
     float *bias = r->bias;
     if (amp > 0) { /* bilinear in (y, z) at each x node, then linear in x */
         size_t k0 = k / sv[2], j0 = j / sv[1];

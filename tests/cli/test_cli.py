@@ -655,6 +655,9 @@ def test_mri_bad_options():
                               (("--field", "2"), USAGE, ["--field"]),
                               (("--snr", "-1"), USAGE, ["--snr"]),
                               (("--bias", "0.9"), USAGE, ["--bias"]),
+                              (("--texture", "0.5"), USAGE, ["--texture", "0.5"]),
+                              (("--acq-voxel", "4"), USAGE, ["--acq-voxel", "finer"]),
+                              (("--slice", "-3"), USAGE, ["--slice", "-3"]),
                               (("--tissues", os.path.join(d, "none.json")), INPUT, ["none.json"])):
         p = run("generate", "--voxel", 8, "--out", out, *args, expect=code)
         for w in words:
