@@ -57,6 +57,13 @@ static double num_value(sdf_num n, const double *params) {
 
 /* ---- tubes: centripetal Catmull-Rom ------------------------------------------------------- */
 #define TUBE_SAMPLES 6
+/* A tube's segments in chunks of this many, each with the bounding box of its balls (stored
+ * after the samples in pts): chunks farther than the nearest distance found are skipped. */
+#define TUBE_CHUNK 8
+
+static int tube_chunks(const sdf_node *nd) {
+    return (nd->npts - 1 + TUBE_CHUNK - 1) / TUBE_CHUNK;
+}
 
 static double knot(double t, const double *a, const double *b) {
     double d = sqrt((b[0] - a[0]) * (b[0] - a[0]) + (b[1] - a[1]) * (b[1] - a[1]) +
@@ -100,7 +107,7 @@ static int tube_sample(sdf_node *nd, const double *params) {
     int segs = nd->closed ? n : n - 1;
     free(nd->pts);
     nd->npts = segs * TUBE_SAMPLES + 1;
-    nd->pts = malloc((size_t)nd->npts * 4 * sizeof *nd->pts);
+    nd->pts = malloc(((size_t)nd->npts * 4 + (size_t)tube_chunks(nd) * 6) * sizeof *nd->pts);
     if (!nd->pts) {
         free(cp);
         return 0;
@@ -122,6 +129,16 @@ static int tube_sample(sdf_node *nd, const double *params) {
     const double *last = nd->closed ? cp + 4 : cp + 4 * n;
     memcpy(nd->pts + 4 * m++, last, 4 * sizeof(double));
     free(cp);
+    double *box = nd->pts + 4 * nd->npts;
+    for (int c = 0; c < tube_chunks(nd); c++, box += 6) {
+        int a = c * TUBE_CHUNK, b = a + TUBE_CHUNK < nd->npts - 1 ? a + TUBE_CHUNK : nd->npts - 1;
+        for (int i = 0; i < 3; i++) box[i] = 1e300, box[3 + i] = -1e300;
+        for (int q = a; q <= b; q++) {
+            const double *pt = nd->pts + 4 * q;
+            for (int i = 0; i < 3; i++)
+                box[i] = mn(box[i], pt[i] - pt[3]), box[3 + i] = mx(box[3 + i], pt[i] + pt[3]);
+        }
+    }
     return 1;
 }
 
@@ -303,6 +320,16 @@ static void to_local(const sdf_node *nd, const double p[3], const double c[3], d
         q[i] = nd->rot[i][0] * d[0] + nd->rot[i][1] * d[1] + nd->rot[i][2] * d[2];
 }
 
+/* Squared distance from p to the box lo = b[0..2], hi = b[3..5] (0 inside). */
+static double box2(const double *b, const double p[3]) {
+    double s = 0;
+    for (int i = 0; i < 3; i++) {
+        double e = mx(b[i] - p[i], p[i] - b[3 + i]);
+        if (e > 0) s += e * e;
+    }
+    return s;
+}
+
 /* Squared distance from p to the node's box (0 inside): the box distance is a lower bound of
  * the shape's distance. */
 static double box_dist2(const sdf_node *nd, const double p[3]) {
@@ -368,9 +395,28 @@ double sdf_eval(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx) {
         return seg_dist(a, b, p);
     }
     case SDF_TUBE: {
-        double d = 1e30;
-        for (int m = 0; m + 1 < nd->npts; m++)
-            d = mn(d, seg_dist(nd->pts + 4 * m, nd->pts + 4 * m + 4, p));
+        /* the chunk whose box is nearest first; then a chunk whose box lies farther out than
+         * the distance found cannot lower it (its balls are inside its box) */
+        const int nch = tube_chunks(nd), nseg = nd->npts - 1;
+        const double *box = nd->pts + 4 * nd->npts;
+        double b2[64], best = 1e300, d = 1e30;
+        int first = 0;
+        for (int c = 0; c < nch; c++) {
+            double e2 = box2(box + 6 * c, p);
+            if (c < 64) b2[c] = e2;
+            if (e2 < best) best = e2, first = c;
+        }
+        for (int k = -1; k < nch; k++) {
+            int c = k < 0 ? first : k;
+            if (k == first) continue;
+            if (k >= 0) {
+                double e2 = c < 64 ? b2[c] : box2(box + 6 * c, p);
+                if (e2 > 0 && (d <= 0 || e2 >= d * d)) continue;
+            }
+            int end = (c + 1) * TUBE_CHUNK < nseg ? (c + 1) * TUBE_CHUNK : nseg;
+            for (int m = c * TUBE_CHUNK; m < end; m++)
+                d = mn(d, seg_dist(nd->pts + 4 * m, nd->pts + 4 * m + 4, p));
+        }
         return d;
     }
     case SDF_TORUS: {
