@@ -1,27 +1,34 @@
 /* mri_acquire.c — from tissue maps to MR images: partial-volume mixing of the complex pure-tissue
- * signals, receive bias field, complex Gaussian noise, magnitude; Dixon water/fat separation
- * and ADC maps.
+ * signals, tissue texture, receive bias field, k-space truncation, complex Gaussian noise,
+ * magnitude; Dixon water/fat separation and ADC maps.
  *
- * Passes per acquisition (one parallel sweep over z planes; every voxel depends only on its own
- * index, so any thread count gives the same bytes):
+ * Passes per acquisition (parallel over z planes, row by row; every voxel depends only on its
+ * own index, so any thread count gives the same bytes):
  *   1. look-up tables: the complex signal of every pure tissue for each channel (echo, b-value)
  *      from the sequence equations (mri_signal.c); noise sigma = |S(ref_tissue)| / SNR on the
  *      reference channel (Dixon: the in-phase echo; DWI: the lowest b).
- *   2. per voxel and channel: S = f S(t) + (1 - f) S(p) (complex, so fat and water and the
- *      two sides of an IR null cancel as they do in a real voxel), times the bias field;
- *      plus sigma (z1 + i z2), z from Philox4x32-10 block n/2 of stream (seed, subject,
- *      NOISE + 256 id + channel) for voxel n, Box–Muller in single precision (four normals per
- *      block: voxels 2m and 2m+1 share one).
- *   3. outputs: magnitudes (Gudbjartsson & Patz, MRM 1995: Rician in tissue, Rayleigh in air);
+ *   2. row_signal, per channel: S = f S(t) m_t + (1 - f) S(p) m_p (complex, so fat and water and
+ *      the two sides of an IR null cancel as they do in a real voxel; m = 1 + A g the texture
+ *      factors), times the bias field; rows of air are zeros.
+ *   3. with k-space truncation only: every row's S kept, each channel truncated in k-space
+ *      axis by axis (mri_kspace.c), then read back row by row.
+ *   4. row_finish: plus sigma (z1 + i z2), z from Philox4x32-10 block n/2 of stream (seed,
+ *      subject, NOISE + 256 id + channel) for voxel n (mri_noise.c, whole rows at once); then
+ *      magnitudes (Gudbjartsson & Patz, MRM 1995: Rician in tissue, Rayleigh in air);
  *      Dixon: real-valued least squares for water W and fat F with the fat spectrum
- *      (Yu et al., MRM 2008 multi-peak model; no B0 phase is simulated, so W and F are real),
- *      with 3 echoes an R2* from the two opposed-phase echoes (corrected once for the spectrum)
- *      — fat fraction F / (W + F) in %; DWI: ADC = ln(S_lo / S_hi) / (b_hi - b_lo).
+ *      (Yu et al., MRM 2008 multi-peak model; no B0 phase is simulated, so W and F are real) —
+ *      a fixed linear map of the echoes at R2* = 0, and with 3 echoes, where the first echo
+ *      stands above 3 sigma, an R2* from the two opposed-phase echoes (corrected once for the
+ *      spectrum) — fat fraction F / (W + F) in %; DWI: ADC = ln(S_lo / S_hi) / (b_hi - b_lo);
+ *      int16 rounding. The stages are plain loops over a row that the compiler vectorises.
  *
  * Bias field: a receive-coil-like smooth field, 1 + A (g - mean) / (max - min) over the body,
  * g a tensor-product cubic B-spline with N(0,1) coefficients on a 150 mm lattice (SB_STREAM_BIAS),
  * evaluated by three sgemm mode products on nodes every ~8 mm and trilinearly in between, so
  * its range over the body is A (BrainWeb's "20 % / 40 % INU" convention).
+ * Texture: four unit-SD cubic B-spline fields on a 6 mm lattice (SB_STREAM_TEXTURE), each
+ * tissue using one with a random sign (fluids, T2 > 250 ms at 1.5 T, none), evaluated per
+ * row from a per-plane contraction of the coefficients (4 weights per axis).
  */
 #include "mri_internal.h"
 

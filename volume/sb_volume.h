@@ -238,8 +238,9 @@ sb_status sb_mri_session_new(const sb_mr_tissues *m, const sb_subject *s, const 
 void sb_mri_session_free(sb_mri_session *ss); /* NULL is a no-op */
 
 /* The images of one acquisition (sb_mri_outputs order) on the tissue map's grid, those whose
- * bit is set in `want` (others NULL), as float32 or as int16 to be read with slope[k] (a
- * bound on the largest possible value maps to 32767; slope 1 for float32):
+ * bit is set in `want` (others NULL), as float32 or as int16 to be read with slope[k] (the
+ * larger of a bound on the largest possible value over 32767 and, for magnitudes, sigma / 16;
+ * slope 1 for float32):
  * per voxel S = f S(tissue) + (1 - f) S(pv_tissue), f = pv_frac / 255 (pv maps may be NULL:
  * pure voxels), complex and before noise; times the bias field; plus complex Gaussian noise
  * of sigma = S(ref_tissue) / snr drawn at the voxel's index from the (seed, subject, NOISE +
