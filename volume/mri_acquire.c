@@ -53,9 +53,8 @@ struct sb_mri_session {
     size_t dim[3];
     size_t sv[3], nn[3]; /* node spacing (voxels) and node counts per axis */
     float *g;            /* normalised field shape: (g - mean) / (max - min) over the body */
-    /* texture: TEX_FIELDS unit-SD cubic B-spline fields, coefficients tc[f][cz][cy][cx] */
+    /* texture: TEX_FIELDS unit-SD cubic B-spline fields of tnc control points per axis */
     size_t tnc[3];
-    float *tc;
     uint8_t tfield[256]; /* the field of each tissue */
     float tsign[256];    /* its sign; 0: no texture (fluids, air) */
 };
@@ -162,13 +161,7 @@ sb_status sb_mri_session_new(const sb_mr_tissues *m, const sb_subject *s, const 
             ss->tnc[d] = (size_t)floor((double)(ss->dim[d] - 1) * sp / TEX_LATTICE_MM) + 4;
             tn *= ss->tnc[d];
         }
-        size_t nblk = (tn + 3) / 4;
-        ss->tc = malloc(4 * nblk * sizeof *ss->tc);
-        if (!ss->tc) st = sb_error_set(err, SB_ERR_MEMORY, "out of memory (texture)");
-        if (ss->tc) {
-            mri_normals(s->seed, s->subject, SB_STREAM_TEXTURE, 0, nblk, ss->tc);
-            for (size_t i = 0; i < tn; i++) ss->tc[i] *= (float)(1 / TEX_FIELD_SD);
-        }
+        size_t nblk = (tn + 3) / 4; /* blocks 0 .. nblk - 1: the coefficients (texture_coefs) */
         sb_rng rng;
         sb_rng_init(&rng, s->seed, s->subject, SB_STREAM_TEXTURE);
         sb_rng_seek(&rng, nblk);
@@ -190,7 +183,6 @@ sb_status sb_mri_session_new(const sb_mr_tissues *m, const sb_subject *s, const 
 void sb_mri_session_free(sb_mri_session *ss) {
     if (!ss) return;
     free(ss->g);
-    free(ss->tc);
     free(ss);
 }
 
@@ -338,6 +330,7 @@ typedef struct {
     double spacing[3];
     float tamp[256]; /* texture amplitude x sign per tissue; all 0: no texture */
     int textured;
+    float *tc;   /* texture coefficients tc[f][cz][cy][cx] (texture_coefs) */
     size_t *tcx; /* texture along x: first control point and 4 weights per voxel */
     float *twx;
     float *sig; /* k-space path: the noiseless complex images, nch x voxels x 2 */
@@ -376,6 +369,18 @@ static int rows_alloc(acq_rows *r, const acq_ctx *c) {
            r->tg && r->mt && r->mp;
 }
 
+/* The subject's texture coefficients (made only for textured acquisitions: 4 floats per
+ * control point, ~50 MB for a whole body): normals of blocks 0 .. of the TEXTURE stream,
+ * scaled so that each field has unit SD. NULL when out of memory. */
+static float *texture_coefs(const sb_mri_session *ss) {
+    size_t tn = TEX_FIELDS * ss->tnc[0] * ss->tnc[1] * ss->tnc[2], nblk = (tn + 3) / 4;
+    float *tc = malloc(4 * nblk * sizeof *tc);
+    if (!tc) return NULL;
+    mri_normals(ss->seed, ss->subject, SB_STREAM_TEXTURE, 0, nblk, tc);
+    for (size_t i = 0; i < tn; i++) tc[i] *= (float)(1 / TEX_FIELD_SD);
+    return tc;
+}
+
 /* First control point and cubic B-spline weights of the texture lattice at voxel i of an axis
  * with this spacing. */
 static size_t tex_weights(double spacing, size_t i, float w[4]) {
@@ -400,7 +405,7 @@ static void row_texture(const acq_ctx *c, acq_rows *r, size_t j, size_t k, const
         size_t cz = tex_weights(c->spacing[2], k, w);
         for (size_t f = 0; f < TEX_FIELDS; f++) {
             float *d = r->tp + f * pl;
-            const float *s0 = ss->tc + f * pl * tnc[2] + cz * pl;
+            const float *s0 = c->tc + f * pl * tnc[2] + cz * pl;
             for (size_t x = 0; x < pl; x++)
                 d[x] = w[0] * s0[x] + w[1] * s0[x + pl] + w[2] * s0[x + 2 * pl] +
                        w[3] * s0[x + 3 * pl];
@@ -693,6 +698,8 @@ sb_status sb_mri_acquire(const sb_mri_session *ss, const sb_acquisition *a,
         c->tamp[t] = (float)a->texture * ss->tsign[t];
         c->textured |= c->tamp[t] != 0;
     }
+    if (c->textured) c->tc = texture_coefs(ss);
+    failed |= c->textured && !c->tc;
     c->tcx = malloc(nx * sizeof *c->tcx);
     c->twx = malloc(4 * nx * sizeof *c->twx);
     failed |= nx > 0 && (!c->tcx || !c->twx);
@@ -755,6 +762,7 @@ sb_status sb_mri_acquire(const sb_mri_session *ss, const sb_acquisition *a,
             rows_free(&r);
         }
     }
+    free(c->tc);
     free(c->tcx);
     free(c->twx);
     free(c->sig);
