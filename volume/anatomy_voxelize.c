@@ -108,7 +108,10 @@ static void subject_params(const sb_subject *s, double voxel_mm, const double g[
      * draw), not the body's girth. The reference man's cranial cavity fits 1381 ml. */
     double brain = (male ? 1450.0 : 1300.0) / 1.05 * pow(s->height_cm / (male ? 176.0 : 163.0), 3) *
                    brain_factor;
-    p[P_HEAD_SCALE] = cbrt(brain / (1450.0 / 1.05 * pow(175.0 / 176.0, 3))) / g[2];
+    /* x 1.025: the labelled brain fills ~68 % of the cavity (its sulci, fissures and cut floor),
+     * so the cavity is a little larger than the one that fits the ICRP brain's envelope
+     * (anatomy_validate, 30 + 30 subjects at 2 mm: brain -14.4 % men / -15.9 % women without) */
+    p[P_HEAD_SCALE] = 1.025 * cbrt(brain / (1450.0 / 1.05 * pow(175.0 / 176.0, 3))) / g[2];
 }
 
 static void scene_free(scene *sc) {
