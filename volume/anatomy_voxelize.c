@@ -1,15 +1,17 @@
 /* anatomy_voxelize.c — a subject's scene (the anatomy mapped onto one body) and its voxelizer.
  *
- * Mapping: reference body -> subject by per-axis scale G (height; girth), then per structure a
- * size factor f about its anchor (size model: ICRP volume x body-surface-area ratio x
- * log-normal CV) and a random shift. Distances are carried back to subject millimetres with
- * the smallest scale factor, a bound on the true distance.
+ * Mapping: reference body -> subject by per-axis scale G (height; girth, then the body
+ * composition's sideways scale; the head with the height's scale on every axis, blended along
+ * the neck: lateral_m), then per structure a size factor f about its anchor (size model: ICRP
+ * volume x body-surface-area ratio x log-normal CV) and a random shift. Distances are carried
+ * back to subject millimetres with the smallest scale factor, a bound on the true distance.
+ * Before any structure is placed, calibrate_body fits the envelope and the fat to the weight.
  *
- * Voxelizer: blocks of 8^3 voxels, processed in parallel (each voxel's value depends on its
- * position only, so the result is identical at any thread count). Per block, the structures
- * whose boxes meet it are tested at the block centre: a structure farther than twice the
- * block radius is dropped, one deeper than that inside covers the block (and ends the list,
- * since structures are in priority order). Uniform blocks are filled without per-voxel work.
+ * Voxelizer: blocks of 32^3 voxels, processed in parallel (each voxel's value depends on its
+ * position only, so the result is identical at any thread count), split in eight while a
+ * distance bound cannot prove them uniform (fill_block); single voxels get their label and,
+ * if asked, their partial volume (fill_voxel). Slabs of z planes are made block by block of
+ * the whole grid, so any split gives the whole map's bytes.
  */
 #include "anatomy_internal.h"
 #include "deform.h"
@@ -253,7 +255,7 @@ static split_volume shape_volume(const scene *sc, int k) {
     if (!v) return (split_volume){-1, -1};
     int fail = 0;
     /* per cube into its own slot, summed in order below: the same at any thread count */
-#pragma omp parallel num_threads(sc->threads > 0 ? sc->threads : 1)
+#pragma omp parallel num_threads(sc->threads)
     {
         sdf_ctx cx;
         int ok = sdf_ctx_init(&cx, sc->within, sc->nwithin);
@@ -378,6 +380,7 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
         if (!strcmp(a->structs[i].label.name, "brain")) {
             double z[4];
             sc->brain_factor = structure_draws(&a->structs[i], subj, z);
+            break;
         }
     subject_params(subj, voxel_mm, sc->g, sc->brain_factor, sc->params);
     sc->s = calloc((size_t)a->nstructs, sizeof *sc->s);
@@ -637,7 +640,7 @@ static void fill_block(const voxel_job *job, size_t i0, size_t j0, size_t k0, si
     }
     const double safe = CULL_FACTOR * sqrt(3.0) * h;
     const double safe_pv = job->P ? CULL_FACTOR * (sqrt(3.0) * h + 0.5 * job->voxel) : safe;
-    const double hb = 1.5 * h + job->voxel; /* the warped cube's box, and half a voxel */
+    const double hb = 1.5 * h + job->voxel; /* the warped cube's box, and a voxel */
     int n = 0, nlab = 0, full = 0, pure = 0, cover = 0;
     double dfull = 0;
     for (int m = 0; m < ncand && !pure; m++) {

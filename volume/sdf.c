@@ -320,25 +320,20 @@ static void to_local(const sdf_node *nd, const double p[3], const double c[3], d
         q[i] = nd->rot[i][0] * d[0] + nd->rot[i][1] * d[1] + nd->rot[i][2] * d[2];
 }
 
-/* Squared distance from p to the box lo = b[0..2], hi = b[3..5] (0 inside). */
-static double box2(const double *b, const double p[3]) {
+/* Squared distance from p to the box [lo, hi] (0 inside). */
+static double box2(const double lo[3], const double hi[3], const double p[3]) {
     double s = 0;
     for (int i = 0; i < 3; i++) {
-        double e = mx(b[i] - p[i], p[i] - b[3 + i]);
+        double e = mx(lo[i] - p[i], p[i] - hi[i]);
         if (e > 0) s += e * e;
     }
     return s;
 }
 
-/* Squared distance from p to the node's box (0 inside): the box distance is a lower bound of
- * the shape's distance. */
+/* Squared distance from p to the node's box: the box distance is a lower bound of the
+ * shape's distance. */
 static double box_dist2(const sdf_node *nd, const double p[3]) {
-    double s = 0;
-    for (int i = 0; i < 3; i++) {
-        double e = mx(nd->lo[i] - p[i], p[i] - nd->hi[i]);
-        if (e > 0) s += e * e;
-    }
-    return s;
+    return box2(nd->lo, nd->hi, p);
 }
 
 static double seg_dist(const double *a, const double *b, const double p[3]) {
@@ -402,7 +397,7 @@ double sdf_eval(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx) {
         double b2[64], best = 1e300, d = 1e30;
         int first = 0;
         for (int c = 0; c < nch; c++) {
-            double e2 = box2(box + 6 * c, p);
+            double e2 = box2(box + 6 * c, box + 6 * c + 3, p);
             if (c < 64) b2[c] = e2;
             if (e2 < best) best = e2, first = c;
         }
@@ -410,7 +405,7 @@ double sdf_eval(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx) {
             int c = k < 0 ? first : k;
             if (k == first) continue;
             if (k >= 0) {
-                double e2 = c < 64 ? b2[c] : box2(box + 6 * c, p);
+                double e2 = c < 64 ? b2[c] : box2(box + 6 * c, box + 6 * c + 3, p);
                 if (e2 > 0 && (d <= 0 || e2 >= d * d)) continue;
             }
             int end = (c + 1) * TUBE_CHUNK < nseg ? (c + 1) * TUBE_CHUNK : nseg;
