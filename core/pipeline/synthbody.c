@@ -1,5 +1,6 @@
 /* synthbody.c — the command: option parsing, messages, progress bar, exit codes.
  * Uses the public headers only. Exit codes are the sb_status values (README "Exit codes"). */
+#include "cli_parse.h"
 #include "sb_core.h"
 #include "sb_pipeline.h"
 
@@ -79,35 +80,6 @@ static int fail(cli *c, sb_status s, const char *fmt, ...) {
     fprintf(stderr, "synthbody: error: %s\n", msg);
     if (s == SB_ERR_USAGE) fprintf(stderr, "Try 'synthbody --help'.\n");
     return (int)s;
-}
-
-/* ---- option values ----------------------------------------------------------------------- */
-static int parse_double(const char *opt, const char *val, double *out, char *why, size_t n) {
-    char *end;
-    errno = 0;
-    double d = strtod(val, &end);
-    if (!*val || *end || errno || !isfinite(d)) {
-        snprintf(why, n, "%s: \"%s\" is not a number", opt, val);
-        return 0;
-    }
-    *out = d;
-    return 1;
-}
-
-static int parse_u64(const char *opt, const char *val, uint64_t *out, char *why, size_t n) {
-    char *end;
-    errno = 0;
-    if (!*val || *val == '-' || *val == '+') {
-        snprintf(why, n, "%s: \"%s\" is not a non-negative integer", opt, val);
-        return 0;
-    }
-    unsigned long long u = strtoull(val, &end, 10);
-    if (*end || errno) {
-        snprintf(why, n, "%s: \"%s\" is not an integer in 0..18446744073709551615", opt, val);
-        return 0;
-    }
-    *out = u;
-    return 1;
 }
 
 static const char USAGE[] =
@@ -334,13 +306,13 @@ int main(int argc, char **argv) {
         double d;
         if (!strcmp(name, "--threads")) {
             uint64_t t;
-            if (!parse_u64(name, val, &t, why, sizeof why))
+            if (!sb_cli_parse_u64(name, val, &t, why, sizeof why))
                 return fail(&c, SB_ERR_USAGE, "%s", why);
             if (t < 1 || t > 1024)
                 return fail(&c, SB_ERR_USAGE, "--threads %s is outside 1..1024", val);
             ctx.threads = (int)t;
         } else if (!strcmp(name, "--seed")) {
-            if (!parse_u64(name, val, &gen.subject.seed, why, sizeof why))
+            if (!sb_cli_parse_u64(name, val, &gen.subject.seed, why, sizeof why))
                 return fail(&c, SB_ERR_USAGE, "%s", why);
             have_seed = 1;
         } else if (!strcmp(name, "--out")) {
@@ -363,7 +335,7 @@ int main(int argc, char **argv) {
             backend_vtk = !strcmp(val, "vtk");
         } else if (!strcmp(name, "--smooth") || !strcmp(name, "--target-tris")) {
             uint64_t u;
-            if (!parse_u64(name, val, &u, why, sizeof why))
+            if (!sb_cli_parse_u64(name, val, &u, why, sizeof why))
                 return fail(&c, SB_ERR_USAGE, "%s", why);
             if (!strcmp(name, "--smooth")) {
                 if (u > 1000) return fail(&c, SB_ERR_USAGE, "--smooth %s is outside 0..1000", val);
@@ -384,7 +356,7 @@ int main(int argc, char **argv) {
             gen.tissues = val;
         } else if (!strcmp(name, "--texture") || !strcmp(name, "--acq-voxel") ||
                    !strcmp(name, "--slice")) {
-            if (!parse_double(name, val, &d, why, sizeof why))
+            if (!sb_cli_parse_double(name, val, &d, why, sizeof why))
                 return fail(&c, SB_ERR_USAGE, "%s", why);
             if (!strcmp(name, "--texture")) {
                 if (!(d >= 0 && d <= 0.3))
@@ -399,7 +371,7 @@ int main(int argc, char **argv) {
                     gen.acq_voxel_mm = d;
             }
         } else if (!strcmp(name, "--field") || !strcmp(name, "--snr") || !strcmp(name, "--bias")) {
-            if (!parse_double(name, val, &d, why, sizeof why))
+            if (!sb_cli_parse_double(name, val, &d, why, sizeof why))
                 return fail(&c, SB_ERR_USAGE, "%s", why);
             if (!strcmp(name, "--field")) {
                 if (d != 1.5 && d != 3)
@@ -416,21 +388,11 @@ int main(int argc, char **argv) {
                 gen.bias = d, gen.has_bias = 1;
             }
         } else if (!strcmp(name, "--axial")) {
-            const char *q = val;
-            naxial = 0;
-            while (*q) {
-                char *end;
-                double f = strtod(q, &end);
-                if (end == q || !(f >= 0 && f <= 1) || naxial == SB_PREVIEW_MAX_AXIAL ||
-                    (*end && *end != ','))
-                    return fail(&c, SB_ERR_USAGE,
-                                "--axial: \"%s\" is not a list of at most %d fractions 0..1", val,
-                                SB_PREVIEW_MAX_AXIAL);
-                axial[naxial++] = f;
-                q = *end ? end + 1 : end;
-            }
+            if (!sb_cli_parse_list(name, val, 0, 1, axial, SB_PREVIEW_MAX_AXIAL, &naxial, why,
+                                   sizeof why))
+                return fail(&c, SB_ERR_USAGE, "%s", why);
         } else {
-            if (!parse_double(name, val, &d, why, sizeof why))
+            if (!sb_cli_parse_double(name, val, &d, why, sizeof why))
                 return fail(&c, SB_ERR_USAGE, "%s", why);
             if (!strcmp(name, "--voxel")) {
                 if (!(d >= 0.1 && d <= 50))
