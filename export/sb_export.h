@@ -37,6 +37,21 @@ sb_status sb_nifti_write(const sb_volume *v, const char *path, int force, int in
 sb_status sb_nifti_write_scaled(const sb_volume *v, const char *path, int force, int intent_code,
                                 const char *descrip, double slope, double inter, sb_error *err);
 
+/* A NIfTI file written plane by plane, for volumes that are never whole in memory: the header
+ * from `grid` (dim, affine, dtype; its data are not read), then sb_nifti_writer_put with the
+ * next z planes (any count, same dim[0], dim[1] and dtype) until all dim[2] planes are given,
+ * then sb_nifti_writer_commit renames the file into place. The bytes equal sb_nifti_write's for
+ * the same volume however the planes are split. Memory: ~16 MiB per thread (gzip) or 8 MiB.
+ * sb_nifti_writer_free removes the temporary file unless committed. Errors as sb_nifti_write;
+ * SB_ERR_INTERNAL for planes that do not fit or are missing at commit. */
+typedef struct sb_nifti_writer sb_nifti_writer;
+sb_status sb_nifti_writer_open(const sb_volume *grid, const char *path, int force,
+                               int intent_code, const char *descrip, double slope, double inter,
+                               sb_nifti_writer **out, sb_error *err);
+sb_status sb_nifti_writer_put(sb_nifti_writer *w, const sb_volume *planes, sb_error *err);
+sb_status sb_nifti_writer_commit(sb_nifti_writer *w, sb_error *err);
+void sb_nifti_writer_free(sb_nifti_writer *w); /* NULL is a no-op */
+
 /* What the header of a file said, for `synthbody info`. */
 typedef struct sb_nifti_info {
     int version;    /* 1 or 2 */

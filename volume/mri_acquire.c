@@ -57,6 +57,11 @@ struct sb_mri_session {
     size_t tnc[3];
     uint8_t tfield[256]; /* the field of each tissue */
     float tsign[256];    /* its sign; 0: no texture (fluids, air) */
+    /* normalisation of g over the body, gathered slab by slab (sb_mri_session_body) */
+    size_t next_node; /* the next node plane to visit */
+    double sum, lo, hi;
+    size_t nbody;
+    int finished;
 };
 
 /* Uniform cubic B-spline weights of the 4 control points cell..cell+3 at fraction t. */
@@ -83,22 +88,20 @@ static float *basis(size_t n, double step, double h, size_t nc) {
     return b;
 }
 
-sb_status sb_mri_session_new(const sb_mr_tissues *m, const sb_subject *s, const sb_volume *tissues,
-                             sb_mri_session **out, sb_error *err) {
+sb_status sb_mri_session_begin(const sb_mr_tissues *m, const sb_subject *s, const sb_volume *grid,
+                               sb_mri_session **out, sb_error *err) {
     *out = NULL;
-    if (tissues->dtype != SB_DT_UINT8)
-        return sb_error_set(err, SB_ERR_INTERNAL, "tissue map must be uint8, not %s",
-                            sb_dtype_name(tissues->dtype));
     sb_mri_session *ss = calloc(1, sizeof *ss);
     if (!ss) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
     ss->m = *m;
     ss->seed = s->seed;
+    ss->lo = INFINITY, ss->hi = -INFINITY;
     ss->subject = s->subject;
     size_t nc[3], total = 1, ctot = 1;
     double step[3];
     for (int d = 0; d < 3; d++) {
-        ss->dim[d] = tissues->dim[d];
-        double sp = tissues->spacing[d] > 0 ? tissues->spacing[d] : 1;
+        ss->dim[d] = grid->dim[d];
+        double sp = grid->spacing[d] > 0 ? grid->spacing[d] : 1;
         ss->sv[d] = (size_t)fmax(1, floor(BIAS_NODE_MM / sp + 0.5));
         ss->nn[d] = (ss->dim[d] - 1) / ss->sv[d] + 2;
         step[d] = (double)ss->sv[d] * sp;
@@ -136,28 +139,12 @@ sb_status sb_mri_session_new(const sb_mr_tissues *m, const sb_subject *s, const 
         int plane = (int)(ss->nn[1] * ss->nn[0]);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)ss->nn[2], plane, (int)nc[2],
                     1.0f, bz, (int)nc[2], t2, plane, 0.0f, ss->g, plane);
-        /* normalise over the body: nodes whose nearest voxel is inside it */
-        double sum = 0, lo = INFINITY, hi = -INFINITY;
-        size_t nbody = 0;
-        const uint8_t *T = tissues->data;
-        for (size_t k = 0; k < ss->nn[2]; k++)
-            for (size_t j = 0; j < ss->nn[1]; j++)
-                for (size_t i = 0; i < ss->nn[0]; i++) {
-                    size_t vi = i * ss->sv[0], vj = j * ss->sv[1], vk = k * ss->sv[2];
-                    if (vi >= ss->dim[0] || vj >= ss->dim[1] || vk >= ss->dim[2]) continue;
-                    if (!T[sb_volume_index(tissues, vi, vj, vk)]) continue;
-                    double v = ss->g[i + ss->nn[0] * (j + ss->nn[1] * k)];
-                    sum += v, nbody++;
-                    lo = fmin(lo, v), hi = fmax(hi, v);
-                }
-        double mean = nbody ? sum / (double)nbody : 0, range = nbody && hi > lo ? hi - lo : 1;
-        for (size_t i = 0; i < total; i++) ss->g[i] = (float)((ss->g[i] - mean) / range);
     }
     free(coef), free(bx), free(by), free(bz), free(t1), free(t2);
     if (!st) { /* texture coefficients and each tissue's field and sign (SB_STREAM_TEXTURE) */
         size_t tn = TEX_FIELDS;
         for (int d = 0; d < 3; d++) {
-            double sp = tissues->spacing[d] > 0 ? tissues->spacing[d] : 1;
+            double sp = grid->spacing[d] > 0 ? grid->spacing[d] : 1;
             ss->tnc[d] = (size_t)floor((double)(ss->dim[d] - 1) * sp / TEX_LATTICE_MM) + 4;
             tn *= ss->tnc[d];
         }
@@ -178,6 +165,60 @@ sb_status sb_mri_session_new(const sb_mr_tissues *m, const sb_subject *s, const 
     }
     *out = ss;
     return SB_OK;
+}
+
+/* Normalisation statistics of the field over the body: the nodes whose nearest voxel is inside
+ * it, visited plane by plane in ascending order (the same sum whatever the slabs). */
+sb_status sb_mri_session_body(sb_mri_session *ss, const sb_volume *tissues, size_t k0,
+                              sb_error *err) {
+    if (tissues->dtype != SB_DT_UINT8 || tissues->dim[0] != ss->dim[0] ||
+        tissues->dim[1] != ss->dim[1] || k0 + tissues->dim[2] > ss->dim[2])
+        return sb_error_set(err, SB_ERR_INTERNAL, "tissue slab does not fit the session grid");
+    const uint8_t *T = tissues->data;
+    size_t plane = ss->dim[0] * ss->dim[1];
+    for (; ss->next_node < ss->nn[2]; ss->next_node++) {
+        size_t vk = ss->next_node * ss->sv[2];
+        if (vk >= ss->dim[2] || vk >= k0 + tissues->dim[2]) break;
+        if (vk < k0)
+            return sb_error_set(err, SB_ERR_INTERNAL, "node plane %zu of the bias field skipped",
+                                vk);
+        const float *g = ss->g + ss->nn[0] * ss->nn[1] * ss->next_node;
+        for (size_t j = 0; j < ss->nn[1]; j++)
+            for (size_t i = 0; i < ss->nn[0]; i++) {
+                size_t vi = i * ss->sv[0], vj = j * ss->sv[1];
+                if (vi >= ss->dim[0] || vj >= ss->dim[1]) continue;
+                if (!T[vi + ss->dim[0] * vj + plane * (vk - k0)]) continue;
+                double v = g[i + ss->nn[0] * j];
+                ss->sum += v, ss->nbody++;
+                ss->lo = fmin(ss->lo, v), ss->hi = fmax(ss->hi, v);
+            }
+    }
+    return SB_OK;
+}
+
+size_t sb_mri_session_node_step(const sb_mri_session *ss) {
+    return ss->sv[2];
+}
+
+sb_status sb_mri_session_finish(sb_mri_session *ss, sb_error *err) {
+    if (ss->next_node < ss->nn[2] && ss->next_node * ss->sv[2] < ss->dim[2])
+        return sb_error_set(err, SB_ERR_INTERNAL, "bias field: node planes from %zu not seen",
+                            ss->next_node * ss->sv[2]);
+    double mean = ss->nbody ? ss->sum / (double)ss->nbody : 0,
+           range = ss->nbody && ss->hi > ss->lo ? ss->hi - ss->lo : 1;
+    size_t total = ss->nn[0] * ss->nn[1] * ss->nn[2];
+    for (size_t i = 0; i < total; i++) ss->g[i] = (float)((ss->g[i] - mean) / range);
+    ss->finished = 1;
+    return SB_OK;
+}
+
+sb_status sb_mri_session_new(const sb_mr_tissues *m, const sb_subject *s, const sb_volume *tissues,
+                             sb_mri_session **out, sb_error *err) {
+    sb_status st = sb_mri_session_begin(m, s, tissues, out, err);
+    if (!st) st = sb_mri_session_body(*out, tissues, 0, err);
+    if (!st) st = sb_mri_session_finish(*out, err);
+    if (st) sb_mri_session_free(*out), *out = NULL;
+    return st;
 }
 
 void sb_mri_session_free(sb_mri_session *ss) {
@@ -334,6 +375,7 @@ typedef struct {
     size_t *tcx; /* texture along x: first control point and 4 weights per voxel */
     float *twx;
     float *sig; /* k-space path: the noiseless complex images, nch x voxels x 2 */
+    size_t k0;  /* the slab's first plane: maps and outputs hold planes k0 .. */
 } acq_ctx;
 
 /* Per-thread scratch rows. */
@@ -440,7 +482,7 @@ static void row_texture(const acq_ctx *c, acq_rows *r, size_t j, size_t k, const
 static void row_signal(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
     const sb_mri_session *ss = c->ss;
     const size_t nx = ss->dim[0], ny = ss->dim[1], *sv = ss->sv, *nn = ss->nn;
-    const size_t n0 = nx * (j + ny * k);
+    const size_t n0 = nx * (j + ny * (k - c->k0)); /* in the slab */
     const int nch = c->nch;
     const float amp = c->amp;
     { /* a row of air (most rows of a whole-body box): no signal */
@@ -493,7 +535,7 @@ static void row_signal(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
 static void row_finish(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
     const sb_mri_session *ss = c->ss;
     const size_t nx = ss->dim[0], ny = ss->dim[1];
-    const size_t n0 = nx * (j + ny * k);
+    const size_t n0 = nx * (j + ny * k), nl = nx * (j + ny * (k - c->k0)); /* grid, slab */
     const int nch = c->nch;
     const float sigma = c->sigma;
     /* noise: voxel n uses normals 2n - 4 first and the next of the row's first block */
@@ -559,13 +601,13 @@ static void row_finish(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
             v0[i] = fabsf(W), v1[i] = fabsf(F);
         }
         for (int o = 0; o < 5; o++)
-            store_row(c->o[o], c->dtype, c->inv[o], n0, r->val + (size_t)o * nx, nx);
+            store_row(c->o[o], c->dtype, c->inv[o], nl, r->val + (size_t)o * nx, nx);
     } else if (c->q->kind == SB_SEQ_DWI) {
         for (int ch = 0; ch < nch; ch++) {
             float *v = r->val + (size_t)ch * nx;
             const float *er = er0 + (size_t)ch * nx, *ei = ei0 + (size_t)ch * nx;
             for (size_t i = 0; i < nx; i++) v[i] = mag(er[i], ei[i]);
-            store_row(c->o[ch], c->dtype, c->inv[ch], n0, v, nx);
+            store_row(c->o[ch], c->dtype, c->inv[ch], nl, v, nx);
         }
         if (nch >= 2) {
             const float *lo = r->val, *hi = r->val + (size_t)(nch - 1) * nx;
@@ -575,11 +617,11 @@ static void row_finish(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
                     lo[i] > 3 * sigma && hi[i] > 0 ? logf(lo[i] / hi[i]) / (c->b_hi - c->b_lo) : 0;
                 v[i] = (float)fmin(5000, fmax(0, adc * 1e6));
             }
-            store_row(c->o[nch], c->dtype, c->inv[nch], n0, v, nx);
+            store_row(c->o[nch], c->dtype, c->inv[nch], nl, v, nx);
         }
     } else {
         for (size_t i = 0; i < nx; i++) v0[i] = mag(er0[i], ei0[i]);
-        store_row(c->o[0], c->dtype, c->inv[0], n0, v0, nx);
+        store_row(c->o[0], c->dtype, c->inv[0], nl, v0, nx);
     }
 }
 
@@ -588,6 +630,15 @@ sb_status sb_mri_acquire(const sb_mri_session *ss, const sb_acquisition *a,
                          const sb_volume *pv_frac, unsigned want, sb_dtype dtype, const sb_ctx *ctx,
                          sb_volume *out[SB_MRI_OUT_MAX], double slope[SB_MRI_OUT_MAX],
                          sb_error *err) {
+    return sb_mri_acquire_slab(ss, a, 0, tissues, pv_tissue, pv_frac, want, dtype, ctx, out, slope,
+                               err);
+}
+
+sb_status sb_mri_acquire_slab(const sb_mri_session *ss, const sb_acquisition *a, size_t k0,
+                              const sb_volume *tissues, const sb_volume *pv_tissue,
+                              const sb_volume *pv_frac, unsigned want, sb_dtype dtype,
+                              const sb_ctx *ctx, sb_volume *out[SB_MRI_OUT_MAX],
+                              double slope[SB_MRI_OUT_MAX], sb_error *err) {
     for (int k = 0; k < SB_MRI_OUT_MAX; k++) out[k] = NULL, slope[k] = 1;
     if (dtype != SB_DT_FLOAT32 && dtype != SB_DT_INT16)
         return sb_error_set(err, SB_ERR_INTERNAL, "MR images are float32 or int16, not %s",
@@ -599,15 +650,20 @@ sb_status sb_mri_acquire(const sb_mri_session *ss, const sb_acquisition *a,
         return sb_error_set(err, SB_ERR_INTERNAL,
                             "tissue, pv_tissue and pv_frac maps must be uint8 (pv both or none)");
     for (int d = 0; d < 3; d++)
-        if (tissues->dim[d] != ss->dim[d] ||
-            (pv_tissue && (pv_tissue->dim[d] != ss->dim[d] || pv_frac->dim[d] != ss->dim[d])))
+        if ((d < 2 && tissues->dim[d] != ss->dim[d]) ||
+            (pv_tissue &&
+             (pv_tissue->dim[d] != tissues->dim[d] || pv_frac->dim[d] != tissues->dim[d])))
             return sb_error_set(err, SB_ERR_INTERNAL, "maps and session grids differ");
+    if (!ss->finished || k0 + tissues->dim[2] > ss->dim[2])
+        return sb_error_set(err, SB_ERR_INTERNAL, "slab %zu + %zu planes outside the session", k0,
+                            tissues->dim[2]);
     const sb_sequence *q = &a->seq;
     const sb_mr_tissues *m = &ss->m;
     acq_ctx *c = calloc(1, sizeof *c); /* 8 KiB of look-up tables: not on the stack */
     if (!c) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
     c->ss = ss;
     c->q = q;
+    c->k0 = k0;
     int nch = q->kind == SB_SEQ_DIXON ? q->necho : q->kind == SB_SEQ_DWI ? q->nb : 1;
     int ref_ch = q->kind == SB_SEQ_DIXON ? 1 : 0;
     c->nch = nch;
@@ -681,7 +737,7 @@ sb_status sb_mri_acquire(const sb_mri_session *ss, const sb_acquisition *a,
     c->stream0 = SB_STREAM_NOISE + 256u * a->id;
     c->b_lo = q->kind == SB_SEQ_DWI ? q->b[0] : 0;
     c->b_hi = q->kind == SB_SEQ_DWI ? q->b[q->nb - 1] : 0;
-    const size_t nx = ss->dim[0], ny = ss->dim[1], nz = ss->dim[2];
+    const size_t nx = ss->dim[0], ny = ss->dim[1], nz = tissues->dim[2]; /* planes of the slab */
     c->nblk_max = nx / 2 + 2;
     size_t *ix0 = malloc(nx * sizeof *ix0);
     float *wxa = malloc(nx * sizeof *wxa);
@@ -708,6 +764,14 @@ sb_status sb_mri_acquire(const sb_mri_session *ss, const sb_acquisition *a,
     /* k-space truncation: the noiseless images first, filtered, then noise and outputs */
     int kspace = 0;
     for (int d = 0; d < 3; d++) kspace |= a->kspace[d] > 0 && a->kspace[d] < 1;
+    if (kspace && nz != ss->dim[2]) {
+        free(ix0), free(wxa), free(c->tcx), free(c->twx), free(c->tc), free(c);
+        for (size_t k = 0; k < nout; k++) sb_volume_free(out[k]), out[k] = NULL;
+        return sb_error_set(err, SB_ERR_USAGE,
+                            "%s: k-space truncation (--acq-voxel, --slice) needs the whole volume "
+                            "in memory, not slabs",
+                            a->name);
+    }
     const size_t nvox = nx * ny * nz;
     if (kspace && !failed) {
         c->sig = malloc((size_t)nch * nvox * 2 * sizeof *c->sig);
@@ -723,7 +787,7 @@ sb_status sb_mri_acquire(const sb_mri_session *ss, const sb_acquisition *a,
 #pragma omp for schedule(dynamic, 1)
             for (long kk = 0; kk < nzl; kk++)
                 for (size_t j = 0; j < ny && ok; j++) {
-                    row_signal(c, &r, j, (size_t)kk);
+                    row_signal(c, &r, j, k0 + (size_t)kk);
                     size_t n0 = nx * (j + ny * (size_t)kk);
                     for (int ch = 0; ch < nch; ch++) {
                         float *d = c->sig + 2 * ((size_t)ch * nvox + n0);
@@ -755,9 +819,9 @@ sb_status sb_mri_acquire(const sb_mri_session *ss, const sb_acquisition *a,
                             for (size_t i = 0; i < nx; i++) er[i] = d[2 * i], ei[i] = d[2 * i + 1];
                         }
                     } else {
-                        row_signal(c, &r, j, (size_t)kk);
+                        row_signal(c, &r, j, k0 + (size_t)kk);
                     }
-                    row_finish(c, &r, j, (size_t)kk);
+                    row_finish(c, &r, j, k0 + (size_t)kk);
                 }
             rows_free(&r);
         }

@@ -236,6 +236,16 @@ typedef struct sb_mri_session sb_mri_session;
 sb_status sb_mri_session_new(const sb_mr_tissues *m, const sb_subject *s, const sb_volume *tissues,
                              sb_mri_session **out, sb_error *err);
 void sb_mri_session_free(sb_mri_session *ss); /* NULL is a no-op */
+/* The same session for a grid never whole in memory: begin with the grid (dim and spacing of
+ * `grid`; its data are not read), give the tissue map of every bias-node plane (the planes
+ * k = i x sb_mri_session_node_step, in ascending order, inside slabs of any size starting at
+ * plane k0), then finish; the session equals sb_mri_session_new's on the whole map. */
+sb_status sb_mri_session_begin(const sb_mr_tissues *m, const sb_subject *s, const sb_volume *grid,
+                               sb_mri_session **out, sb_error *err);
+size_t sb_mri_session_node_step(const sb_mri_session *ss);
+sb_status sb_mri_session_body(sb_mri_session *ss, const sb_volume *tissues, size_t k0,
+                              sb_error *err);
+sb_status sb_mri_session_finish(sb_mri_session *ss, sb_error *err);
 
 /* The images of one acquisition (sb_mri_outputs order) on the tissue map's grid, those whose
  * bit is set in `want` (others NULL), as float32 or as int16 to be read with slope[k] (the
@@ -257,6 +267,14 @@ sb_status sb_mri_acquire(const sb_mri_session *ss, const sb_acquisition *a,
                          const sb_volume *pv_frac, unsigned want, sb_dtype dtype, const sb_ctx *ctx,
                          sb_volume *out[SB_MRI_OUT_MAX], double slope[SB_MRI_OUT_MAX],
                          sb_error *err);
+/* The planes k0 .. k0 + tissues->dim[2] - 1 of the same images, from maps of those planes only
+ * (outputs on the maps' grid, affine as theirs); voxel for voxel equal to sb_mri_acquire's.
+ * k-space truncation needs the whole grid (SB_ERR_USAGE otherwise). */
+sb_status sb_mri_acquire_slab(const sb_mri_session *ss, const sb_acquisition *a, size_t k0,
+                              const sb_volume *tissues, const sb_volume *pv_tissue,
+                              const sb_volume *pv_frac, unsigned want, sb_dtype dtype,
+                              const sb_ctx *ctx, sb_volume *out[SB_MRI_OUT_MAX],
+                              double slope[SB_MRI_OUT_MAX], sb_error *err);
 
 /* ---- protocols ---------------------------------------------------------------------------- */
 enum { SB_PROTOCOL_MAX = 12 };

@@ -39,6 +39,9 @@ typedef struct sb_generate_opts {
     double texture;      /* tissue texture SD, 0..0.3 (0: none) */
     double acq_voxel_mm; /* acquired in-plane resolution, >= voxel_mm (0: the voxel size) */
     double slice_mm;     /* slice thickness, >= voxel_mm (0: the voxel size) */
+    /* memory budget in GiB (0: the memory available); grids larger than it are made and
+     * written slab by slab (same bytes), README "Huge volumes" */
+    double max_memory_gb;
 } sb_generate_opts;
 
 /* Writes labels.nii.gz, one <contrast>.nii.gz + <contrast>.json (BIDS sidecar) per contrast of

@@ -127,6 +127,8 @@ static const char USAGE_GENERATE[] =
     "                 default: the voxel size, no truncation)\n"
     "  --slice MM     slice thickness (k-space truncation along z; default: the voxel size)\n"
     "  --float        write images as float32 (default int16 with scl_slope)\n"
+    "  --max-memory-gb G  memory budget (default: what the machine has); a larger grid is\n"
+    "                 made and written slab by slab, with the same bytes\n"
     "  --anatomy P    anatomy description: a JSON file or a folder of them (default: built in;\n"
     "                 format in the README)\n"
     "  --threads N    worker threads (output bytes do not depend on N)\n";
@@ -277,7 +279,7 @@ int main(int argc, char **argv) {
             "--contrast",    "--anatomy",      "--axial",   "--protocol", "--contrasts",
             "--tissues",     "--field",        "--snr",     "--bias",     "--smooth",
             "--target-tris", "--max-error-mm", "--backend", "--texture",  "--acq-voxel",
-            "--slice"};
+            "--slice",       "--max-memory-gb"};
         int known = 0;
         for (size_t k = 0; k < sizeof VALUED / sizeof VALUED[0]; k++)
             known |= !strcmp(name, VALUED[k]);
@@ -295,7 +297,8 @@ int main(int argc, char **argv) {
              (!strcmp(name, "--protocol") || !strcmp(name, "--contrasts") ||
               !strcmp(name, "--tissues") || !strcmp(name, "--field") || !strcmp(name, "--snr") ||
               !strcmp(name, "--bias") || !strcmp(name, "--texture") ||
-              !strcmp(name, "--acq-voxel") || !strcmp(name, "--slice")));
+              !strcmp(name, "--acq-voxel") || !strcmp(name, "--slice") ||
+              !strcmp(name, "--max-memory-gb")));
         if (!known || !allowed)
             return fail(&c, SB_ERR_USAGE, "unknown option \"%s\" for %s", name, cmd->name);
         if (!strcmp(name, "--out") && (cmd->usage == USAGE_INFO || is_labels))
@@ -354,6 +357,12 @@ int main(int argc, char **argv) {
             gen.contrasts = val;
         } else if (!strcmp(name, "--tissues")) {
             gen.tissues = val;
+        } else if (!strcmp(name, "--max-memory-gb")) {
+            if (!sb_cli_parse_double(name, val, &d, why, sizeof why))
+                return fail(&c, SB_ERR_USAGE, "%s", why);
+            if (!(d >= 0.25 && d <= 1e6))
+                return fail(&c, SB_ERR_USAGE, "--max-memory-gb %s is outside 0.25..1000000", val);
+            gen.max_memory_gb = d;
         } else if (!strcmp(name, "--texture") || !strcmp(name, "--acq-voxel") ||
                    !strcmp(name, "--slice")) {
             if (!sb_cli_parse_double(name, val, &d, why, sizeof why))
