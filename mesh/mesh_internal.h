@@ -63,4 +63,31 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
                                const uint8_t *frozen, uint32_t *rep, sb__simplify_log *log,
                                size_t *collapses, sb_error *err);
 
+/* Simplification of a copy of src without self-intersections (mesh/surfaces.c: collapses near
+ * crossings left out and the rest replayed); *crossings receives the crossings left (0, or
+ * SIZE_MAX if not counted). `what` names the mesh in messages. */
+sb_status sb__mesh_simplify_clean(const sb_trimesh *src, size_t target, double max_error_mm,
+                                  const char *what, sb_trimesh **out, size_t *crossings,
+                                  sb_error *err);
+
+/* A uniform grid of a mesh's triangles (mesh/trigrid.c; those with use[t] != 0, use may be
+ * NULL), cell about `cell` (<= 0: 1/64 of the extent), grown to at most 4M cells. */
+typedef struct sb__trigrid {
+    const sb_trimesh *m;
+    double lo[3], cell;
+    size_t n[3];
+    size_t *start; /* CSR: cell k holds tris[start[k] .. start[k+1]) */
+    uint32_t *tris;
+} sb__trigrid;
+
+int sb__trigrid_build(sb__trigrid *g, const sb_trimesh *m, const uint8_t *use, double cell);
+void sb__trigrid_free(sb__trigrid *g);
+/* Distance from p to the nearest triangle among those within about r of p (cells overlapping
+ * the cube of half side r); INFINITY if none. */
+double sb__trigrid_nearest(const sb__trigrid *g, const double p[3], double r);
+/* Smallest t in (tmin, tmax] where o + t d meets a triangle not using vertex skip_v
+ * (UINT32_MAX: none skipped); INFINITY if none. */
+double sb__trigrid_ray(const sb__trigrid *g, const double o[3], const double d[3], double tmin,
+                       double tmax, uint32_t skip_v);
+
 #endif

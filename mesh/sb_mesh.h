@@ -191,6 +191,106 @@ sb_status sb_mesh_vtk_labels(const sb_volume *labels, const int *ids, size_t n,
  * exists and !force; SB_ERR_OUTPUT if VTK fails; SB_ERR_INTERNAL without VTK. */
 sb_status sb_mesh_vtp_write(const sb_trimesh *m, const char *path, int force, sb_error *err);
 
+/* ---- print preparation (mesh/edt.c, mesh/print.c; README "Print preparation") ------------- */
+
+/* Exact Euclidean distance transform (Felzenszwalb & Huttenlocher, separable lower envelopes of
+ * parabolas): dist[v] = distance in mm from the centre of voxel v to the nearest centre of a voxel
+ * with mask == 0 (0 there), voxel (i,j,k) at (i*spacing[0], j*spacing[1], k*spacing[2]).
+ * border_zero: the grid is surrounded by zero voxels (as the extractors' padding); else a mask
+ * without zero voxel gives INFINITY everywhere. Squared distances are accumulated in float:
+ * relative error below 1e-6. Lines run on ctx->threads; same bytes at any thread count.
+ * mask and dist hold dim[0]*dim[1]*dim[2] entries. SB_ERR_MEMORY: 16 bytes per voxel along the
+ * longest axis and thread. */
+sb_status sb_mesh_edt(const uint8_t *mask, const size_t dim[3], const double spacing[3],
+                      int border_zero, const sb_ctx *ctx, float *dist, sb_error *err);
+
+#define SB_PRINT_MAX_DRAINS 16
+
+typedef struct sb_hollow_opts {
+    double wall_mm;       /* wall thickness T in world mm (> 0, at least one voxel) */
+    double drain_mm;      /* drain hole diameter in world mm; 0: no drains */
+    int max_drains;       /* at most this many drains (lowest first); <= 0: 8 */
+    sb_surface_opts surf; /* smoothing / simplification of the shell (sb_surface_opts_default) */
+} sb_hollow_opts;
+
+typedef struct sb_hollow_info {
+    int hollowed;  /* 0: no voxel deeper than T, the structure stays solid */
+    size_t drains; /* drain holes made */
+    double drain_xyz[SB_PRINT_MAX_DRAINS][3]; /* world mm: centre of each hole's opening */
+    size_t wall_samples;                      /* inner-surface vertices measured (at most 20000) */
+    double wall_min_mm, wall_mean_mm, wall_max_mm; /* their distance to the outer surface */
+    double outer_mm3, inner_mm3; /* |volume| of the outer and of the inner (cavity) surfaces */
+    sb_surface_info surf;        /* the shell's surface pipeline report (closed, checks) */
+} sb_hollow_info;
+
+/* The solid bounded by the outer surface of label `id` (its enclosed cavities filled: the skin
+ * gives the whole body) made a shell of wall thickness opts->wall_mm, as ONE closed 2-manifold
+ * mesh: the outer surface (the label's marching-cubes surface) and an inner surface facing the
+ * cavity (oriented inward: the mesh's volume is the wall's), joined by vertical drain tubes of
+ * opts->drain_mm at the lowest point of each basin of the cavity (a cavity voxel with no cavity
+ * voxel below it), running straight down (world -z) through the floor. Built on voxels: exact
+ * EDT of the filled mask, one float field whose 0.5 iso-surface is outer wall, inner wall and
+ * tubes (sb_mesh_surface_iso: smoothing, simplification, checks). The inner surface lies where
+ * the distance to the nearest outside voxel centre is T + half a voxel, so the wall is T within
+ * about half a voxel (info->wall_*: measured from inner vertices to the outer triangles).
+ * Works in the label's bounding box (+1 voxel): memory ~ 9 bytes per voxel of that box.
+ * SB_ERR_USAGE: wall below one voxel (the largest spacing) or drain below two voxels;
+ * SB_ERR_LABEL: label absent. *out NULL on failure. */
+sb_status sb_mesh_hollow(const sb_volume *labels, int id, const sb_hollow_opts *opts,
+                         const sb_ctx *ctx, sb_trimesh **out, sb_hollow_info *info, sb_error *err);
+
+/* Bounding box of n meshes (NULL entries skipped); 0 if they have no vertex. */
+int sb_mesh_bbox(const sb_trimesh *const *m, size_t n, double lo[3], double hi[3]);
+
+/* Uniform scale s and translation t (x' = s*x + t) fitting the meshes' joint bounding box into
+ * the build volume box[0] x box[1] x box[2] mm reduced by margin_xy on each side in x and y and
+ * by base_mm below: centred in x and y on [0, box], lowest point at z = base_mm, the limiting
+ * axis touching (s is one part in 1e6 under the exact ratio, so rounding never overshoots). No
+ * rotation: the anatomical z (superior) stays up. SB_ERR_USAGE: non-positive box or no room;
+ * SB_ERR_INPUT: empty or flat meshes. */
+sb_status sb_mesh_fit(const sb_trimesh *const *m, size_t n, const double box[3], double margin_xy,
+                      double base_mm, double *scale, double t[3], sb_error *err);
+
+/* x' = scale*x + t on every vertex (scale > 0 keeps the orientation). */
+void sb_mesh_transform(sb_trimesh *m, double scale, const double t[3]);
+
+/* Wall thickness by ray casting: from every vertex along the inward (area-weighted) normal to
+ * the next surface of the same mesh, up to max_mm (rays longer count as max_mm); each vertex's
+ * thickness is then the median over itself and its neighbours (a stray grazing hit is not a
+ * thin wall). *thinnest_mm: the smallest such value; *thin_area_mm2 (may be NULL): area (a third
+ * of each triangle per vertex) thinner than limit_mm. Units are the mesh's (call it on meshes
+ * at the printed scale). Deterministic; threads over vertices. SB_ERR_MEMORY. */
+sb_status sb_mesh_thickness(const sb_trimesh *m, double limit_mm, double max_mm, const sb_ctx *ctx,
+                            double *thinnest_mm, double *thin_area_mm2, sb_error *err);
+
+typedef struct sb_stand_opts {
+    double plate_mm;  /* plate thickness (default 3) */
+    double margin_mm; /* plate beyond the model's footprint on each side (default 5) */
+    double post_mm;   /* post diameter (default 6); 0: no post */
+    double embed_mm;  /* how far the post enters the model (default 1) */
+} sb_stand_opts;
+
+void sb_stand_opts_default(sb_stand_opts *o);
+
+/* A stand under meshes that already sit on z = o->plate_mm (sb_mesh_fit with base_mm =
+ * plate_mm): a plate z in [0, plate_mm] spanning the meshes' x-y footprint plus margin_mm, and
+ * one vertical post (a 32-sided prism) from the plate up to embed_mm above the first surface a
+ * vertical line meets going up, at the column nearest the meshes' area centroid whose first hit
+ * lies between 25 % and 75 % of the height (the pelvis of a skeleton), else the nearest column
+ * with any hit (none: no post). ONE closed 2-manifold mesh (the post's foot is part of the
+ * plate's top face). *post_top_z (may be NULL): the post's top (0: no post). */
+sb_status sb_mesh_stand(const sb_trimesh *const *m, size_t n, const sb_stand_opts *o,
+                        sb_trimesh **out, double *post_top_z, sb_error *err);
+
+/* Simplifies the n meshes (in place) so their triangles sum to at most max_tris: each gets a
+ * share proportional to its triangles, through the topology-preserving simplifier with the
+ * crossing repair of sb_mesh_surfaces (never opening a mesh, never making it cross itself);
+ * a mesh whose result fails sb_mesh_check keeps its input. Up to four rounds redistribute what
+ * small meshes could not give up. *tris_after receives the total reached (may exceed max_tris
+ * when topology forbids more collapses). */
+sb_status sb_mesh_budget(sb_trimesh **m, size_t n, size_t max_tris, size_t *tris_after,
+                         sb_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -326,6 +326,12 @@ static sb_status simplify_clean(const sb_trimesh *src, size_t target, double max
     return SB_OK;
 }
 
+sb_status sb__mesh_simplify_clean(const sb_trimesh *src, size_t target, double max_error_mm,
+                                  const char *what, sb_trimesh **out, size_t *crossings,
+                                  sb_error *err) {
+    return simplify_clean(src, target, max_error_mm, what, out, crossings, err);
+}
+
 static double mesh_volume(const sb_trimesh *m) {
     double vol = 0;
     const float *o = m->verts; /* relative to the first vertex (less cancellation) */
