@@ -1,7 +1,8 @@
 /* label_files.c — label tables for the tools people open our label maps with.
  *
  * - BIDS dseg.tsv (BIDS specification, "Derivatives: Imaging data types — Segmentations",
- *   look-up table columns index, name, abbreviation, color as #rrggbb).
+ *   look-up table columns index, name, abbreviation, color as #rrggbb; plus `group`, the organ
+ *   system, an extra column BIDS allows, n/a when unknown).
  * - ITK-SNAP label description file (the format ITK-SNAP's "Export label descriptions" writes:
  *   comment header, then `IDX R G B A VIS MSH "LABEL"`, alpha 0..1, "Clear Label" for 0).
  * - 3D Slicer colour table (.ctbl; Slicer's vtkMRMLColorTableStorageNode: "# Color table file"
@@ -33,7 +34,7 @@ static const char itksnap_header[] = "##########################################
 static void write_rows(FILE *fp, const sb_label_table *t, label_format fmt) {
     switch (fmt) {
     case FMT_TSV:
-        fputs("index\tname\tabbreviation\tcolor\n", fp);
+        fputs("index\tname\tabbreviation\tcolor\tgroup\n", fp);
         break;
     case FMT_ITKSNAP:
         fputs(itksnap_header, fp);
@@ -50,8 +51,9 @@ static void write_rows(FILE *fp, const sb_label_table *t, label_format fmt) {
         const uint8_t *c = l->rgba;
         switch (fmt) {
         case FMT_TSV:
-            fprintf(fp, "%d\t%s\t%s\t#%02x%02x%02x\n", l->id, l->name,
-                    l->abbrev[0] ? l->abbrev : "n/a", c[0], c[1], c[2]);
+            fprintf(fp, "%d\t%s\t%s\t#%02x%02x%02x\t%s\n", l->id, l->name,
+                    l->abbrev[0] ? l->abbrev : "n/a", c[0], c[1], c[2],
+                    l->group[0] ? l->group : "n/a");
             break;
         case FMT_ITKSNAP:
             fprintf(fp, "%5d %5d %4d %4d %8.3g %2d %2d    \"%s\"\n", l->id, c[0], c[1], c[2],

@@ -104,6 +104,61 @@ sb_status sb_stl_write(const sb_trimesh *m, const char *name, const char *path, 
  * Assimp's reason when the file cannot be read. */
 sb_status sb_mesh_read(const char *path, sb_trimesh **out, sb_error *err);
 
+/* ---- scenes: many named, coloured structures in one or several mesh files ------------------
+ * export/scene.c (STL, OBJ+MTL, PLY, VTP), export/glb.c (glTF 2.0 binary), export/threemf.c
+ * (3MF). Our own writers: Assimp 5.2's exporters merge meshes (STL, PLY), lose colours and
+ * names (3MF) and deep-copy the scene (README "Export"). Every writer goes through sb_outfile
+ * (temporary name, rename on success, SB_ERR_EXISTS unless force, errors name the file) and
+ * gives identical bytes for identical input (no dates, no thread-dependent order). */
+
+/* One structure of a scene. The mesh is in world millimetres (RAS+, the label map's frame). */
+typedef struct sb_scene_mesh {
+    const sb_trimesh *mesh;
+    const char *name;  /* structure name: object / node / group / material name */
+    const char *group; /* organ system (glTF parent node), NULL or "": none */
+    int id;            /* label id (PLY/VTP per-face label, manifest) */
+    uint8_t rgba[4];   /* sRGB colour, 0..255, as in the label table */
+} sb_scene_mesh;
+
+/* The file's frame: p_file = scale * R * p_world, p_world RAS+ mm.
+ * up_y = 0: R = identity (x right, y anterior, z superior: Z up, what slicers expect);
+ * up_y = 1: R maps (x, y, z) to (-x, z, y): +Y superior, +Z anterior (the subject faces +Z),
+ * +X the subject's left — glTF's frame (Y up, front facing +Z, right-handed). R is a rotation
+ * (det +1), so windings and outward normals are kept. */
+typedef struct sb_scene_frame {
+    double scale; /* file units per mm: 1 (millimetres) or 0.001 (metres) */
+    int up_y;
+} sb_scene_frame;
+
+typedef enum sb_scene_format {
+    SB_SCENE_STL = 1, /* binary STL, every mesh in one file; header "synthbody NAME SPACE=RAS" */
+    SB_SCENE_OBJ = 2, /* Wavefront OBJ + MTL beside it (same name, .mtl): per structure one `o`,
+                         `g` and `usemtl`; Kd = the sRGB colour / 255 */
+    SB_SCENE_PLY = 4, /* binary little-endian PLY, per-vertex uchar red/green/blue, per-face int
+                         label; structure names in `comment` lines */
+    SB_SCENE_GLB = 8, /* glTF 2.0 binary: one mesh + node per structure under a node per group
+                         under one root node; PBR baseColorFactor = sRGB colour linearised */
+    SB_SCENE_3MF = 16, /* 3MF core: one named object per structure with its colour (a
+                          basematerials group), zip deflated by libdeflate */
+    SB_SCENE_VTP = 32  /* VTK XML PolyData, raw appended little-endian; cell data label_id
+                          (Int32) and rgb (UInt8 x3) */
+} sb_scene_format;
+
+/* File extension of a format without the dot ("stl", ...); NULL for an unknown one. */
+const char *sb_scene_format_ext(sb_scene_format f);
+
+/* Writes n structures into one file of format f at path (OBJ also writes the .mtl beside it:
+ * path with its extension replaced by .mtl; both or neither are left). `title` names the
+ * scene (glTF root node, STL header, comments); may be NULL. Vertex indices are 32-bit.
+ * SB_ERR_USAGE for n == 0, a NULL mesh, or an index >= nverts; SB_ERR_EXISTS; SB_ERR_OUTPUT
+ * naming the file; SB_ERR_MEMORY. */
+sb_status sb_scene_write(sb_scene_format f, const sb_scene_mesh *meshes, size_t n,
+                         const sb_scene_frame *frame, const char *title, const char *path,
+                         int force, sb_error *err);
+
+/* sRGB (0..1) to linear light (IEC 61966-2-1), as glTF's baseColorFactor wants. */
+double sb_srgb_to_linear(double c);
+
 /* ---- pictures ------------------------------------------------------------------------------ */
 
 /* 8-bit RGB PNG, rows top to bottom, w*h*3 bytes. */

@@ -27,4 +27,26 @@ sb_label_table *read_dseg_tsv(const char *path);
 /* The labels.tsv in the directory of `file`, or NULL. */
 sb_label_table *sibling_dseg_tsv(const char *file);
 
+/* Voxel count of every label id 0..65535 (counts: 65536 entries, zeroed by the caller);
+ * SB_ERR_INPUT naming path and the voxel if a value is not an integer id. */
+sb_status label_counts(const sb_volume *v, const char *path, size_t *counts, sb_error *err);
+/* sel[id] (65536 entries, zeroed) = 1 for every label chosen by `select` (NULL or "all": every
+ * label present; else a comma list of ids, names, groups and aliases, README "Export") minus
+ * those of `exclude` (may be NULL). opt_select names the option in messages ("--labels",
+ * "--select"). SB_ERR_LABEL for an absent label or a group/alias matching nothing present. */
+sb_status select_labels(const char *select, const char *exclude, const char *opt_select,
+                        const size_t *counts, const sb_label_table *names, const char *path,
+                        unsigned char *sel, sb_error *err);
+/* "organs, vessels, ..." for messages. */
+const char *select_alias_names(void);
+
+/* The export job on a label map already in memory (`export`, `generate --mesh --formats`):
+ * meshes the labels marked in sel (65536 entries), plans every file under opts->out_dir
+ * (SB_ERR_EXISTS unless opts->force), writes them and manifest.json; on failure removes what
+ * it wrote. names may be NULL (label_<id>, grey); input names the source in messages. */
+typedef struct sb_export_opts sb_export_opts;
+sb_status export_meshes(const sb_volume *v, const sb_label_table *names, const unsigned char *sel,
+                        const sb_export_opts *opts, const char *input, const char *base,
+                        const sb_ctx *ctx, sb_error *err);
+
 #endif

@@ -6,8 +6,6 @@
 #include "sb_export.h"
 #include "sb_mesh.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -15,71 +13,6 @@
 
 static int is_integer_type(sb_dtype t) {
     return t != SB_DT_FLOAT32 && t != SB_DT_FLOAT64;
-}
-
-/* Histogram of label ids 0..65535; SB_ERR_INPUT if a value is outside or not integral. */
-static sb_status label_counts(const sb_volume *v, const char *path, size_t *counts, sb_error *err) {
-    size_t n = sb_volume_nvox(v);
-    for (size_t i = 0; i < n; i++) {
-        double x = sb_volume_get(v, i);
-        if (!(x >= 0 && x <= 65535 && x == floor(x)))
-            return sb_error_set(err, SB_ERR_INPUT,
-                                "%s: voxel %zu has value %g, not a label id 0..65535 "
-                                "(use --iso VALUE for intensity images)",
-                                path, i, x);
-        counts[(size_t)x]++;
-    }
-    return SB_OK;
-}
-
-/* Parses "all" or "a,b,..." (ids or names) into a selection mask over ids. */
-static sb_status select_labels(const char *spec, const size_t *counts, const sb_label_table *names,
-                               const char *path, unsigned char *sel, sb_error *err) {
-    if (!spec || strcmp(spec, "all") == 0) {
-        for (size_t id = 1; id < 65536; id++) sel[id] = counts[id] > 0;
-        return SB_OK;
-    }
-    const char *p = spec;
-    while (*p) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        char tok[64];
-        if (len == 0 || len >= sizeof tok)
-            return sb_error_set(err, SB_ERR_USAGE, "--labels: bad entry in \"%s\"", spec);
-        memcpy(tok, p, len);
-        tok[len] = '\0';
-        long id = -1;
-        if (isdigit((unsigned char)tok[0])) {
-            char *e;
-            errno = 0;
-            id = strtol(tok, &e, 10);
-            if (*e || errno || id < 1 || id > 65535)
-                return sb_error_set(err, SB_ERR_USAGE,
-                                    "--labels: \"%s\" is not a label id 1..65535", tok);
-        } else {
-            const sb_label *l = names ? sb_labels_find_name(names, tok) : NULL;
-            if (!l && names) { /* a group: every label of it present in the input */
-                int any = 0;
-                for (size_t g = 0; g < names->count; g++)
-                    if (!strcmp(names->labels[g].group, tok) && counts[names->labels[g].id])
-                        sel[names->labels[g].id] = 1, any = 1;
-                if (any) {
-                    p += len + (end ? 1 : 0);
-                    continue;
-                }
-            }
-            if (!l)
-                return sb_error_set(err, SB_ERR_LABEL,
-                                    "--labels: no label or group named \"%s\" for %s", tok, path);
-            id = l->id;
-        }
-        if (counts[id] == 0)
-            return sb_error_set(err, SB_ERR_LABEL, "label %s (id %ld) is absent from %s", tok, id,
-                                path);
-        sel[id] = 1;
-        p += len + (end ? 1 : 0);
-    }
-    return SB_OK;
 }
 
 /* Writes m after checking it: a mesh that is not closed, manifold, positive and free of
@@ -162,7 +95,8 @@ sb_status sb_pipeline_mesh(const sb_mesh_opts *opts, const sb_ctx *ctx, sb_error
                sb_dtype_name(v->dtype));
     if ((s = label_counts(v, opts->input, counts, err))) goto done;
     names = sibling_dseg_tsv(opts->input);
-    if ((s = select_labels(opts->labels, counts, names, opts->input, sel, err))) goto done;
+    if ((s = select_labels(opts->labels, NULL, "--labels", counts, names, opts->input, sel, err)))
+        goto done;
     size_t nsel = 0;
     for (size_t id = 1; id < 65536; id++) {
         if (!sel[id]) continue;

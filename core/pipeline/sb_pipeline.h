@@ -26,7 +26,10 @@ typedef struct sb_generate_opts {
     double voxel_mm;
     const char *out_dir;
     int force;
-    int mesh;            /* also write meshes/<structure>.stl */
+    int mesh; /* also write meshes/<structure>.stl */
+    /* with mesh: the SB_EXPORT_* formats the export path writes into meshes/ (with
+     * manifest.json); 0: meshes/<structure>.stl only */
+    unsigned mesh_formats;
     const char *anatomy; /* NULL: the embedded default; else a JSON file or a folder of them */
     /* MR images (README "MRI physics") */
     const char *protocol;  /* NULL: "default" (T1w, T2w) */
@@ -70,6 +73,53 @@ typedef struct sb_mesh_opts {
 /* One binary STL per selected label (named after the label if a labels.tsv lies beside the
  * input, else label_<id>.stl), or isosurface.stl; vertices in world mm from the affine. */
 sb_status sb_pipeline_mesh(const sb_mesh_opts *opts, const sb_ctx *ctx, sb_error *err);
+
+/* Mesh formats of `synthbody export` (bit mask; the values are sb_scene_format's). */
+enum {
+    SB_EXPORT_STL = 1, /* one binary STL per structure (stl/<name>.stl) and <name>.stl merged */
+    SB_EXPORT_OBJ = 2, /* <name>.obj + <name>.mtl */
+    SB_EXPORT_PLY = 4, /* <name>.ply, vertex colours */
+    SB_EXPORT_GLB = 8, /* <name>.glb */
+    SB_EXPORT_3MF = 16,
+    SB_EXPORT_VTP = 32
+};
+/* Units and up axis: 0 = the format's default (README "Export": glTF metres and Y up, every
+ * other format millimetres and Z up). */
+enum { SB_UNITS_DEFAULT = 0, SB_UNITS_MM = 1, SB_UNITS_M = 2 };
+enum { SB_UP_DEFAULT = 0, SB_UP_Z = 1, SB_UP_Y = 2 };
+
+typedef struct sb_export_opts {
+    const char *input;   /* label NIfTI (labels.tsv beside it names and colours the ids) or a
+                            `generate` output folder (its labels.nii.gz and labels.tsv) */
+    const char *out_dir; /* created if missing */
+    const char *name;    /* base name of combined files; NULL: the input's (folder name, or the
+                            file name without .nii/.nii.gz) */
+    unsigned formats;    /* SB_EXPORT_* mask; 0: STL */
+    const char *select;  /* NULL: every label present; else comma list of ids, names, groups and
+                            aliases (README "Export": organs, vessels, brain, muscles, ...) */
+    const char *exclude; /* NULL or the same kind of list, removed from the selection */
+    int units, up;       /* SB_UNITS_*, SB_UP_* */
+    int force;
+    /* surfaces, as `synthbody mesh` */
+    int smooth_iters;    /* Taubin iterations; < 0: SB_SURFACE_DEFAULT_SMOOTH */
+    size_t target_tris;  /* per-structure triangle budget; 0: none */
+    double max_error_mm; /* simplification error bound; < 0: default, 0: budget only */
+    /* print preparation (mesh/print_prep.c); zero: off */
+    double fit_mm[3];         /* scale uniformly so the whole selection fits X x Y x Z mm */
+    double hollow_mm;         /* wall thickness of hollowed large structures */
+    double drain_mm;          /* drain hole diameter in hollowed structures */
+    double min_wall_mm;       /* warn about structures thinner than this */
+    int base;                 /* add a base/stand under the skeleton */
+    size_t max_tris_per_file; /* triangle budget per written file */
+    double max_mb_per_file;   /* size budget per written file, MB */
+} sb_export_opts;
+
+/* Meshes the selected labels (the surface pipeline of `synthbody mesh`, smoothing on by
+ * default) and writes them in every requested format into out_dir, in one frame for all
+ * structures (world RAS+ from the NIfTI affine, scaled and rotated per format), plus
+ * manifest.json listing every file with its structures, triangles, volumes (ml) and bounding
+ * boxes. SB_ERR_LABEL if the selection is empty or names an absent label. */
+sb_status sb_pipeline_export(const sb_export_opts *opts, const sb_ctx *ctx, sb_error *err);
 
 /* Describes a NIfTI file (header, orientation, spacing, labels and their volumes in ml) or a
  * mesh file (triangles, bounding box, closedness, volume) on `out`. */

@@ -1,6 +1,7 @@
 /* synthbody.c — the command: option parsing, messages, progress bar, exit codes.
  * Uses the public headers only. Exit codes are the sb_status values (README "Exit codes"). */
 #include "cli_parse.h"
+#include "export_cli.h"
 #include "sb_core.h"
 #include "sb_pipeline.h"
 
@@ -93,6 +94,7 @@ static const char USAGE[] =
     "  info       describe a NIfTI or mesh file\n"
     "  preview    one PNG with sagittal, coronal and axial slices\n"
     "  labels     print the anatomy's label table (TSV)\n"
+    "  export     meshes of a label map as STL, OBJ, PLY, GLB, 3MF, VTP with a manifest\n"
     "\n"
     "common options: -q/--quiet, -v/--verbose, --threads N, -h/--help, --version\n"
     "'synthbody COMMAND --help' describes each command. Exit codes: 0 ok, 1 internal error,\n"
@@ -210,6 +212,7 @@ int main(int argc, char **argv) {
         printf("synthbody %s\n", SB_VERSION_STRING);
         return 0;
     }
+    if (!strcmp(argv[1], "export")) return sb_cli_export(argc, argv);
     const command *cmd = NULL;
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         if (!strcmp(argv[1], COMMANDS[i].name)) cmd = &COMMANDS[i];

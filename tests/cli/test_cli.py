@@ -192,7 +192,7 @@ def test_generate_acceptance():
     # label tables agree with the map
     with open(os.path.join(d, "labels.tsv")) as f:
         rows = [l.rstrip("\n").split("\t") for l in f]
-    assert rows[0] == ["index", "name", "abbreviation", "color"], rows[0]
+    assert rows[0] == ["index", "name", "abbreviation", "color", "group"], rows[0]
     table = {int(r[0]): r[1] for r in rows[1:]}
     assert ids <= set(table), ids - set(table)
     for r in rows[1:]:

@@ -132,6 +132,7 @@ static sb_label_table *two_labels(void) {
     a.id = 1;
     strcpy(a.name, "liver");
     strcpy(a.abbrev, "LIV");
+    strcpy(a.group, "digestive");
     a.rgba[0] = 200, a.rgba[1] = 100, a.rgba[2] = 50, a.rgba[3] = 255;
     b.id = 12;
     strcpy(b.name, "left_kidney");
@@ -156,9 +157,9 @@ static void test_label_files(void) {
     sb_label_table *t = two_labels();
     sb_error err = {0};
     CHECK_OK(sb_labels_write_tsv(t, OUTDIR "/dseg.tsv", 1, &err));
-    check_text(OUTDIR "/dseg.tsv", "index\tname\tabbreviation\tcolor\n"
-                                   "1\tliver\tLIV\t#c86432\n"
-                                   "12\tleft_kidney\tLKID\t#0a00ff\n");
+    check_text(OUTDIR "/dseg.tsv", "index\tname\tabbreviation\tcolor\tgroup\n"
+                                   "1\tliver\tLIV\t#c86432\tdigestive\n"
+                                   "12\tleft_kidney\tLKID\t#0a00ff\tn/a\n");
     CHECK_OK(sb_labels_write_ctbl(t, OUTDIR "/labels.ctbl", 1, &err));
     check_text(OUTDIR "/labels.ctbl", "# Color table file synthbody labels\n"
                                       "# 3 values\n"

@@ -1,0 +1,207 @@
+/* export_cli.c — `synthbody export`: options, messages and exit codes (README "Export"). */
+#include "export_cli.h"
+
+#include "cli_parse.h"
+#include "sb_pipeline.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char USAGE_EXPORT[] =
+    "usage: synthbody export INPUT --out DIR [--formats stl,obj,ply,glb,3mf,vtp|all]\n"
+    "                        [--select L] [--exclude L] [--units mm|m] [--up z|y] [--name N]\n"
+    "                        [--smooth N] [--target-tris N] [--max-error-mm E] [--force]\n"
+    "\n"
+    "Meshes the labels of INPUT (a label NIfTI with labels.tsv beside it, or a `generate`\n"
+    "output folder) and writes them into DIR: stl/<structure>.stl and N.stl (all structures),\n"
+    "N.obj + N.mtl, N.ply, N.glb, N.3mf, N.vtp (N: --name, default the input's name), and\n"
+    "manifest.json (every file: structures, triangles, volume, bounding box, units).\n"
+    "One frame for every structure: world RAS+ from the NIfTI affine.\n"
+    "\n"
+    "  --formats L      comma list of stl, obj, ply, glb, 3mf, vtp, or all (default stl)\n"
+    "  --select L       ids, names, groups (labels.tsv) and aliases: organs, vessels, heart,\n"
+    "                   brain, muscles, bones, skeleton (default: every label present)\n"
+    "  --exclude L      the same kinds, removed from the selection\n"
+    "  --units U        mm or m (default: glb m, the others mm)\n"
+    "  --up A           z or y (default: glb y, the others z; y: +Y superior, +Z anterior)\n"
+    "  --name N         base name of the combined files\n"
+    "  --smooth N       Taubin iterations (default 10), --target-tris N triangles per\n"
+    "                   structure, --max-error-mm E simplification bound (default 0.1 voxel)\n"
+    "  --fit-mm X,Y,Z, --hollow-mm T, --drain-mm D, --min-wall-mm W, --base,\n"
+    "  --max-tris-file N, --max-mb-file M   print preparation (README \"Export\")\n"
+    "  --threads N      worker threads (output bytes do not depend on N)\n";
+
+typedef struct {
+    int verbosity;
+} export_cli;
+
+static void on_log(void *user, sb_log_level level, const char *msg) {
+    const export_cli *c = user;
+    if ((level == SB_LOG_INFO && c->verbosity < 2) || (level >= SB_LOG_DEBUG && c->verbosity < 3) ||
+        (level == SB_LOG_WARN && c->verbosity < 1))
+        return;
+    static const char *names[] = {"error", "warning", "info", "debug"};
+    fprintf(stderr, "synthbody: %s: %s\n", names[level], msg);
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static int
+fail(sb_status s, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "synthbody: error: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    if (s == SB_ERR_USAGE) fprintf(stderr, "Try 'synthbody export --help'.\n");
+    return (int)s;
+}
+
+/* "stl,glb" -> mask; 0 with why on an unknown name. */
+static unsigned parse_formats(const char *val, char *why, size_t n) {
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } F[] = {{"stl", SB_EXPORT_STL}, {"obj", SB_EXPORT_OBJ}, {"ply", SB_EXPORT_PLY},
+             {"glb", SB_EXPORT_GLB}, {"3mf", SB_EXPORT_3MF}, {"vtp", SB_EXPORT_VTP}};
+    unsigned mask = 0;
+    const char *p = val;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        unsigned bit = 0;
+        if (len == 3 && !strncmp(p, "all", 3)) bit = 63;
+        for (size_t k = 0; k < sizeof F / sizeof F[0]; k++)
+            if (strlen(F[k].name) == len && !strncmp(p, F[k].name, len)) bit = F[k].bit;
+        if (!bit) {
+            snprintf(why, n, "--formats: \"%.*s\" is not one of stl, obj, ply, glb, 3mf, vtp, all",
+                     (int)len, p);
+            return 0;
+        }
+        mask |= bit;
+        p += len + (e ? 1 : 0);
+    }
+    if (!mask) snprintf(why, n, "--formats: empty list");
+    return mask;
+}
+
+int sb_cli_export(int argc, char **argv) {
+    export_cli c = {.verbosity = 1};
+    sb_ctx ctx = {.threads = 0, .log = on_log, .user = &c};
+    sb_export_opts o = {.smooth_iters = -1, .max_error_mm = -1};
+    char why[600];
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(USAGE_EXPORT, stdout);
+            return 0;
+        }
+        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            c.verbosity = 0;
+            continue;
+        }
+        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            c.verbosity = c.verbosity >= 2 ? 3 : 2;
+            continue;
+        }
+        if (!strcmp(a, "--force")) {
+            o.force = 1;
+            continue;
+        }
+        if (!strcmp(a, "--base")) {
+            o.base = 1;
+            continue;
+        }
+        if (a[0] != '-' || !strcmp(a, "-")) {
+            if (o.input) return fail(SB_ERR_USAGE, "unexpected argument \"%s\"", a);
+            o.input = a;
+            continue;
+        }
+        static const char *VALUED[] = {"--out",           "--formats",    "--select",
+                                       "--exclude",       "--units",      "--up",
+                                       "--name",          "--smooth",     "--target-tris",
+                                       "--max-error-mm",  "--threads",    "--fit-mm",
+                                       "--hollow-mm",     "--drain-mm",   "--min-wall-mm",
+                                       "--max-tris-file", "--max-mb-file"};
+        const char *eq = strchr(a, '=');
+        char name[32];
+        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+        int known = 0;
+        if (nlen < sizeof name) {
+            memcpy(name, a, nlen);
+            name[nlen] = '\0';
+            for (size_t k = 0; k < sizeof VALUED / sizeof VALUED[0]; k++)
+                known |= !strcmp(name, VALUED[k]);
+        }
+        if (!known) return fail(SB_ERR_USAGE, "unknown option \"%s\" for export", a);
+        const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!val) return fail(SB_ERR_USAGE, "%s needs a value", name);
+        if (!*val) return fail(SB_ERR_USAGE, "%s: empty value", name);
+        uint64_t u;
+        double d;
+        int cnt;
+        if (!strcmp(name, "--out")) {
+            o.out_dir = val;
+        } else if (!strcmp(name, "--formats")) {
+            if (!(o.formats = parse_formats(val, why, sizeof why)))
+                return fail(SB_ERR_USAGE, "%s", why);
+        } else if (!strcmp(name, "--select")) {
+            o.select = val;
+        } else if (!strcmp(name, "--exclude")) {
+            o.exclude = val;
+        } else if (!strcmp(name, "--name")) {
+            o.name = val;
+        } else if (!strcmp(name, "--units")) {
+            if (strcmp(val, "mm") && strcmp(val, "m"))
+                return fail(SB_ERR_USAGE, "--units %s: mm or m", val);
+            o.units = !strcmp(val, "m") ? SB_UNITS_M : SB_UNITS_MM;
+        } else if (!strcmp(name, "--up")) {
+            if (strcmp(val, "z") && strcmp(val, "y"))
+                return fail(SB_ERR_USAGE, "--up %s: z or y", val);
+            o.up = !strcmp(val, "y") ? SB_UP_Y : SB_UP_Z;
+        } else if (!strcmp(name, "--threads") || !strcmp(name, "--smooth") ||
+                   !strcmp(name, "--target-tris") || !strcmp(name, "--max-tris-file")) {
+            if (!sb_cli_parse_u64(name, val, &u, why, sizeof why))
+                return fail(SB_ERR_USAGE, "%s", why);
+            if (!strcmp(name, "--threads")) {
+                if (u < 1 || u > 1024) return fail(SB_ERR_USAGE, "--threads %s: 1..1024", val);
+                ctx.threads = (int)u;
+            } else if (!strcmp(name, "--smooth")) {
+                if (u > 1000) return fail(SB_ERR_USAGE, "--smooth %s: 0..1000", val);
+                o.smooth_iters = (int)u;
+            } else if (!strcmp(name, "--target-tris")) {
+                if (u < 4) return fail(SB_ERR_USAGE, "--target-tris %s: at least 4", val);
+                o.target_tris = (size_t)u;
+            } else {
+                if (u < 4) return fail(SB_ERR_USAGE, "--max-tris-file %s: at least 4", val);
+                o.max_tris_per_file = (size_t)u;
+            }
+        } else if (!strcmp(name, "--fit-mm")) {
+            if (!sb_cli_parse_list(name, val, 1, 100000, o.fit_mm, 3, &cnt, why, sizeof why) ||
+                cnt != 3)
+                return fail(SB_ERR_USAGE, "--fit-mm %s: X,Y,Z in mm (1..100000)", val);
+        } else {
+            if (!sb_cli_parse_double(name, val, &d, why, sizeof why))
+                return fail(SB_ERR_USAGE, "%s", why);
+            int zero_ok = !strcmp(name, "--max-error-mm"); /* 0: triangle budget only */
+            if (!((d > 0 || (zero_ok && d == 0)) && d <= 1000))
+                return fail(SB_ERR_USAGE, "%s %s is outside %s1000]", name, val,
+                            zero_ok ? "[0, " : "(0, ");
+            if (!strcmp(name, "--max-error-mm")) o.max_error_mm = d;
+            if (!strcmp(name, "--hollow-mm")) o.hollow_mm = d;
+            if (!strcmp(name, "--drain-mm")) o.drain_mm = d;
+            if (!strcmp(name, "--min-wall-mm")) o.min_wall_mm = d;
+            if (!strcmp(name, "--max-mb-file")) o.max_mb_per_file = d;
+        }
+    }
+    if (!o.input) return fail(SB_ERR_USAGE, "export needs an INPUT (label NIfTI or folder)");
+    if (!o.out_dir) return fail(SB_ERR_USAGE, "export needs --out DIR");
+    sb_error err = {0};
+    sb_status s = sb_pipeline_export(&o, &ctx, &err);
+    if (s) return fail(s, "%s", err.msg);
+    return 0;
+}
