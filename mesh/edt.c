@@ -13,12 +13,16 @@
  */
 #include "sb_mesh.h"
 
+#include "mesh_internal.h"
+
 #include <math.h>
 #include <stdlib.h>
 
 /* Lower envelope along one line: d[q] = min_p w (q - p)^2 + f[p], p over 0..n-1 (and -1, n when
- * pad). f and d may not alias. v (n + 2 ints) and z (n + 3 doubles) are scratch. */
-static void edt_line(const double *f, double *d, size_t n, double w, int pad, long *v, double *z) {
+ * pad); arg[q] (arg may be NULL) = that p (-1 when no site). f and d may not alias. v (n + 2
+ * longs) and z (n + 3 doubles) are scratch. */
+static void edt_line(const double *f, double *d, long *arg, size_t n, double w, int pad, long *v,
+                     double *z) {
     long k = -1;
     const long N = (long)n;
     for (long q = pad ? -1 : 0; q <= (pad ? N : N - 1); q++) {
@@ -49,6 +53,8 @@ static void edt_line(const double *f, double *d, size_t n, double w, int pad, lo
     }
     if (k < 0) {
         for (size_t q = 0; q < n; q++) d[q] = INFINITY;
+        if (arg)
+            for (size_t q = 0; q < n; q++) arg[q] = -1;
         return;
     }
     long j = 0;
@@ -57,11 +63,18 @@ static void edt_line(const double *f, double *d, size_t n, double w, int pad, lo
         long p = v[j];
         double fp = (p < 0 || p >= N) ? 0 : f[p];
         d[q] = w * (double)(q - p) * (double)(q - p) + fp;
+        if (arg) arg[q] = p;
     }
 }
 
 sb_status sb_mesh_edt(const uint8_t *mask, const size_t dim[3], const double spacing[3],
                       int border_zero, const sb_ctx *ctx, float *dist, sb_error *err) {
+    return sb__mesh_edt_sites(mask, dim, spacing, border_zero, ctx, dist, NULL, err);
+}
+
+sb_status sb__mesh_edt_sites(const uint8_t *mask, const size_t dim[3], const double spacing[3],
+                             int border_zero, const sb_ctx *ctx, float *dist, size_t *site,
+                             sb_error *err) {
     if (!mask || !dim || !spacing || !dist)
         return sb_error_set(err, SB_ERR_USAGE, "sb_mesh_edt: NULL argument");
     for (int a = 0; a < 3; a++)
@@ -71,6 +84,8 @@ sb_status sb_mesh_edt(const uint8_t *mask, const size_t dim[3], const double spa
     const size_t nvox = nx * ny * nz;
     if (!nvox) return SB_OK;
     for (size_t i = 0; i < nvox; i++) dist[i] = mask[i] ? INFINITY : 0.0f;
+    if (site)
+        for (size_t i = 0; i < nvox; i++) site[i] = mask[i] ? SIZE_MAX : i;
     size_t longest = nx > ny ? nx : ny;
     if (nz > longest) longest = nz;
     int fail = 0;
@@ -83,14 +98,19 @@ sb_status sb_mesh_edt(const uint8_t *mask, const size_t dim[3], const double spa
         {
             double *f = malloc(longest * sizeof *f), *d = malloc(longest * sizeof *d);
             double *z = malloc((longest + 3) * sizeof *z);
-            long *v = malloc((longest + 2) * sizeof *v);
-            if (!f || !d || !z || !v) {
+            long *v = malloc((longest + 2) * sizeof *v), *arg = NULL;
+            size_t *old = NULL;
+            if (site) {
+                arg = malloc(longest * sizeof *arg);
+                old = malloc(longest * sizeof *old);
+            }
+            if (!f || !d || !z || !v || (site && (!arg || !old))) {
 #pragma omp atomic write
                 fail = 1;
             }
 #pragma omp for schedule(static)
             for (size_t l = 0; l < lines; l++) {
-                if (!f || !d || !z || !v) continue;
+                if (!f || !d || !z || !v || (site && (!arg || !old))) continue;
                 size_t base;
                 if (axis == 0)
                     base = l * nx;
@@ -100,13 +120,21 @@ sb_status sb_mesh_edt(const uint8_t *mask, const size_t dim[3], const double spa
                     base = l;
                 float *p = dist + base;
                 for (size_t q = 0; q < len; q++) f[q] = p[q * stride];
-                edt_line(f, d, len, w, border_zero, v, z);
+                edt_line(f, d, arg, len, w, border_zero, v, z);
                 for (size_t q = 0; q < len; q++) p[q * stride] = (float)d[q];
+                if (site) {
+                    size_t *sp = site + base;
+                    for (size_t q = 0; q < len; q++) old[q] = sp[q * stride];
+                    for (size_t q = 0; q < len; q++)
+                        sp[q * stride] = arg[q] >= 0 && arg[q] < (long)len ? old[arg[q]] : SIZE_MAX;
+                }
             }
             free(f);
             free(d);
             free(z);
             free(v);
+            free(arg);
+            free(old);
         }
         if (fail) return sb_error_set(err, SB_ERR_MEMORY, "distance transform: out of memory");
     }

@@ -161,7 +161,7 @@ static int by_z(const void *a, const void *b) {
  * a liquid comes to rest. One candidate per floor: its voxel nearest the floor's centroid.
  * flag: scratch, nvox bytes, zeroed. Returns the candidates sorted by height (malloc'ed), or
  * NULL (none, or out of memory: *oom set). */
-static drain *find_floors(const crop *c, const float *g, double tin, uint8_t *flag, size_t *count,
+static drain *find_floors(const crop *c, const uint8_t *cav, uint8_t *flag, size_t *count,
                           int *oom) {
     const size_t n[3] = {c->n[0], c->n[1], c->n[2]};
     const size_t nvox = n[0] * n[1] * n[2];
@@ -178,7 +178,7 @@ static drain *find_floors(const crop *c, const float *g, double tin, uint8_t *fl
     stack st = {NULL, 0, 0}, members = {NULL, 0, 0};
     if (!out) goto oom;
     for (size_t v0 = 0; v0 < nvox; v0++) {
-        if (flag[v0] || !(g[v0] >= tin)) continue;
+        if (flag[v0] || !cav[v0]) continue;
         int floor_ok = 1;
         members.len = 0;
         flag[v0] = 1;
@@ -194,9 +194,9 @@ static drain *find_floors(const crop *c, const float *g, double tin, uint8_t *fl
                     size_t q = v + (size_t)(a * (long)stride[u]) + (size_t)(b * (long)stride[w]);
                     long pd = (long)p[up] + down;
                     if (floor_ok && pd >= 0 && pd < (long)n[up] &&
-                        g[q + (size_t)(down * (long)stride[up])] >= tin)
+                        cav[q + (size_t)(down * (long)stride[up])])
                         floor_ok = 0;
-                    if (!flag[q] && g[q] >= tin) {
+                    if (!flag[q] && cav[q]) {
                         flag[q] = 1;
                         if (!push(&st, q)) goto oom;
                     }
@@ -244,6 +244,25 @@ oom:
     free(members.v);
     *oom = 1;
     return NULL;
+}
+
+/* The outer surface of the filled mask, smoothed as the pipeline smooths (the surface the wall
+ * is measured against). */
+static sb_status outer_surface(const crop *c, const uint8_t *mask, const double sp[3],
+                               const sb_ctx *ctx, sb_trimesh **out, sb_error *err) {
+    sb_volume *mv = NULL;
+    sb_status s = sb_volume_create(c->n, sp, SB_DT_UINT8, &mv, err);
+    if (s) return s;
+    memcpy(mv->data, mask, c->n[0] * c->n[1] * c->n[2]);
+    for (int r = 0; r < 3; r++)
+        for (int k = 0; k < 4; k++) mv->affine[r][k] = c->A[r][k];
+    sb_volume_update_spacing(mv);
+    const int one = 1;
+    s = sb_mesh_mc_labels(mv, &one, 1, ctx, out, err);
+    sb_volume_free(mv);
+    if (!s && !*out) s = sb_error_set(err, SB_ERR_INTERNAL, "hollow: empty outer surface");
+    if (!s) s = sb_mesh_smooth(*out, SB_SURFACE_DEFAULT_SMOOTH, ctx, err);
+    return s;
 }
 
 sb_status sb_mesh_hollow(const sb_volume *labels, int id, const sb_hollow_opts *opts,
@@ -300,17 +319,22 @@ sb_status sb_mesh_hollow(const sb_volume *labels, int id, const sb_hollow_opts *
     if (!invert(c.A, c.Ainv))
         return sb_error_set(err, SB_ERR_INPUT, "hollow: the label map's affine is singular");
     const size_t nx = c.n[0], ny = c.n[1], nz = c.n[2], nvox = nx * ny * nz;
-    sb_status s = sb_memory_check((uint64_t)nvox * 9, "hollowing (mask, distances, field)", err);
+    sb_status s = sb_memory_check((uint64_t)nvox * 18,
+                                  "hollowing (mask, distances, nearest sites, field)", err);
     if (s) return s;
     uint8_t *mask = calloc(nvox, 1);
     float *g = malloc(nvox * sizeof *g);
+    size_t *site = malloc(nvox * sizeof *site);
+    sb_trimesh *outer = NULL;
+    sb__trigrid ogrid;
+    memset(&ogrid, 0, sizeof ogrid);
     sb_volume *F = NULL;
     sb_trimesh *mesh = NULL;
     drain *cand = NULL;
     uint8_t *use = NULL;
     sb__trigrid grid;
     memset(&grid, 0, sizeof grid);
-    if (!mask || !g) {
+    if (!mask || !g || !site) {
         s = sb_error_set(err, SB_ERR_MEMORY, "hollow: out of memory");
         goto done;
     }
@@ -327,11 +351,17 @@ sb_status sb_mesh_hollow(const sb_volume *labels, int id, const sb_hollow_opts *
         goto done;
     }
     for (size_t v = 0; v < nvox; v++) mask[v] = mask[v] != 2;
-    /* 2. distances */
+    /* 2. distances, and the outer surface near the nearest outside voxels */
     {
         double sp[3] = {labels->spacing[0], labels->spacing[1], labels->spacing[2]};
-        s = sb_mesh_edt(mask, c.n, sp, 1, ctx, g, err);
+        s = sb__mesh_edt_sites(mask, c.n, sp, 1, ctx, g, site, err);
         if (s) goto done;
+        s = outer_surface(&c, mask, sp, ctx, &outer, err);
+        if (s) goto done;
+        if (!sb__trigrid_build(&ogrid, outer, NULL, hmax)) {
+            s = sb_error_set(err, SB_ERR_MEMORY, "hollow: out of memory (surface grid)");
+            goto done;
+        }
     }
     /* 3. the field */
     const double tin = T + hmean / 2;
@@ -348,23 +378,41 @@ sb_status sb_mesh_hollow(const sb_volume *labels, int id, const sb_hollow_opts *
         sb_volume_update_spacing(F);
     }
     float *f = F->data;
+    const double band = 1.5 * hmax;
+#pragma omp parallel for schedule(dynamic, 4096) num_threads(sb_ctx_threads(ctx))
     for (size_t v = 0; v < nvox; v++) {
         if (!mask[v]) {
             f[v] = 0;
             continue;
         }
-        double x = 0.5 + (tin - g[v]) / (2 * w);
+        /* depth below the outer surface: from the distance transform (the surface half a
+         * voxel beyond the nearest outside voxel centre), near the inner wall measured to the
+         * smoothed outer surface itself (triangles around the nearest outside voxel) */
+        double depth = g[v] - hmean / 2;
+        if (fabs(g[v] - tin) <= band && site[v] != SIZE_MAX) {
+            size_t b = site[v];
+            double pv[3], pb[3];
+            to_world(&c, (double)(v % nx), (double)((v / nx) % ny), (double)(v / (nx * ny)), pv);
+            to_world(&c, (double)(b % nx), (double)((b / nx) % ny), (double)(b / (nx * ny)), pb);
+            double d = sb__trigrid_nearest_at(&ogrid, pv, pb, 2 * hmax);
+            if (isfinite(d)) depth = d;
+        }
+        double x = 0.5 + (T - depth) / (2 * w);
         f[v] = (float)(x < 0 ? 0 : x > 1 ? 1 : x);
-        if (g[v] >= tin) inf.hollowed = 1;
+    }
+    for (size_t v = 0; v < nvox; v++) {
+        mask[v] = mask[v] && f[v] < 0.5f; /* from here on: the cavity */
+        if (mask[v]) inf.hollowed = 1;
     }
     /* 4. drains */
     const double R = D / 2;
     double tube[SB_PRINT_MAX_DRAINS][2]; /* z range of each tube */
     if (inf.hollowed && D > 0) {
-        memset(mask, 0, nvox); /* reused as the floors' flags */
+        uint8_t *flags = calloc(nvox, 1);
         size_t nc = 0;
-        int oom = 0;
-        cand = find_floors(&c, g, tin, mask, &nc, &oom);
+        int oom = !flags;
+        if (flags) cand = find_floors(&c, mask, flags, &nc, &oom);
+        free(flags);
         if (oom) {
             s = sb_error_set(err, SB_ERR_MEMORY, "hollow: out of memory (drains)");
             goto done;
@@ -521,6 +569,9 @@ sb_status sb_mesh_hollow(const sb_volume *labels, int id, const sb_hollow_opts *
     }
 done:
     sb__trigrid_free(&grid);
+    sb__trigrid_free(&ogrid);
+    sb_trimesh_free(outer);
+    free(site);
     free(use);
     free(cand);
     free(mask);

@@ -70,6 +70,12 @@ sb_status sb__mesh_simplify_clean(const sb_trimesh *src, size_t target, double m
                                   const char *what, sb_trimesh **out, size_t *crossings,
                                   sb_error *err);
 
+/* sb_mesh_edt that also gives, per voxel, the index of the zero voxel it is nearest to (site may
+ * be NULL; SIZE_MAX where that is a border site of border_zero, or no zero voxel exists). */
+sb_status sb__mesh_edt_sites(const uint8_t *mask, const size_t dim[3], const double spacing[3],
+                             int border_zero, const sb_ctx *ctx, float *dist, size_t *site,
+                             sb_error *err);
+
 /* A uniform grid of a mesh's triangles (mesh/trigrid.c; those with use[t] != 0, use may be
  * NULL), cell about `cell` (<= 0: 1/64 of the extent), grown to at most 4M cells. */
 typedef struct sb__trigrid {
@@ -85,6 +91,8 @@ void sb__trigrid_free(sb__trigrid *g);
 /* Distance from p to the nearest triangle among those within about r of p (cells overlapping
  * the cube of half side r); INFINITY if none. */
 double sb__trigrid_nearest(const sb__trigrid *g, const double p[3], double r);
+/* The same, among the triangles of the cells within about r of c (not of p). */
+double sb__trigrid_nearest_at(const sb__trigrid *g, const double p[3], const double c[3], double r);
 /* Smallest t in (tmin, tmax] where o + t d meets a triangle not using vertex skip_v
  * (UINT32_MAX: none skipped); INFINITY if none. */
 double sb__trigrid_ray(const sb__trigrid *g, const double o[3], const double d[3], double tmin,

@@ -179,8 +179,13 @@ done:;
 }
 
 double sb__trigrid_nearest(const sb__trigrid *g, const double p[3], double r) {
+    return sb__trigrid_nearest_at(g, p, p, r);
+}
+
+double sb__trigrid_nearest_at(const sb__trigrid *g, const double p[3], const double c[3],
+                              double r) {
     if (!g->start || !g->start[g->n[0] * g->n[1] * g->n[2]]) return INFINITY;
-    double lo[3] = {p[0] - r, p[1] - r, p[2] - r}, hi[3] = {p[0] + r, p[1] + r, p[2] + r};
+    double lo[3] = {c[0] - r, c[1] - r, c[2] - r}, hi[3] = {c[0] + r, c[1] + r, c[2] + r};
     long c0[3], c1[3];
     cell_of(g, lo, c0);
     cell_of(g, hi, c1);

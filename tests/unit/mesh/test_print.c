@@ -111,7 +111,7 @@ static void check_shell(const sb_trimesh *m, const sb_hollow_info *inf, double T
           r.boundary_edges == 0 && r.misoriented_edges == 0 && r.self_intersections == 0);
     CHECK(inf->hollowed == 1);
     CHECK(inf->wall_samples > 50);
-    CHECK(fabs(inf->wall_mean_mm - T) <= h / 2);
+    CHECK(fabs(inf->wall_mean_mm - T) <= h / 10); /* measured: within 0.03 voxel */
     CHECK(inf->wall_min_mm >= T - h / 2 && inf->wall_max_mm <= T + h / 2);
 }
 
@@ -139,9 +139,7 @@ static void test_hollow_ball(void) {
         double expect = vox - 4.0 / 3 * PI * rin * rin * rin;
         fprintf(stderr, "hollow ball: volume %.0f mm3, outer - inner %.0f, expected %.0f\n",
                 r.volume_mm3, inf.outer_mm3 - inf.inner_mm3, expect);
-        /* the wall comes out ~0.4 mm (0.2 voxel) thicker on a ball of 27 mm (see README):
-         * the shell's volume is ~6 % above the exact one for T */
-        CHECK(fabs(r.volume_mm3 - expect) <= 0.10 * expect);
+        CHECK(fabs(r.volume_mm3 - expect) <= 0.03 * expect);
         CHECK(fabs(r.volume_mm3 - (inf.outer_mm3 - inf.inner_mm3)) <= 0.01 * r.volume_mm3);
     }
     /* same bytes with two threads */
