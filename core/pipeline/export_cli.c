@@ -61,8 +61,7 @@ fail(sb_status s, const char *fmt, ...) {
     return (int)s;
 }
 
-/* "stl,glb" -> mask; 0 with why on an unknown name. */
-static unsigned parse_formats(const char *val, char *why, size_t n) {
+unsigned sb_cli_export_formats(const char *val, char *why, size_t n) {
     static const struct {
         const char *name;
         unsigned bit;
@@ -147,7 +146,7 @@ int sb_cli_export(int argc, char **argv) {
         if (!strcmp(name, "--out")) {
             o.out_dir = val;
         } else if (!strcmp(name, "--formats")) {
-            if (!(o.formats = parse_formats(val, why, sizeof why)))
+            if (!(o.formats = sb_cli_export_formats(val, why, sizeof why)))
                 return fail(SB_ERR_USAGE, "%s", why);
         } else if (!strcmp(name, "--select")) {
             o.select = val;

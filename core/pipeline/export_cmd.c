@@ -266,7 +266,7 @@ static sb_status resolve_input(const char *input, char *nii, size_t n, sb_error 
 }
 
 /* Default base name: the folder's name, or the file name without .nii/.nii.gz. */
-static void default_base(const char *input, int is_dir, char *out, size_t n) {
+void export_default_base(const char *input, int is_dir, char *out, size_t n) {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s", input);
     size_t l = strlen(tmp);
@@ -283,14 +283,28 @@ static void default_base(const char *input, int is_dir, char *out, size_t n) {
     if (!out[0] || !strcmp(out, ".") || !strcmp(out, "..")) snprintf(out, n, "body");
 }
 
+sb_status export_plan_table(const sb_label_table *names, const sb_export_opts *o, const char *base,
+                            outputs *outs, sb_error *err) {
+    item *items = calloc(names->count ? names->count : 1, sizeof *items);
+    if (!items) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    for (size_t i = 0; i < names->count; i++) {
+        items[i].id = names->labels[i].id;
+        item_label(&items[i], names);
+    }
+    job j = {.o = o, .out_dir = o->out_dir, .base = base, .items = items, .n = names->count};
+    sb_status s = plan(&j, outs, err);
+    free(items);
+    return s;
+}
+
 sb_status export_meshes(const sb_volume *v, const sb_label_table *names, const unsigned char *sel,
                         const sb_export_opts *o, const char *input, const char *base,
-                        const sb_ctx *ctx, sb_error *err) {
+                        outputs *caller_outs, const sb_ctx *ctx, sb_error *err) {
     item *items = NULL;
     int *ids = NULL;
     sb_trimesh **ms = NULL;
     sb_surface_info *info = NULL;
-    outputs outs = {0};
+    outputs own = {0}, *outs = caller_outs ? caller_outs : &own;
     size_t n = 0;
     for (size_t id = 1; id < 65536; id++) n += sel[id] != 0;
     if (n == 0) return sb_error_set(err, SB_ERR_LABEL, "%s: the selection is empty", input);
@@ -311,7 +325,8 @@ sb_status export_meshes(const sb_volume *v, const sb_label_table *names, const u
             k++;
         }
     job j = {.o = o, .out_dir = o->out_dir, .base = base, .input = input, .items = items, .n = n};
-    if ((s = plan(&j, &outs, err)) || (s = outputs_check(&outs, o->force, err)) ||
+    /* a caller's plan was checked before its job began (and holds files it has written) */
+    if ((s = plan(&j, outs, err)) || (!caller_outs && (s = outputs_check(outs, o->force, err))) ||
         (s = sb_mkdir_p(o->out_dir, err)))
         goto done;
     sb_surface_opts so;
@@ -330,10 +345,10 @@ sb_status export_meshes(const sb_volume *v, const sb_label_table *names, const u
         items[i].rep = info[i].report; /* checked by the surface pipeline (ok == 1) */
     }
     if ((s = print_prep(o, err))) goto done;
-    s = write_all(&j, &outs, ctx, err);
+    s = write_all(&j, outs, ctx, err);
 done:
-    if (s) outputs_rollback(&outs);
-    outputs_free(&outs);
+    if (s && !caller_outs) outputs_rollback(&own);
+    outputs_free(&own);
     for (size_t i = 0; ms && i < n; i++) sb_trimesh_free(ms[i]);
     free(ms);
     free(info);
@@ -355,7 +370,7 @@ sb_status sb_pipeline_export(const sb_export_opts *opts, const sb_ctx *ctx, sb_e
             return sb_error_set(err, SB_ERR_USAGE, "--name \"%s\" is not a file name", opts->name);
         snprintf(base, sizeof base, "%s", opts->name);
     } else {
-        default_base(opts->input, strcmp(nii, opts->input) != 0, base, sizeof base);
+        export_default_base(opts->input, strcmp(nii, opts->input) != 0, base, sizeof base);
     }
     if ((s = sb_nifti_read(nii, ctx, &v, NULL, err))) return s;
     counts = calloc(65536, sizeof *counts);
@@ -368,7 +383,7 @@ sb_status sb_pipeline_export(const sb_export_opts *opts, const sb_ctx *ctx, sb_e
     names = sibling_dseg_tsv(nii);
     if ((s = select_labels(opts->select, opts->exclude, "--select", counts, names, nii, sel, err)))
         goto done;
-    s = export_meshes(v, names, sel, opts, nii, base, ctx, err);
+    s = export_meshes(v, names, sel, opts, nii, base, NULL, ctx, err);
 done:
     sb_labels_free(names);
     free(counts);

@@ -306,6 +306,29 @@ static sb_status plan_slabs(const sb_generate_opts *opts, const sb_protocol *pro
     return SB_OK;
 }
 
+/* generate --mesh --formats: every structure of the table present in the label map, through
+ * the export path (absent ones, too small for the voxel size, are skipped with a warning). */
+static sb_status export_present(const sb_volume *lab, const sb_label_table *t,
+                                const sb_export_opts *eo, const char *base, outputs *outs,
+                                const sb_ctx *ctx, sb_error *err) {
+    size_t *counts = calloc(65536, sizeof *counts);
+    unsigned char *sel = calloc(65536, 1);
+    sb_status s = counts && sel ? label_counts(lab, "labels.nii.gz", counts, err)
+                                : sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    for (size_t i = 0; !s && i < t->count; i++) {
+        int id = t->labels[i].id;
+        if (counts[id])
+            sel[id] = 1;
+        else
+            sb_log(ctx, SB_LOG_WARN, "%s has no voxel at this resolution: no mesh written",
+                   t->labels[i].name);
+    }
+    if (!s) s = export_meshes(lab, t, sel, eo, eo->out_dir, base, outs, ctx, err);
+    free(counts);
+    free(sel);
+    return s;
+}
+
 sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, sb_error *err) {
     sb_subject subj;
     sb_anatomy *anat = NULL;
@@ -376,7 +399,17 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
     if (!s) s = outputs_plan(&outs, opts->out_dir, "labels.itksnap.txt", &p_itk, err);
     if (!s) s = outputs_plan(&outs, opts->out_dir, "labels.ctbl", &p_ctbl, err);
     if (!s) s = outputs_plan(&outs, opts->out_dir, "subject.json", &p_json, err);
-    if (!s && opts->mesh) {
+    sb_export_opts eo = {.out_dir = mesh_dir,
+                         .formats = opts->mesh_formats,
+                         .force = opts->force,
+                         .smooth_iters = -1,
+                         .max_error_mm = -1};
+    char base[256];
+    export_default_base(opts->out_dir, 1, base, sizeof base);
+    if (!s && opts->mesh && opts->mesh_formats) { /* the export path: formats + manifest */
+        s = sb_path_join(mesh_dir, sizeof mesh_dir, opts->out_dir, "meshes", err);
+        if (!s) s = export_plan_table(table, &eo, base, &outs, err);
+    } else if (!s && opts->mesh) {
         s = sb_path_join(mesh_dir, sizeof mesh_dir, opts->out_dir, "meshes", err);
         mesh_paths = calloc(table->count, sizeof *mesh_paths);
         if (!s && !mesh_paths) s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
@@ -491,7 +524,10 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
         s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
         goto done;
     }
-    if (opts->mesh) {
+    if (opts->mesh && opts->mesh_formats) {
+        if ((s = export_present(lab, table, &eo, base, &outs, ctx, err))) goto done;
+        cJSON_AddStringToObject(json, "mesh_manifest", "meshes/manifest.json");
+    } else if (opts->mesh) {
         cJSON *list = cJSON_AddArrayToObject(json, "meshes");
         if ((s = write_meshes(lab, table, &outs, mesh_paths, opts->force, list, ctx, err)))
             goto done;

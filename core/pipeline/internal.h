@@ -42,11 +42,20 @@ const char *select_alias_names(void);
 
 /* The export job on a label map already in memory (`export`, `generate --mesh --formats`):
  * meshes the labels marked in sel (65536 entries), plans every file under opts->out_dir
- * (SB_ERR_EXISTS unless opts->force), writes them and manifest.json; on failure removes what
- * it wrote. names may be NULL (label_<id>, grey); input names the source in messages. */
+ * (SB_ERR_EXISTS unless opts->force), writes them and manifest.json. names may be NULL
+ * (label_<id>, grey); input names the source in messages; base names the combined files.
+ * outs NULL: on failure it removes what it wrote; else the files are planned and marked in
+ * the caller's outs and the caller rolls back. */
 typedef struct sb_export_opts sb_export_opts;
 sb_status export_meshes(const sb_volume *v, const sb_label_table *names, const unsigned char *sel,
                         const sb_export_opts *opts, const char *input, const char *base,
-                        const sb_ctx *ctx, sb_error *err);
+                        outputs *outs, const sb_ctx *ctx, sb_error *err);
+/* Plans into outs the files export_meshes would write for every label of names (the check
+ * before a long job). */
+sb_status export_plan_table(const sb_label_table *names, const sb_export_opts *opts,
+                            const char *base, outputs *outs, sb_error *err);
+/* The base name export uses for input: a folder's name, or a file's name without
+ * .nii/.nii.gz ("body" if neither gives one). */
+void export_default_base(const char *input, int is_dir, char *out, size_t n);
 
 #endif

@@ -115,6 +115,8 @@ static const char USAGE_GENERATE[] =
     "  --out DIR      output directory (default: subject-<seed>)\n"
     "  --force        overwrite existing outputs\n"
     "  --mesh         also write one closed STL mesh per structure\n"
+    "  --formats L    with the meshes: stl, obj, ply, glb, 3mf, vtp or all into meshes/ as\n"
+    "                 `synthbody export` writes them, with manifest.json (implies --mesh)\n"
     "  --sex S, --age Y (18-90), --height-cm H (120-230), --bmi B (12-70)\n"
     "                 fix these subject parameters (default: sampled from the population)\n"
     "  --protocol P   MR protocol: default (T1w, T2w), ukbiobank-dixon, oncology-wb, neuro\n"
@@ -253,6 +255,13 @@ int main(int argc, char **argv) {
             is_prev = cmd->usage == USAGE_PREVIEW, is_labels = cmd->usage == USAGE_LABELS;
         if (is_gen && !strcmp(a, "--mesh")) {
             mesh = 1;
+            continue;
+        }
+        if (is_gen && (!strcmp(a, "--formats") || !strncmp(a, "--formats=", 10))) {
+            const char *val = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!val || !*val) return fail(&c, SB_ERR_USAGE, "--formats needs a value");
+            if (!(gen.mesh_formats = sb_cli_export_formats(val, why, sizeof why)))
+                return fail(&c, SB_ERR_USAGE, "%s", why);
             continue;
         }
         if (is_gen && !strcmp(a, "--float")) {
@@ -440,7 +449,7 @@ int main(int argc, char **argv) {
         }
         gen.out_dir = out;
         gen.force = force;
-        gen.mesh = mesh;
+        gen.mesh = mesh || gen.mesh_formats; /* --formats implies --mesh */
         gen.anatomy = anatomy;
         if (c.verbosity > 0)
             fprintf(stderr, "synthbody: seed %llu -> %s\n", (unsigned long long)gen.subject.seed,

@@ -405,6 +405,31 @@ def test_small_same_bytes_any_threads_nifti_input():
     assert len(stl) > 10 and all(hc[k] == ha[k] for k in stl)
 
 
+def test_generate_mesh_formats_same_as_export():
+    g = os.path.join(WORK, "export_gen")
+    shutil.rmtree(g, ignore_errors=True)
+    run("generate", "--seed", 4, "--voxel", 8, "--out", g, "--formats", "glb,stl,3mf", "-q",
+        expect=OK)
+    meshes = os.path.join(g, "meshes")
+    with open(os.path.join(g, "subject.json")) as f:
+        assert json.load(f)["mesh_manifest"] == "meshes/manifest.json"
+    m = manifest(meshes)
+    assert {x["path"] for x in m["files"]} >= {"export_gen.glb", "export_gen.stl",
+                                               "export_gen.3mf"}
+    # the same files as `synthbody export` of the folder: one mesh path, not two
+    e = os.path.join(WORK, "export_gen_again")
+    shutil.rmtree(e, ignore_errors=True)
+    run("export", g, "--out", e, "--formats", "glb,stl,3mf", "-q", expect=OK)
+    hg, he = tree_hashes(meshes), tree_hashes(e)
+    assert {k: v for k, v in hg.items() if k != "manifest.json"} == \
+        {k: v for k, v in he.items() if k != "manifest.json"}
+    # outputs exist: exit 6 before any work, nothing changed
+    p = run("generate", "--seed", 4, "--voxel", 8, "--out", g, "--formats", "glb")
+    assert p.returncode == EXISTS
+    assert tree_hashes(meshes) == hg
+    assert run("generate", "--out", g, "--formats", "fbx").returncode == USAGE
+
+
 def test_small_errors_exit_codes_no_partial_output():
     s = small_subject()
     out = os.path.join(WORK, "export_err")
