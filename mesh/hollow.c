@@ -10,19 +10,24 @@
  * Passes (in the label's bounding box grown by one background voxel):
  *   1. mask of the label; background not 6-connected to the box's border (enclosed cavities:
  *      the skin's inside) is filled — the shell is the solid the outer surface bounds;
- *   2. g = exact EDT of the filled mask (mm to the nearest outside voxel centre); the outer
- *      surface of the label extractors lies at g = h/2 (midpoints), so the inner one is put at
- *      g = T + h/2 (h: mean spacing);
- *   3. field F = 0 outside; inside clamp(0.5 + (T + h/2 - g) / 2w, 0, 1) with w = min(h_max,
- *      T + h/2 - h_max), so every voxel next to the outside has F = 1 (outer vertices at the
- *      midpoints, as the label surface) and F is linear in g where the inner surface crosses;
- *   4. drains: basin floors are plateaus of cavity voxels (g >= T + h/2; 8-connected in a
+ *   2. g = exact EDT of the filled mask (mm to the nearest outside voxel centre) with each
+ *      voxel's nearest outside voxel; the outer surface of the filled mask (marching cubes,
+ *      Taubin-smoothed as the pipeline smooths) in a uniform grid;
+ *   3. depth of each inside voxel below the outer surface: g - h/2 (h: mean spacing; the
+ *      extractors' surface lies at the grid-edge midpoints), except within 1.5 voxels of the
+ *      inner wall (|g - T - h/2| <= 1.5 h_max), where it is the exact distance to the smoothed
+ *      outer surface's triangles around the nearest outside voxel (g - h/2 errs by up to 0.3
+ *      voxel on curved and oblique surfaces); field F = 0 outside, inside
+ *      clamp(0.5 + (T - depth) / 2w, 0, 1) with w = min(h_max, T + h/2 - h_max), so every voxel
+ *      next to the outside has F = 1 (outer vertices at the midpoints, as the label surface)
+ *      and F is linear in the depth where the inner surface crosses;
+ *   4. drains: basin floors are plateaus of cavity voxels (inside, F < 0.5; 8-connected in a
  *      plane across the voxel axis nearest world z) with no cavity voxel below any of them;
- *      each gets one drain at its voxel nearest its centroid (lowest first, at least two diameters
- * apart horizontally, at most max_drains). A drain is a vertical cylinder of the given diameter
- * from the floor down through the wall (to one radius and a voxel below where its axis leaves the
- * solid), cut from F as min(F, clamp(0.5 + (rho - R) / 2 h_max, 0, 1)), rho the distance to the
- * axis;
+ *      each gets one drain at its voxel nearest its centroid (lowest first, at least two
+ *      diameters apart horizontally, at most max_drains). A drain is a vertical cylinder of
+ *      the given diameter from the floor down through the wall (to one radius and a voxel below
+ *      where its axis leaves the solid), cut from F as min(F, clamp(0.5 + (rho - R) / 2 h_max,
+ *      0, 1)), rho the distance to the axis;
  *   5. the 0.5 iso-surface of F through the surface pipeline (sb_mesh_surface_iso: smoothing,
  *      simplification without crossings, checks with fallback);
  *   6. measurement: vertices are told outer or inner by g at their position (trilinear); the

@@ -227,13 +227,14 @@ typedef struct sb_hollow_info {
  * gives the whole body) made a shell of wall thickness opts->wall_mm, as ONE closed 2-manifold
  * mesh: the outer surface (the label's marching-cubes surface) and an inner surface facing the
  * cavity (oriented inward: the mesh's volume is the wall's), joined by vertical drain tubes of
- * opts->drain_mm at the lowest point of each basin of the cavity (a cavity voxel with no cavity
- * voxel below it), running straight down (world -z) through the floor. Built on voxels: exact
- * EDT of the filled mask, one float field whose 0.5 iso-surface is outer wall, inner wall and
- * tubes (sb_mesh_surface_iso: smoothing, simplification, checks). The inner surface lies where
- * the distance to the nearest outside voxel centre is T + half a voxel, so the wall is T within
- * about half a voxel (info->wall_*: measured from inner vertices to the outer triangles).
- * Works in the label's bounding box (+1 voxel): memory ~ 9 bytes per voxel of that box.
+ * opts->drain_mm at the centre of each basin floor of the cavity (a plateau with no cavity
+ * below it), running straight down (world -z) through the floor. Built on voxels: exact EDT of
+ * the filled mask, one float field whose 0.5 iso-surface is outer wall, inner wall and tubes
+ * (sb_mesh_surface_iso: smoothing, simplification, checks). The inner surface lies where the
+ * distance to the smoothed outer surface is T (mesh/hollow.c): measured walls within 0.05
+ * voxel of T on average, every sample within 0.25 voxel on a ball and a box (info->wall_*:
+ * inner vertices to the outer triangles). Works in the label's bounding box (+1 voxel):
+ * memory ~ 18 bytes per voxel of that box plus the outer surface.
  * SB_ERR_USAGE: wall below one voxel (the largest spacing) or drain below two voxels;
  * SB_ERR_LABEL: label absent. *out NULL on failure. */
 sb_status sb_mesh_hollow(const sb_volume *labels, int id, const sb_hollow_opts *opts,
