@@ -73,4 +73,13 @@ void anat_reference_params(double params[P_COUNT]);
 /* Deep copy of a tree (tube arrays included); 0 on out of memory. */
 int sdf_tree_copy(sdf_tree *dst, const sdf_tree *src);
 
+/* specks.c: a structure that is one piece (connected[label] != 0) keeps no 26-connected piece
+ * of at most SPECK_MAX voxels within SPECK_NEAR voxels of a larger piece of it; such specks of
+ * planes [c0, c1) of the maps take their most common neighbour's label and tissue. Reads at
+ * most SPECK_HALO planes beyond [c0, c1). -1 on out of memory (maps unchanged), else 0. */
+#define SPECK_MAX 4
+#define SPECK_NEAR 4
+#define SPECK_HALO (2 * SPECK_MAX + SPECK_NEAR)
+int specks_clear(sb_anatomy_maps *m, size_t c0, size_t c1, const uint8_t *connected, int threads);
+
 #endif

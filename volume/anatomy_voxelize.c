@@ -690,6 +690,7 @@ struct sb_voxelizer {
     double voxel;
     size_t dim[3];
     double origin[3];
+    uint8_t connected[65536]; /* per label id: a structure that is one piece (specks.c) */
 };
 
 /* The grid around a built scene (see sb_anatomy_grid); `bytes_per_voxel` of memory checked. */
@@ -741,6 +742,9 @@ sb_status sb_voxelizer_new(const sb_anatomy *a, const sb_subject *s, double voxe
         return st;
     }
     v->voxel = voxel_mm;
+    for (int i = 0; i < a->nstructs; i++)
+        v->connected[(uint16_t)a->structs[i].label.id] = !a->structs[i].several;
+    v->connected[0] = 0;
     /* only the grid's size is checked here (a slab is checked when it is made) */
     if ((st = scene_grid(&v->sc, voxel_mm, 0, v->dim, v->origin, err))) {
         sb_voxelizer_free(v);
@@ -786,6 +790,10 @@ sb_status sb_voxelizer_slab(const sb_voxelizer *v, size_t k0, size_t k1, unsigne
         return sb_error_set(err, SB_ERR_USAGE, "slab %zu..%zu is outside the grid's 0..%zu planes",
                             k0, k1, v->dim[2]);
     const scene *sc = &v->sc;
+    /* made with SPECK_HALO planes of margin, for the specks near the slab's ends */
+    const size_t s0 = k0, s1 = k1, halo = want & SB_MAP_RAW ? 0 : SPECK_HALO;
+    k0 = k0 > halo ? k0 - halo : 0;
+    k1 = k1 + halo < v->dim[2] ? k1 + halo : v->dim[2];
     const size_t dim[3] = {v->dim[0], v->dim[1], k1 - k0};
     const double sp[3] = {v->voxel, v->voxel, v->voxel};
     sb_anatomy_maps m = {0};
@@ -854,10 +862,21 @@ sb_status sb_voxelizer_slab(const sb_voxelizer *v, size_t k0, size_t k1, unsigne
         free(cand);
     }
     sb_progress(ctx, "anatomy", (size_t)nblocks, (size_t)nblocks);
+    if (!fail && !(want & SB_MAP_RAW))
+        fail = specks_clear(&m, s0 - k0, s1 - k0, v->connected, sb_ctx_threads(ctx)) != 0;
     if (fail) {
         sb_anatomy_maps_free(&m);
         return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
     }
+    for (int i = 0; i < 4; i++) /* the margin dropped, in place */
+        if (maps[i] && (s0 > k0 || s1 < k1)) {
+            size_t pl = dim[0] * dim[1] * sb_dtype_size(maps[i]->dtype);
+            memmove(maps[i]->data, (uint8_t *)maps[i]->data + (s0 - k0) * pl, (s1 - s0) * pl);
+            void *shrunk = realloc(maps[i]->data, (s1 - s0) * pl);
+            if (shrunk) maps[i]->data = shrunk;
+            maps[i]->dim[2] = s1 - s0;
+            maps[i]->affine[2][3] = v->origin[2] + (double)s0 * v->voxel;
+        }
     if (!(want & SB_MAP_LABELS)) sb_volume_free(m.labels), m.labels = NULL;
     *out = m;
     return SB_OK;

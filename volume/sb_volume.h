@@ -91,7 +91,9 @@ typedef struct sb_anatomy_maps {
     sb_volume *pv_frac;   /* uint8 */
 } sb_anatomy_maps;
 
-enum { SB_MAP_LABELS = 1, SB_MAP_TISSUES = 2, SB_MAP_PV = 4 };
+/* SB_MAP_RAW: the maps as sampled, without the clean-up of specks (README "Anatomy"); faster
+ * for thin slabs, and the body's outline (tissue != 0) is the same. */
+enum { SB_MAP_LABELS = 1, SB_MAP_TISSUES = 2, SB_MAP_PV = 4, SB_MAP_RAW = 8 };
 
 /* The maps named by `want` (SB_MAP_* bits; SB_MAP_PV makes pv_tissue and pv_frac), identical at
  * any thread count. On error nothing is left allocated in *out. */

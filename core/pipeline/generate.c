@@ -437,11 +437,12 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
                dim[2], slab);
     sb_tissue_db_sample(tdb, &subj, &mt);
     if ((s = sb_mri_session_begin(&mt, &subj, &grid, &session, err))) goto done;
-    if (slab < dim[2]) { /* the bias field's body statistics from its node planes first */
+    if (slab < dim[2]) { /* the bias field's body statistics from its node planes first (the
+                          * body outline is the same without the speck clean-up) */
         size_t step = sb_mri_session_node_step(session);
         for (size_t k = 0; k < dim[2] && !s; k += step) {
             sb_anatomy_maps plane = {0};
-            s = sb_voxelizer_slab(vz, k, k + 1, SB_MAP_TISSUES, ctx, &plane, err);
+            s = sb_voxelizer_slab(vz, k, k + 1, SB_MAP_TISSUES | SB_MAP_RAW, ctx, &plane, err);
             if (!s) s = sb_mri_session_body(session, plane.tissues, k, err);
             sb_anatomy_maps_free(&plane);
         }
