@@ -1,15 +1,96 @@
-/* outfile.c — output files written to a temporary name and renamed on success, directories. */
+/* outfile.c — output files written to a temporary name and renamed on success, directories.
+ *
+ * Safety of the names (README "Hardening"):
+ * - the temporary file is created with O_CREAT|O_EXCL|O_NOFOLLOW: a file or symbolic link
+ *   planted at its name makes the open fail; nothing is ever written through a link;
+ * - the final name is only ever replaced by rename(2), which replaces a symbolic link planted
+ *   there (with --force) instead of following it; without force any existing entry, link or
+ *   not (lstat), is SB_ERR_EXISTS;
+ * - open temporary files are listed in a process-wide registry so that a signal handler
+ *   (sb_outfile_cleanup_on_signals) can unlink them: the one piece of global state of the
+ *   foundation, written only here, read by the handler with async-signal-safe calls only.
+ */
 #include "sb_core.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* ---- registry of open temporary files ------------------------------------------------------
+ * Slot states: 0 free, 1 being written (ignored by the handler), 2 holds a live temp name. */
+enum { TMP_SLOTS = 256 };
+static struct {
+    atomic_int state;
+    char path[4096];
+} tmp_registry[TMP_SLOTS];
+
+static int registry_add(const char *path) {
+    size_t n = strlen(path);
+    if (n >= sizeof tmp_registry[0].path) return -1;
+    for (int i = 0; i < TMP_SLOTS; i++) {
+        int expect = 0;
+        if (atomic_compare_exchange_strong(&tmp_registry[i].state, &expect, 1)) {
+            memcpy(tmp_registry[i].path, path, n + 1);
+            atomic_store(&tmp_registry[i].state, 2);
+            return i;
+        }
+    }
+    return -1; /* full: the file is still written safely, only not cleaned on a signal */
+}
+
+static void registry_remove(int slot) {
+    if (slot >= 0 && slot < TMP_SLOTS) atomic_store(&tmp_registry[slot].state, 0);
+}
+
+static void on_fatal_signal(int sig) {
+    int saved = errno;
+    for (int i = 0; i < TMP_SLOTS; i++)
+        if (atomic_load(&tmp_registry[i].state) == 2) unlink(tmp_registry[i].path);
+    errno = saved;
+    signal(sig, SIG_DFL); /* then die of the signal, so the exit status tells it */
+    raise(sig);
+}
+
+int sb_outfile_cleanup_on_signals(void) {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&sa.sa_mask, sigs[i]);
+    sa.sa_flags = SA_RESETHAND;
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) != 0) return -1;
+        if (old.sa_handler == SIG_IGN) continue; /* e.g. nohup: keep ignoring */
+        if (sigaction(sigs[i], &sa, NULL) != 0) return -1;
+    }
+    return 0;
+}
+
+static const char *why_failed(int e) {
+    return e == ENOSPC   ? "disk full (No space left on device)"
+           : e == EDQUOT ? "disk quota exceeded"
+                         : strerror(e);
+}
+
 int sb_path_exists(const char *path) {
     struct stat st;
     return lstat(path, &st) == 0;
+}
+
+int sb_file_name_safe(const char *name) {
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > 255 || !strcmp(name, ".") || !strcmp(name, "..")) return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c == '/' || c < 32 || c == 127) return 0;
+    }
+    return 1;
 }
 
 sb_status sb_path_join(char *out, size_t n, const char *dir, const char *name, sb_error *err) {
@@ -47,6 +128,7 @@ static atomic_uint outfile_counter;
 
 sb_status sb_outfile_open(sb_outfile *o, const char *final_path, int force, sb_error *err) {
     memset(o, 0, sizeof *o);
+    o->slot = -1;
     size_t n = strlen(final_path);
     if (n >= sizeof o->final_path)
         return sb_error_set(err, SB_ERR_OUTPUT, "output path is too long: %s", final_path);
@@ -56,20 +138,38 @@ sb_status sb_outfile_open(sb_outfile *o, const char *final_path, int force, sb_e
     const char *slash = strrchr(final_path, '/');
     int dirlen = slash ? (int)(slash - final_path + 1) : 0;
     const char *base = slash ? slash + 1 : final_path;
-    int w = snprintf(o->tmp_path, sizeof o->tmp_path, "%.*s.%s.tmp.%ld.%u", dirlen, final_path,
-                     base, (long)getpid(), atomic_fetch_add(&outfile_counter, 1u));
-    if (w < 0 || (size_t)w >= sizeof o->tmp_path)
-        return sb_error_set(err, SB_ERR_OUTPUT, "output path is too long: %s", final_path);
-    o->fp = fopen(o->tmp_path, "wbx");
-    if (!o->fp)
-        return sb_error_set(err, SB_ERR_OUTPUT, "cannot write %s: %s", final_path, strerror(errno));
+    int fd = -1;
+    for (int attempt = 0; fd < 0 && attempt < 100; attempt++) { /* a name taken: the next one */
+        int w = snprintf(o->tmp_path, sizeof o->tmp_path, "%.*s.%s.tmp.%ld.%u", dirlen, final_path,
+                         base, (long)getpid(), atomic_fetch_add(&outfile_counter, 1u));
+        if (w < 0 || (size_t)w >= sizeof o->tmp_path) {
+            o->tmp_path[0] = '\0';
+            return sb_error_set(err, SB_ERR_OUTPUT, "output path is too long: %s", final_path);
+        }
+        fd = open(o->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd < 0) {
+        int e = errno;
+        o->tmp_path[0] = '\0'; /* not ours: never unlink it */
+        return sb_error_set(err, SB_ERR_OUTPUT, "cannot write %s: %s", final_path, strerror(e));
+    }
+    o->fp = fdopen(fd, "wb");
+    if (!o->fp) {
+        int e = errno;
+        close(fd);
+        unlink(o->tmp_path);
+        o->tmp_path[0] = '\0';
+        return sb_error_set(err, SB_ERR_OUTPUT, "cannot write %s: %s", final_path, strerror(e));
+    }
+    o->slot = registry_add(o->tmp_path);
     return SB_OK;
 }
 
 sb_status sb_outfile_write(sb_outfile *o, const void *buf, size_t n, sb_error *err) {
     if (n && fwrite(buf, 1, n, o->fp) != n)
         return sb_error_set(err, SB_ERR_OUTPUT, "cannot write %s: %s", o->final_path,
-                            strerror(errno));
+                            why_failed(errno));
     return SB_OK;
 }
 
@@ -88,9 +188,15 @@ sb_status sb_outfile_commit(sb_outfile *o, sb_error *err) {
     }
     if (bad) {
         unlink(o->tmp_path);
-        return sb_error_set(err, SB_ERR_OUTPUT, "cannot write %s: %s", o->final_path, strerror(e));
+        o->tmp_path[0] = '\0';
+        registry_remove(o->slot);
+        o->slot = -1;
+        return sb_error_set(err, SB_ERR_OUTPUT, "cannot write %s: %s", o->final_path,
+                            why_failed(e));
     }
     o->tmp_path[0] = '\0';
+    registry_remove(o->slot);
+    o->slot = -1;
     return SB_OK;
 }
 
@@ -103,4 +209,6 @@ void sb_outfile_abort(sb_outfile *o) {
         unlink(o->tmp_path);
         o->tmp_path[0] = '\0';
     }
+    registry_remove(o->slot);
+    o->slot = -1;
 }

@@ -208,12 +208,22 @@ void sb_trimesh_free(sb_trimesh *m); /* frees arrays and m; NULL is a no-op */
 
 /* ---- output files written atomically ------------------------------------------------------
  * An sb_outfile writes to "<dir>/.<name>.tmp.<pid>.<n>" and only sb_outfile_commit renames it
- * to its final path, so a failure never leaves a partial file at the final path. */
+ * to its final path, so a failure never leaves a partial file at the final path. The temporary
+ * file is created with O_EXCL|O_NOFOLLOW (never through a planted file or link); the final
+ * path is replaced by rename(2), which replaces a symbolic link there rather than following it.
+ * A disk-full failure says "disk full" and removes the temporary file. */
 typedef struct sb_outfile {
     FILE *fp;
     char final_path[4096];
     char tmp_path[4096];
+    int slot; /* its entry in the registry of temporary files (-1: none) */
 } sb_outfile;
+
+/* For programs (the library never installs handlers itself): on SIGINT, SIGTERM, SIGHUP or
+ * SIGQUIT, unlink every temporary file of an sb_outfile still open in this process, then die of
+ * the signal (default action, so the exit status says which). Signals the program ignores stay
+ * ignored. Returns 0, or -1 if sigaction failed. */
+int sb_outfile_cleanup_on_signals(void);
 
 /* Opens the temporary file. If !force and final_path exists: SB_ERR_EXISTS. */
 sb_status sb_outfile_open(sb_outfile *o, const char *final_path, int force, sb_error *err);
@@ -227,6 +237,10 @@ sb_status sb_outfile_write(sb_outfile *o, const void *buf, size_t n, sb_error *e
 /* Creates dir (and parents) if missing; SB_ERR_OUTPUT if it cannot, or is not writable. */
 sb_status sb_mkdir_p(const char *dir, sb_error *err);
 int sb_path_exists(const char *path);
+/* True if name is one plain file name that stays inside the directory it is joined to:
+ * 1..255 bytes, no '/', not "." or "..", no control characters (bytes < 32 or 127). Output
+ * names built from input data (label names of a labels.tsv) must pass it. */
+int sb_file_name_safe(const char *name);
 /* Joins dir and name into out (size n); SB_ERR_OUTPUT if it does not fit. */
 sb_status sb_path_join(char *out, size_t n, const char *dir, const char *name, sb_error *err);
 

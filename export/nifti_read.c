@@ -28,6 +28,11 @@
 #include <sys/stat.h>
 
 #define N1_HDR 348
+#define SB_NIFTI_MIN_SPACING_MM 1e-4
+#define SB_NIFTI_MAX_SPACING_MM 1e5
+/* deflate never expands data more than 1032 times (zlib's technical details), gzip members
+ * only add headers: a gzip file of n bytes holds at most 1032 n bytes */
+#define SB_GZIP_MAX_RATIO 1032
 #define N2_HDR 540
 #define OFF1(field) offsetof(nifti_1_header, field)
 #define OFF2(field) offsetof(nifti_2_header, field)
@@ -267,11 +272,22 @@ static sb_status check_header(const char *path, nii_hdr *h, size_t dim[3], doubl
         scale *= sqrt(s);
     }
     double det = det3((const double(*)[4])aff);
+    const char *src = *used_sform ? "sform" : h->qform_code > 0 ? "qform" : "pixdim affine";
     if (!isfinite(det) || !isfinite(scale) || !(fabs(det) > 1e-12 * scale))
-        return sb_error_set(err, SB_ERR_INPUT, "%s: the %s is singular or not finite", path,
-                            *used_sform         ? "sform"
-                            : h->qform_code > 0 ? "qform"
-                                                : "pixdim affine");
+        return sb_error_set(err, SB_ERR_INPUT, "%s: the %s is singular or not finite", path, src);
+    /* absurd geometry: voxel edges outside 1e-4 .. 1e5 mm or an origin beyond 1e7 mm would
+     * give meshes and resampling coordinates without meaning (or overflowing floats) */
+    for (int c = 0; c < 3; c++) {
+        double s = sqrt(aff[0][c] * aff[0][c] + aff[1][c] * aff[1][c] + aff[2][c] * aff[2][c]);
+        if (!(s >= SB_NIFTI_MIN_SPACING_MM && s <= SB_NIFTI_MAX_SPACING_MM))
+            return sb_error_set(err, SB_ERR_INPUT,
+                                "%s: voxel axis %d of the %s is %g mm long (must be %g .. %g mm)",
+                                path, c + 1, src, s, SB_NIFTI_MIN_SPACING_MM,
+                                SB_NIFTI_MAX_SPACING_MM);
+        if (!(fabs(aff[c][3]) <= 1e7))
+            return sb_error_set(err, SB_ERR_INPUT, "%s: the %s's origin %c = %g mm is absurd", path,
+                                src, "xyz"[c], aff[c][3]);
+    }
     return SB_OK;
 }
 
@@ -357,15 +373,38 @@ static sb_status read_open(const char *path, const sb_ctx *ctx, gzFile gz, sb_vo
     if (s) return s;
     size_t voxoff = (size_t)h.vox_offset;
 
-    if (!compressed) {
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-            size_t fsize = (size_t)st.st_size;
-            size_t have = fsize > voxoff ? fsize - voxoff : 0;
-            if (have < nbytes)
+    /* what the header claims: every volume of a 4-D+ file, though only the first is read */
+    uint64_t nvols = 1;
+    for (int d = 4; d <= h.dim[0]; d++) {
+        if ((uint64_t)h.dim[d] > UINT64_MAX / nvols)
+            return sb_error_set(err, SB_ERR_INPUT, "%s: dim[4..%d] overflow the volume count", path,
+                                (int)h.dim[0]);
+        nvols *= (uint64_t)h.dim[d];
+    }
+    if (nvols > UINT64_MAX / nbytes || nvols * nbytes > UINT64_MAX - voxoff)
+        return sb_error_set(err, SB_ERR_INPUT, "%s: %llu volumes of %zu bytes overflow", path,
+                            (unsigned long long)nvols, nbytes);
+    uint64_t claimed = nvols * nbytes; /* data bytes the header promises */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) { /* pipes: bounded by memory only */
+        uint64_t fsize = (uint64_t)st.st_size;
+        if (!compressed) {
+            uint64_t have = fsize > voxoff ? fsize - voxoff : 0;
+            if (have < claimed)
                 return sb_error_set(err, SB_ERR_INPUT,
-                                    "%s: truncated: needs %zu bytes of data, file has %zu", path,
-                                    nbytes, have);
+                                    "%s: truncated: needs %llu bytes of data, file has %llu "
+                                    "(header: dim %lld %lld %lld, %llu volume%s)",
+                                    path, (unsigned long long)claimed, (unsigned long long)have,
+                                    (long long)dim[0], (long long)dim[1], (long long)dim[2],
+                                    (unsigned long long)nvols, nvols == 1 ? "" : "s");
+        } else if (fsize > UINT64_MAX / SB_GZIP_MAX_RATIO ||
+                   voxoff + claimed > fsize * SB_GZIP_MAX_RATIO) {
+            return sb_error_set(err, SB_ERR_INPUT,
+                                "%s: truncated: needs %llu bytes of data, more than a %llu-byte "
+                                "gzip file can hold (header: dim %lld %lld %lld, %llu volume%s)",
+                                path, (unsigned long long)claimed, (unsigned long long)fsize,
+                                (long long)dim[0], (long long)dim[1], (long long)dim[2],
+                                (unsigned long long)nvols, nvols == 1 ? "" : "s");
         }
     }
     char what[4200];
@@ -399,12 +438,9 @@ static sb_status read_open(const char *path, const sb_ctx *ctx, gzFile gz, sb_vo
     size_t es = sb_dtype_size(v->dtype);
     if (es > 1 && big_endian != host_is_big_endian()) swap_data(v->data, sb_volume_nvox(v), es);
 
-    int64_t extra = 1;
-    for (int d = 4; d <= h.dim[0]; d++)
-        extra = h.dim[d] > 0 && extra <= INT64_MAX / h.dim[d] ? extra * h.dim[d] : INT64_MAX;
-    if (extra > 1)
-        sb_log(ctx, SB_LOG_WARN, "%s is %lld-D with %lld volumes; using the first", path,
-               (long long)h.dim[0], (long long)extra);
+    if (nvols > 1)
+        sb_log(ctx, SB_LOG_WARN, "%s is %lld-D with %llu volumes; using the first", path,
+               (long long)h.dim[0], (unsigned long long)nvols);
 
     if (info) {
         memset(info, 0, sizeof *info);

@@ -116,25 +116,43 @@ int sb__mesh_self_intersections(const sb_trimesh *m, size_t *count, uint8_t *hit
         elen += sqrt(d0 * d0 + d1 * d1 + d2 * d2);
     }
     double ext = fmax(hi[0] - lo[0], fmax(hi[1] - lo[1], hi[2] - lo[2]));
+    /* non-finite vertices: no grid (such triangles are degenerate in sb_mesh_check anyway) */
+    for (int a = 0; a < 3; a++)
+        if (!isfinite(lo[a]) || !isfinite(hi[a]) || !isfinite(hi[a] - lo[a])) return 1;
     double h = fmax(elen / (double)nt, 1e-6 * ext);
-    if (!(h > 0)) return 1;
+    if (!(h > 0) || !isfinite(h)) return 1;
     /* at most 2^21 cells per axis (21 bits each in the key) */
     if (ext / h > 2000000.0) h = ext / 2000000.0;
     float *bb = malloc(6 * nt * sizeof *bb); /* per triangle: min xyz, max xyz */
     if (!bb) return 0;
-    size_t ne = 0;
     for (size_t t = 0; t < nt; t++) {
         const float *p0 = m->verts + 3 * (size_t)m->tris[3 * t],
                     *p1 = m->verts + 3 * (size_t)m->tris[3 * t + 1],
                     *p2 = m->verts + 3 * (size_t)m->tris[3 * t + 2];
         float *b = bb + 6 * t;
-        size_t k = 1;
         for (int a = 0; a < 3; a++) {
             b[a] = MIN3(p0[a], p1[a], p2[a]);
             b[3 + a] = MAX3(p0[a], p1[a], p2[a]);
-            k *= (size_t)((b[3 + a] - lo[a]) / h) - (size_t)((b[a] - lo[a]) / h) + 1;
         }
-        ne += k;
+    }
+    /* entries: a few triangles much larger than the mean edge (hostile or odd files: one
+     * triangle across the whole box) would enter up to 2^63 cells; coarsen the grid until
+     * the entries are at most 16 per triangle (plus slack) */
+    size_t ne = 0;
+    for (;;) {
+        double total = 0;
+        for (size_t t = 0; t < nt; t++) {
+            const float *b = bb + 6 * t;
+            double k = 1;
+            for (int a = 0; a < 3; a++)
+                k *= (double)((size_t)((b[3 + a] - lo[a]) / h) - (size_t)((b[a] - lo[a]) / h) + 1);
+            total += k;
+        }
+        if (total <= 16.0 * (double)nt + 65536.0 || h >= ext) {
+            ne = (size_t)total;
+            break;
+        }
+        h *= 2;
     }
     size_t nb = 1;
     while (nb < ne) nb <<= 1;

@@ -35,6 +35,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <string>
 #include <unistd.h>
 #include <vector>
 
@@ -415,29 +416,27 @@ extern "C" sb_status sb_mesh_vtk_labels(const sb_volume *labels, const int *ids,
 extern "C" sb_status sb_mesh_vtp_write(const sb_trimesh *m, const char *path, int force,
                                        sb_error *err) {
     if (!m || !path) return sb_error_set(err, SB_ERR_USAGE, "sb_mesh_vtp_write: NULL argument");
-    if (!force && access(path, F_OK) == 0)
-        return sb_error_set(err, SB_ERR_EXISTS, "%s exists (use --force to overwrite)", path);
-    char tmp[4200];
-    if (std::snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return sb_error_set(err, SB_ERR_OUTPUT, "%s: path too long", path);
+    /* VTK writes into memory; the bytes reach the disk through sb_outfile (temporary name made
+     * with O_EXCL|O_NOFOLLOW, renamed when complete, disk full reported), never through a
+     * file name VTK would open itself (following links, predictable name). */
+    std::string bytes;
     try {
         vtkSmartPointer<vtkPolyData> pd = to_polydata(m);
         vtkNew<vtkXMLPolyDataWriter> w;
-        w->SetFileName(tmp);
+        w->SetWriteToOutputString(1);
         w->SetInputData(pd);
         w->SetDataModeToAppended();
         w->SetCompressorTypeToZLib();
-        if (!w->Write() || w->GetErrorCode()) {
-            std::remove(tmp);
+        if (!w->Write() || w->GetErrorCode())
             return sb_error_set(err, SB_ERR_OUTPUT, "%s: VTK could not write it", path);
-        }
+        bytes = w->GetOutputString();
     } catch (const std::bad_alloc &) {
-        std::remove(tmp);
         return sb_error_set(err, SB_ERR_MEMORY, "out of memory writing %s", path);
     }
-    if (std::rename(tmp, path) != 0) {
-        std::remove(tmp);
-        return sb_error_set(err, SB_ERR_OUTPUT, "%s: cannot rename the temporary file", path);
-    }
-    return SB_OK;
+    sb_outfile o;
+    sb_status s = sb_outfile_open(&o, path, force, err);
+    if (!s) s = sb_outfile_write(&o, bytes.data(), bytes.size(), err);
+    if (!s) s = sb_outfile_commit(&o, err);
+    sb_outfile_abort(&o);
+    return s;
 }

@@ -177,6 +177,15 @@ static sb_status parse_tissue(sb_tissue_db *db, const cJSON *j, const char *file
                        per_field ? "expected [[mean, sd], [mean, sd]] (1.5 T, 3 T) with sd >= 0"
                                  : "expected [mean, sd] with sd >= 0");
         if (!per_field) e.q[q][1] = e.q[q][0];
+        /* a subject's value is mean + sd z, |z| <= 2.5: an SD beyond the quantity's range
+         * (1e308) would make it infinite */
+        for (int f = 0; f < 2; f++)
+            if (!in_range(q, e.q[q][f].sd) && e.q[q][f].sd != 0) {
+                char why[160];
+                snprintf(why, sizeof why, "sd %g is out of range (at most the largest mean)",
+                         e.q[q][f].sd);
+                return bad(err, file, path, why);
+            }
         for (int f = 0; f < 2; f++)
             if (!in_range(q, e.q[q][f].mean)) {
                 char why[160];
@@ -211,13 +220,17 @@ static sb_status parse_tissue(sb_tissue_db *db, const cJSON *j, const char *file
 static sb_status parse_fat(sb_tissue_db *db, const cJSON *j, const char *file, sb_error *err) {
     if (!cJSON_IsObject(j)) return bad(err, file, "fat_component", "expected an object");
     if (!get_mv2(cJSON_GetObjectItemCaseSensitive(j, "t1_ms"), db->fat_t1) ||
-        !(db->fat_t1[0].mean > 0 && db->fat_t1[1].mean > 0))
+        !(db->fat_t1[0].mean > 0 && db->fat_t1[1].mean > 0) ||
+        !in_range(Q_T1, db->fat_t1[0].mean + db->fat_t1[0].sd) ||
+        !in_range(Q_T1, db->fat_t1[1].mean + db->fat_t1[1].sd))
         return bad(err, file, "fat_component.t1_ms", "expected [[mean, sd], [mean, sd]] > 0");
     if (!get_mv2(cJSON_GetObjectItemCaseSensitive(j, "t2_ms"), db->fat_t2) ||
-        !(db->fat_t2[0].mean > 0 && db->fat_t2[1].mean > 0))
+        !(db->fat_t2[0].mean > 0 && db->fat_t2[1].mean > 0) ||
+        !in_range(Q_T2, db->fat_t2[0].mean + db->fat_t2[0].sd) ||
+        !in_range(Q_T2, db->fat_t2[1].mean + db->fat_t2[1].sd))
         return bad(err, file, "fat_component.t2_ms", "expected [[mean, sd], [mean, sd]] > 0");
     if (!get_mv(cJSON_GetObjectItemCaseSensitive(j, "adc"), &db->fat_adc) ||
-        !in_range(Q_ADC, db->fat_adc.mean))
+        !in_range(Q_ADC, db->fat_adc.mean) || !in_range(Q_ADC, db->fat_adc.sd))
         return bad(err, file, "fat_component.adc", "expected [mean, sd], mean 0..5");
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "spectrum_ppm");
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "spectrum_amp");

@@ -17,6 +17,9 @@ sb_status outputs_plan(outputs *o, const char *dir, const char *name, const char
         o->done = d;
         o->capacity = cap;
     }
+    if (!sb_file_name_safe(name)) /* confined to dir: no "/", "..", control characters */
+        return sb_error_set(err, SB_ERR_OUTPUT,
+                            "refusing to write \"%s\" in %s: not a plain file name", name, dir);
     char buf[4096];
     sb_status s = sb_path_join(buf, sizeof buf, dir, name, err);
     if (s) return s;
