@@ -202,6 +202,7 @@ int main(int argc, char **argv) {
     cli c = {.verbosity = 1, .tty = isatty(2)};
     sb_ctx ctx = {.threads = 0, .log = on_log, .progress = on_progress, .user = &c};
     char why[512];
+    sb_outfile_cleanup_on_signals(); /* Ctrl-C, kill: no temporary files left behind */
     if (argc < 2) {
         fputs(USAGE, stderr);
         return SB_ERR_USAGE;
