@@ -52,6 +52,34 @@ typedef struct sb_generate_opts {
  * (and meshes/ with opts->mesh) into out_dir, creating it if needed. */
 sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, sb_error *err);
 
+/* ---- batches: a BIDS dataset of many subjects (README "Datasets (batch)") ---------------- */
+typedef struct sb_batch_opts {
+    /* per-subject options; gen.out_dir: the dataset root; gen.subject.seed: the master seed;
+     * gen.force: remake finished subjects and replace dataset files made with other settings */
+    sb_generate_opts gen;
+    uint32_t count;                    /* subjects 1..count */
+    uint32_t shard_index, shard_count; /* this call makes subjects k, (k-1) % count == index */
+} sb_batch_opts;
+
+typedef struct sb_batch_result {
+    uint32_t owned, made, skipped; /* subjects of this shard; made now; finished before */
+    int merged;                    /* participants.tsv written (every subject finished) */
+    int signal;                    /* the signal that interrupted the batch, else 0 */
+} sb_batch_result;
+
+/* The seed of subject k (1..count): output k of SplitMix64 seeded with master_seed. */
+uint64_t sb_batch_subject_seed(uint64_t master_seed, uint32_t k);
+
+/* Makes this shard's unfinished subjects of the dataset in b->gen.out_dir, each in a child
+ * process (fork) through a staging directory, and the dataset-level files. Catches SIGINT,
+ * SIGTERM and SIGHUP while it runs (restored on return): the running subject is abandoned and
+ * its staging files removed, and SB_ERR_INTERNAL returns with res->signal set, for the caller
+ * to re-raise. Writes participants.tsv when every subject of the dataset is finished. */
+sb_status sb_pipeline_batch(const sb_batch_opts *b, const sb_ctx *ctx, sb_batch_result *res,
+                            sb_error *err);
+/* Writes dir/participants.tsv from the subjects' records; SB_ERR_INPUT if one is unfinished. */
+sb_status sb_pipeline_batch_merge(const char *dir, sb_error *err);
+
 /* Prints the label table of an anatomy (NULL: the default) as TSV on `out`: id, name,
  * abbreviation, group, tissue, color, sex. */
 sb_status sb_pipeline_labels(const char *anatomy, FILE *out, sb_error *err);

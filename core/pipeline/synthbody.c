@@ -1,5 +1,6 @@
 /* synthbody.c — the command: option parsing, messages, progress bar, exit codes.
  * Uses the public headers only. Exit codes are the sb_status values (README "Exit codes"). */
+#include "batch_cli.h"
 #include "cli_parse.h"
 #include "export_cli.h"
 #include "sb_core.h"
@@ -94,6 +95,7 @@ static const char USAGE[] =
     "  info       describe a NIfTI or mesh file\n"
     "  preview    one PNG with sagittal, coronal and axial slices\n"
     "  labels     print the anatomy's label table (TSV)\n"
+    "  batch      many subjects into one BIDS dataset, in shards (Slurm, Kubernetes, parallel)\n"
     "  export     meshes of a label map as STL, OBJ, PLY, GLB, 3MF, VTP with a manifest\n"
     "\n"
     "common options: -q/--quiet, -v/--verbose, --threads N, -h/--help, --version\n"
@@ -216,6 +218,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(argv[1], "export")) return sb_cli_export(argc, argv);
+    if (!strcmp(argv[1], "batch")) return sb_cli_batch(argc, argv);
     const command *cmd = NULL;
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         if (!strcmp(argv[1], COMMANDS[i].name)) cmd = &COMMANDS[i];

@@ -1,0 +1,329 @@
+/* batch_cli.c — `synthbody batch`: options, the shard from the flags or the job engine's
+ * environment (Slurm array, Kubernetes Indexed Job), messages and exit codes. */
+#include "batch_cli.h"
+
+#include "cli_parse.h"
+#include "sb_pipeline.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char USAGE_BATCH[] =
+    "usage: synthbody batch --count N --out DIR [--seed MASTER] [--shard I/N]\n"
+    "                       [--shard-count N] [--protocol P] [--mesh] [--voxel MM] [--force]\n"
+    "       synthbody batch --merge DIR\n"
+    "\n"
+    "Makes subjects 1..N of a BIDS dataset in DIR: sub-<k>/anat/ images with JSON sidecars,\n"
+    "participants.tsv, derivatives/synthbody/ label maps (dseg), meshes and logs. Subject k is\n"
+    "`synthbody generate --seed S_k`, S_k the k-th output of SplitMix64 seeded with MASTER, so\n"
+    "any split of the batch gives the same bytes. Shard I of N makes the subjects k with\n"
+    "(k - 1) mod N == I; finished subjects are skipped, so a rerun resumes.\n"
+    "\n"
+    "  --count N        number of subjects (1..1000000)\n"
+    "  --out DIR        the dataset root (created)\n"
+    "  --seed MASTER    64-bit master seed (default: the one in DIR's batch.json, else 0)\n"
+    "  --shard I/N      this process makes shard I (0-based) of N (default: from\n"
+    "                   SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT, or from\n"
+    "                   JOB_COMPLETION_INDEX and --shard-count; else 0/1)\n"
+    "  --shard-count N  the number of shards when the index comes from the environment\n"
+    "  --merge DIR      write DIR/participants.tsv from the finished subjects (every shard that\n"
+    "                   finds all subjects finished also does this)\n"
+    "  --force          remake finished subjects; replace a dataset made with other settings\n"
+    "  --voxel MM, --mesh, --protocol P, --contrasts L, --field T, --snr S, --bias A,\n"
+    "  --texture A, --float, --anatomy P, --tissues F   as for `synthbody generate`\n"
+    "  --threads N      worker threads per subject (bytes do not depend on N)\n"
+    "  --max-memory-gb G  memory budget per subject, as for generate (bytes do not depend on G)\n"
+    "\n"
+    "Interrupted (SIGINT, SIGTERM, SIGHUP): the running subject's partial files are removed and\n"
+    "the process dies of the signal; exit codes as for generate.\n";
+
+typedef struct {
+    int verbosity;
+} batch_cli;
+
+static void on_log(void *user, sb_log_level level, const char *msg) {
+    const batch_cli *c = user;
+    if ((level == SB_LOG_INFO && c->verbosity < 2) || (level >= SB_LOG_DEBUG && c->verbosity < 3) ||
+        (level == SB_LOG_WARN && c->verbosity < 1))
+        return;
+    static const char *names[] = {"error", "warning", "info", "debug"};
+    fprintf(stderr, "synthbody: %s: %s\n", names[level], msg);
+}
+
+static void on_progress(void *user, const char *step, size_t done, size_t total) {
+    const batch_cli *c = user;
+    if (c->verbosity >= 2 && !strcmp(step, "subjects"))
+        fprintf(stderr, "synthbody: subjects: %zu of %zu\n", done, total);
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static int
+fail(sb_status s, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "synthbody: error: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    if (s == SB_ERR_USAGE) fprintf(stderr, "Try 'synthbody batch --help'.\n");
+    return (int)s;
+}
+
+/* A whole non-negative integer below 2^32 from text (empty or other: 0 returned in *ok). */
+static uint32_t u32(const char *text, int *ok) {
+    uint64_t v;
+    char why[8];
+    *ok = text && sb_cli_parse_u64("", text, &v, why, sizeof why) && v <= 0xffffffffu;
+    return *ok ? (uint32_t)v : 0;
+}
+
+/* The shard: --shard I/N; else Slurm's array variables; else JOB_COMPLETION_INDEX with
+ * --shard-count; else 0/1. */
+static int resolve_shard(const char *flag, uint32_t count_flag, uint32_t *index, uint32_t *count,
+                         char *why, size_t n) {
+    int ok;
+    if (flag) {
+        const char *slash = strchr(flag, '/');
+        char head[32];
+        if (!slash || (size_t)(slash - flag) >= sizeof head) {
+            snprintf(why, n, "--shard: \"%s\" is not I/N", flag);
+            return 0;
+        }
+        memcpy(head, flag, (size_t)(slash - flag));
+        head[slash - flag] = '\0';
+        int ok2;
+        *index = u32(head, &ok);
+        *count = u32(slash + 1, &ok2);
+        if (!ok || !ok2 || *count < 1 || *index >= *count) {
+            snprintf(why, n, "--shard: \"%s\" is not I/N with 0 <= I < N", flag);
+            return 0;
+        }
+        if (count_flag && count_flag != *count) {
+            snprintf(why, n, "--shard %s and --shard-count %u disagree", flag,
+                     (unsigned)count_flag);
+            return 0;
+        }
+        return 1;
+    }
+    const char *id = getenv("SLURM_ARRAY_TASK_ID");
+    if (id && *id) {
+        const char *mn = getenv("SLURM_ARRAY_TASK_MIN"), *mx = getenv("SLURM_ARRAY_TASK_MAX"),
+                   *st = getenv("SLURM_ARRAY_TASK_STEP"), *cn = getenv("SLURM_ARRAY_TASK_COUNT");
+        int okm = 1, okx = 1, oks = 1, okc = 1;
+        uint32_t tid = u32(id, &ok), lo = mn && *mn ? u32(mn, &okm) : 0,
+                 step = st && *st ? u32(st, &oks) : 1;
+        uint32_t cnt = cn && *cn ? u32(cn, &okc) : 0;
+        if (!cnt && mx && *mx) cnt = (u32(mx, &okx) - lo) / (step ? step : 1) + 1;
+        if (!cnt) cnt = count_flag;
+        if (!ok || !okm || !okx || !oks || !okc || step < 1 || tid < lo || (tid - lo) % step != 0 ||
+            cnt < 1 || (tid - lo) / step >= cnt) {
+            snprintf(why, n,
+                     "SLURM_ARRAY_TASK_ID=%s (MIN=%s, STEP=%s, COUNT=%s) does not give a shard "
+                     "below the shard count",
+                     id, mn ? mn : "unset", st ? st : "unset", cn ? cn : "unset");
+            return 0;
+        }
+        if (count_flag && count_flag != cnt) {
+            snprintf(why, n, "--shard-count %u and the Slurm array's %u tasks disagree",
+                     (unsigned)count_flag, (unsigned)cnt);
+            return 0;
+        }
+        *index = (tid - lo) / step;
+        *count = cnt;
+        return 1;
+    }
+    const char *jci = getenv("JOB_COMPLETION_INDEX");
+    if (jci && *jci) {
+        *index = u32(jci, &ok);
+        if (!ok || !count_flag || *index >= count_flag) {
+            snprintf(why, n, "JOB_COMPLETION_INDEX=%s needs --shard-count N above it", jci);
+            return 0;
+        }
+        *count = count_flag;
+        return 1;
+    }
+    if (count_flag) {
+        snprintf(why, n,
+                 "--shard-count needs a shard index: --shard I/N, SLURM_ARRAY_TASK_ID or "
+                 "JOB_COMPLETION_INDEX");
+        return 0;
+    }
+    *index = 0;
+    *count = 1;
+    return 1;
+}
+
+/* The master seed recorded in DIR's batch.json (a rerun without --seed resumes it). */
+static int recorded_seed(const char *dir, uint64_t *seed) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/derivatives/synthbody/batch.json", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[256];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        char digits[32];
+        if (sscanf(line, " \"master_seed\" : \"%31[0-9]\"", digits) == 1) {
+            char why[8];
+            found = sb_cli_parse_u64("", digits, seed, why, sizeof why);
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+int sb_cli_batch(int argc, char **argv) {
+    batch_cli c = {.verbosity = 1};
+    sb_ctx ctx = {.threads = 0, .log = on_log, .progress = on_progress, .user = &c};
+    sb_batch_opts b = {.gen = {.subject = {.sex = SB_SEX_RANDOM}, .voxel_mm = 2.0}};
+    const char *shard = NULL, *merge = NULL;
+    uint32_t shard_count = 0;
+    int have_seed = 0, have_count = 0;
+    char why[600];
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(USAGE_BATCH, stdout);
+            return 0;
+        }
+        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            c.verbosity = 0;
+            continue;
+        }
+        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            c.verbosity = c.verbosity >= 2 ? 3 : 2;
+            continue;
+        }
+        if (!strcmp(a, "--force") || !strcmp(a, "--mesh") || !strcmp(a, "--float")) {
+            if (!strcmp(a, "--force")) b.gen.force = 1;
+            if (!strcmp(a, "--mesh")) b.gen.mesh = 1;
+            if (!strcmp(a, "--float")) b.gen.float_out = 1;
+            continue;
+        }
+        static const char *VALUED[] = {"--count",        "--out",     "--seed",     "--shard",
+                                       "--merge",        "--voxel",   "--protocol", "--contrasts",
+                                       "--field",        "--snr",     "--bias",     "--texture",
+                                       "--anatomy",      "--tissues", "--threads",  "--shard-count",
+                                       "--max-memory-gb"};
+        const char *eq = strchr(a, '=');
+        char name[32];
+        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+        int known = 0;
+        if (nlen < sizeof name) {
+            memcpy(name, a, nlen);
+            name[nlen] = '\0';
+            for (size_t k = 0; k < sizeof VALUED / sizeof VALUED[0]; k++)
+                known |= !strcmp(name, VALUED[k]);
+        }
+        if (!known) return fail(SB_ERR_USAGE, "unknown option \"%s\" for batch", a);
+        const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!val) return fail(SB_ERR_USAGE, "%s needs a value", name);
+        if (!*val) return fail(SB_ERR_USAGE, "%s: empty value", name);
+        uint64_t u;
+        double d;
+        if (!strcmp(name, "--out")) {
+            b.gen.out_dir = val;
+        } else if (!strcmp(name, "--merge")) {
+            merge = val;
+        } else if (!strcmp(name, "--shard")) {
+            shard = val;
+        } else if (!strcmp(name, "--protocol")) {
+            b.gen.protocol = val;
+        } else if (!strcmp(name, "--contrasts")) {
+            b.gen.contrasts = val;
+        } else if (!strcmp(name, "--anatomy")) {
+            b.gen.anatomy = val;
+        } else if (!strcmp(name, "--tissues")) {
+            b.gen.tissues = val;
+        } else if (!strcmp(name, "--seed") || !strcmp(name, "--count") ||
+                   !strcmp(name, "--threads") || !strcmp(name, "--shard-count")) {
+            if (!sb_cli_parse_u64(name, val, &u, why, sizeof why))
+                return fail(SB_ERR_USAGE, "%s", why);
+            if (!strcmp(name, "--seed")) {
+                b.gen.subject.seed = u;
+                have_seed = 1;
+            } else if (!strcmp(name, "--count")) {
+                if (u < 1 || u > 1000000)
+                    return fail(SB_ERR_USAGE, "--count %s is outside 1..1000000", val);
+                b.count = (uint32_t)u;
+                have_count = 1;
+            } else if (!strcmp(name, "--threads")) {
+                if (u < 1 || u > 1024)
+                    return fail(SB_ERR_USAGE, "--threads %s is outside 1..1024", val);
+                ctx.threads = (int)u;
+            } else {
+                if (u < 1 || u > 1000000)
+                    return fail(SB_ERR_USAGE, "--shard-count %s is outside 1..1000000", val);
+                shard_count = (uint32_t)u;
+            }
+        } else {
+            if (!sb_cli_parse_double(name, val, &d, why, sizeof why))
+                return fail(SB_ERR_USAGE, "%s", why);
+            if (!strcmp(name, "--max-memory-gb")) {
+                if (!(d >= 0.25 && d <= 1e6))
+                    return fail(SB_ERR_USAGE, "--max-memory-gb %s is outside 0.25..1000000", val);
+                b.gen.max_memory_gb = d;
+            } else if (!strcmp(name, "--voxel")) {
+                if (!(d >= 0.1 && d <= 50))
+                    return fail(SB_ERR_USAGE, "--voxel %s mm is outside 0.1..50 mm", val);
+                b.gen.voxel_mm = d;
+            } else if (!strcmp(name, "--field")) {
+                if (d != 1.5 && d != 3)
+                    return fail(SB_ERR_USAGE, "--field %s: 1.5 or 3 (tesla)", val);
+                b.gen.field_t = d;
+            } else if (!strcmp(name, "--snr")) {
+                if (!(d >= 0 && d <= 10000))
+                    return fail(SB_ERR_USAGE, "--snr %s is outside 0..10000", val);
+                b.gen.snr = d, b.gen.has_snr = 1;
+            } else if (!strcmp(name, "--bias")) {
+                if (!(d >= 0 && d <= 0.8))
+                    return fail(SB_ERR_USAGE, "--bias %s is outside 0..0.8", val);
+                b.gen.bias = d, b.gen.has_bias = 1;
+            } else {
+                if (!(d >= 0 && d <= 0.3))
+                    return fail(SB_ERR_USAGE, "--texture %s is outside 0..0.3", val);
+                b.gen.texture = d;
+            }
+        }
+    }
+    sb_error err = {0};
+    if (merge) {
+        if (b.gen.out_dir || have_count || shard)
+            return fail(SB_ERR_USAGE, "--merge DIR takes no --out, --count or --shard");
+        sb_status s = sb_pipeline_batch_merge(merge, &err);
+        if (s) return fail(s, "%s", err.msg);
+        if (c.verbosity > 0) fprintf(stderr, "synthbody: wrote %s/participants.tsv\n", merge);
+        return 0;
+    }
+    if (!have_count) return fail(SB_ERR_USAGE, "batch needs --count N");
+    if (!b.gen.out_dir) return fail(SB_ERR_USAGE, "batch needs --out DIR");
+    if (!resolve_shard(shard, shard_count, &b.shard_index, &b.shard_count, why, sizeof why))
+        return fail(SB_ERR_USAGE, "%s", why);
+    if (!have_seed) recorded_seed(b.gen.out_dir, &b.gen.subject.seed);
+    sb_batch_result res;
+    sb_status s = sb_pipeline_batch(&b, &ctx, &res, &err);
+    if (res.signal) {
+        fprintf(stderr,
+                "synthbody: interrupted by signal %d: the running subject was removed; "
+                "run the same command again to resume\n",
+                res.signal);
+        signal(res.signal, SIG_DFL);
+        raise(res.signal);
+        return 128 + res.signal;
+    }
+    if (s) return fail(s, "%s", err.msg);
+    if (c.verbosity > 0)
+        fprintf(stderr,
+                "synthbody: %s, shard %u/%u (master seed %llu): %u of %u subjects made, %u "
+                "already finished%s\n",
+                b.gen.out_dir, (unsigned)b.shard_index, (unsigned)b.shard_count,
+                (unsigned long long)b.gen.subject.seed, (unsigned)res.made, (unsigned)res.owned,
+                (unsigned)res.skipped,
+                res.merged ? "; every subject finished: participants.tsv written" : "");
+    return 0;
+}
