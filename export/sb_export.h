@@ -131,15 +131,15 @@ typedef struct sb_scene_frame {
 } sb_scene_frame;
 
 typedef enum sb_scene_format {
-    SB_SCENE_STL = 1, /* binary STL, every mesh in one file; header "synthbody NAME SPACE=RAS" */
-    SB_SCENE_OBJ = 2, /* Wavefront OBJ + MTL beside it (same name, .mtl): per structure one `o`,
-                         `g` and `usemtl`; Kd = the sRGB colour / 255 */
-    SB_SCENE_PLY = 4, /* binary little-endian PLY, per-vertex uchar red/green/blue, per-face int
-                         label; structure names in `comment` lines */
-    SB_SCENE_GLB = 8, /* glTF 2.0 binary: one mesh + node per structure under a node per group
-                         under one root node; PBR baseColorFactor = sRGB colour linearised */
+    SB_SCENE_STL = 1,  /* binary STL, every mesh in one file; header "synthbody NAME SPACE=RAS" */
+    SB_SCENE_OBJ = 2,  /* Wavefront OBJ + MTL beside it (same name, .mtl): per structure one `o`,
+                          `g` and `usemtl`; Kd = the sRGB colour / 255 */
+    SB_SCENE_PLY = 4,  /* binary little-endian PLY, per-vertex uchar red/green/blue, per-face int
+                          label; structure names in `comment` lines */
+    SB_SCENE_GLB = 8,  /* glTF 2.0 binary: one mesh + node per structure under a node per group
+                          under one root node; PBR baseColorFactor = sRGB colour linearised */
     SB_SCENE_3MF = 16, /* 3MF core: one named object per structure with its colour (a
-                          basematerials group), zip deflated by libdeflate */
+                          basematerials group), deflated in parallel pieces by isa-l */
     SB_SCENE_VTP = 32  /* VTK XML PolyData, raw appended little-endian; cell data label_id
                           (Int32) and rgb (UInt8 x3) */
 } sb_scene_format;
@@ -150,11 +150,12 @@ const char *sb_scene_format_ext(sb_scene_format f);
 /* Writes n structures into one file of format f at path (OBJ also writes the .mtl beside it:
  * path with its extension replaced by .mtl; both or neither are left). `title` names the
  * scene (glTF root node, STL header, comments); may be NULL. Vertex indices are 32-bit.
+ * ctx (may be NULL): threads for the 3MF writer (the bytes never depend on them).
  * SB_ERR_USAGE for n == 0, a NULL mesh, or an index >= nverts; SB_ERR_EXISTS; SB_ERR_OUTPUT
  * naming the file; SB_ERR_MEMORY. */
 sb_status sb_scene_write(sb_scene_format f, const sb_scene_mesh *meshes, size_t n,
                          const sb_scene_frame *frame, const char *title, const char *path,
-                         int force, sb_error *err);
+                         int force, const sb_ctx *ctx, sb_error *err);
 
 /* sRGB (0..1) to linear light (IEC 61966-2-1), as glTF's baseColorFactor wants. */
 double sb_srgb_to_linear(double c);

@@ -494,7 +494,7 @@ static sb_status write_vtp(const sb_scene_mesh *ms, size_t n, const sb_scene_fra
 
 sb_status sb_scene_write(sb_scene_format f, const sb_scene_mesh *meshes, size_t n,
                          const sb_scene_frame *frame, const char *title, const char *path,
-                         int force, sb_error *err) {
+                         int force, const sb_ctx *ctx, sb_error *err) {
     sb_status s = scene_check(meshes, n, frame, path, err);
     if (s) return s;
     switch (f) {
@@ -507,7 +507,7 @@ sb_status sb_scene_write(sb_scene_format f, const sb_scene_mesh *meshes, size_t 
     case SB_SCENE_GLB:
         return scene_write_glb(meshes, n, frame, title, path, force, err);
     case SB_SCENE_3MF:
-        return scene_write_3mf(meshes, n, frame, title, path, force, err);
+        return scene_write_3mf(meshes, n, frame, title, path, force, sb_ctx_threads(ctx), err);
     case SB_SCENE_VTP:
         return write_vtp(meshes, n, frame, title, path, force, err);
     }

@@ -60,6 +60,7 @@ sb_status scene_check(const sb_scene_mesh *meshes, size_t n, const sb_scene_fram
 sb_status scene_write_glb(const sb_scene_mesh *meshes, size_t n, const sb_scene_frame *frame,
                           const char *title, const char *path, int force, sb_error *err);
 sb_status scene_write_3mf(const sb_scene_mesh *meshes, size_t n, const sb_scene_frame *frame,
-                          const char *title, const char *path, int force, sb_error *err);
+                          const char *title, const char *path, int force, int threads,
+                          sb_error *err);
 
 #endif

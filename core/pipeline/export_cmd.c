@@ -220,7 +220,7 @@ static sb_status write_all(job *j, outputs *outs, const sb_ctx *ctx, sb_error *e
         if (!s) s = sb_mkdir_p(dir, err);
         for (size_t i = 0; !s && i < j->n; i++) {
             const char *p = j->items[i].stl_path;
-            s = sb_scene_write(SB_SCENE_STL, &sm[i], 1, &fr, sm[i].name, p, o->force, err);
+            s = sb_scene_write(SB_SCENE_STL, &sm[i], 1, &fr, sm[i].name, p, o->force, ctx, err);
             if (s) break;
             outputs_mark_done(outs, p);
             cJSON_AddItemToArray(files, file_entry(j, p, "stl", &j->items[i], 1, &fr));
@@ -231,7 +231,7 @@ static sb_status write_all(job *j, outputs *outs, const sb_ctx *ctx, sb_error *e
         if (!(f & FORMATS[k].bit)) continue;
         sb_scene_frame fr = format_frame(o, FORMATS[k].fmt);
         const char *p = j->merged[k], *ext = sb_scene_format_ext(FORMATS[k].fmt);
-        s = sb_scene_write(FORMATS[k].fmt, sm, j->n, &fr, j->base, p, o->force, err);
+        s = sb_scene_write(FORMATS[k].fmt, sm, j->n, &fr, j->base, p, o->force, ctx, err);
         if (s) break;
         outputs_mark_done(outs, p);
         if (FORMATS[k].fmt == SB_SCENE_OBJ) outputs_mark_done(outs, j->mtl);
