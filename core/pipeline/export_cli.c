@@ -29,8 +29,15 @@ static const char USAGE_EXPORT[] =
     "  --name N         base name of the combined files\n"
     "  --smooth N       Taubin iterations (default 10), --target-tris N triangles per\n"
     "                   structure, --max-error-mm E simplification bound (default 0.1 voxel)\n"
-    "  --fit-mm X,Y,Z, --hollow-mm T, --drain-mm D, --min-wall-mm W, --base,\n"
-    "  --max-tris-file N, --max-mb-file M   print preparation (README \"Export\")\n"
+    "print preparation (README \"Print preparation\"; sizes in printed mm):\n"
+    "  --fit-mm X,Y,Z   scale the selection uniformly into an X x Y x Z mm build volume\n"
+    "                   (centred on the bed, lowest point at z = 0, no rotation)\n"
+    "  --hollow-mm T    make the --hollow structures shells with walls of T mm\n"
+    "  --hollow L       what to hollow (as --select; default: the skin, else all)\n"
+    "  --drain-mm D     drain holes of D mm at the lowest points of each cavity\n"
+    "  --min-wall-mm W  warn about structures thinner than W mm (default 0.8)\n"
+    "  --stand          a plate and a post under the model (stl/stand.stl)\n"
+    "  --max-tris-per-file N, --max-mb-per-file M   budgets per written file\n"
     "  --threads N      worker threads (output bytes do not depend on N)\n";
 
 typedef struct {
@@ -111,7 +118,7 @@ int sb_cli_export(int argc, char **argv) {
             o.force = 1;
             continue;
         }
-        if (!strcmp(a, "--base")) {
+        if (!strcmp(a, "--stand")) {
             o.base = 1;
             continue;
         }
@@ -120,12 +127,24 @@ int sb_cli_export(int argc, char **argv) {
             o.input = a;
             continue;
         }
-        static const char *VALUED[] = {"--out",           "--formats",    "--select",
-                                       "--exclude",       "--units",      "--up",
-                                       "--name",          "--smooth",     "--target-tris",
-                                       "--max-error-mm",  "--threads",    "--fit-mm",
-                                       "--hollow-mm",     "--drain-mm",   "--min-wall-mm",
-                                       "--max-tris-file", "--max-mb-file"};
+        static const char *VALUED[] = {"--out",
+                                       "--formats",
+                                       "--select",
+                                       "--exclude",
+                                       "--units",
+                                       "--up",
+                                       "--name",
+                                       "--smooth",
+                                       "--target-tris",
+                                       "--max-error-mm",
+                                       "--threads",
+                                       "--fit-mm",
+                                       "--hollow-mm",
+                                       "--drain-mm",
+                                       "--min-wall-mm",
+                                       "--max-tris-per-file",
+                                       "--max-mb-per-file",
+                                       "--hollow"};
         const char *eq = strchr(a, '=');
         char name[32];
         size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
@@ -163,7 +182,7 @@ int sb_cli_export(int argc, char **argv) {
                 return fail(SB_ERR_USAGE, "--up %s: z or y", val);
             o.up = !strcmp(val, "y") ? SB_UP_Y : SB_UP_Z;
         } else if (!strcmp(name, "--threads") || !strcmp(name, "--smooth") ||
-                   !strcmp(name, "--target-tris") || !strcmp(name, "--max-tris-file")) {
+                   !strcmp(name, "--target-tris") || !strcmp(name, "--max-tris-per-file")) {
             if (!sb_cli_parse_u64(name, val, &u, why, sizeof why))
                 return fail(SB_ERR_USAGE, "%s", why);
             if (!strcmp(name, "--threads")) {
@@ -176,9 +195,11 @@ int sb_cli_export(int argc, char **argv) {
                 if (u < 4) return fail(SB_ERR_USAGE, "--target-tris %s: at least 4", val);
                 o.target_tris = (size_t)u;
             } else {
-                if (u < 4) return fail(SB_ERR_USAGE, "--max-tris-file %s: at least 4", val);
+                if (u < 4) return fail(SB_ERR_USAGE, "--max-tris-per-file %s: at least 4", val);
                 o.max_tris_per_file = (size_t)u;
             }
+        } else if (!strcmp(name, "--hollow")) {
+            o.hollow_select = val;
         } else if (!strcmp(name, "--fit-mm")) {
             if (!sb_cli_parse_list(name, val, 1, 100000, o.fit_mm, 3, &cnt, why, sizeof why) ||
                 cnt != 3)
@@ -194,11 +215,14 @@ int sb_cli_export(int argc, char **argv) {
             if (!strcmp(name, "--hollow-mm")) o.hollow_mm = d;
             if (!strcmp(name, "--drain-mm")) o.drain_mm = d;
             if (!strcmp(name, "--min-wall-mm")) o.min_wall_mm = d;
-            if (!strcmp(name, "--max-mb-file")) o.max_mb_per_file = d;
+            if (!strcmp(name, "--max-mb-per-file")) o.max_mb_per_file = d;
         }
     }
     if (!o.input) return fail(SB_ERR_USAGE, "export needs an INPUT (label NIfTI or folder)");
     if (!o.out_dir) return fail(SB_ERR_USAGE, "export needs --out DIR");
+    if ((o.drain_mm > 0 || o.hollow_select) && !(o.hollow_mm > 0))
+        return fail(SB_ERR_USAGE, "%s needs --hollow-mm T",
+                    o.hollow_select ? "--hollow" : "--drain-mm");
     sb_error err = {0};
     sb_status s = sb_pipeline_export(&o, &ctx, &err);
     if (s) return fail(s, "%s", err.msg);

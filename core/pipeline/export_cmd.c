@@ -5,6 +5,7 @@
 #include "sb_pipeline.h"
 
 #include "internal.h"
+#include "print_prep.h"
 #include "sb_export.h"
 #include "sb_mesh.h"
 
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const struct {
     unsigned bit;
@@ -48,6 +50,8 @@ typedef struct job {
     size_t n;
     const char *merged[NFORMATS]; /* combined file per format (NULL: not requested) */
     const char *mtl, *manifest;
+    const print_mesh *pm;   /* print preparation per structure (NULL: none ran) */
+    const print_result *pr; /* and its result */
 } job;
 
 static void item_label(item *it, const sb_label_table *names) {
@@ -162,8 +166,10 @@ static cJSON *manifest_root(const job *j) {
         cJSON_AddNumberToObject(e, "volume_ml", it->rep.volume_mm3 / 1000.0);
         cJSON_AddItemToObject(e, "bbox_min_mm", vec3(it->rep.bbox_min));
         cJSON_AddItemToObject(e, "bbox_max_mm", vec3(it->rep.bbox_max));
+        if (j->pm && i < j->pr->n) print_manifest_structure(e, &j->pm[i]);
         cJSON_AddItemToArray(list, e);
     }
+    if (j->pr) print_manifest(root, j->o, j->pr, j->pm);
     cJSON_AddArrayToObject(root, "files");
     return root;
 }
@@ -181,14 +187,76 @@ static sb_status write_json_file(cJSON *root, const char *path, int force, sb_er
     return s;
 }
 
-/* Print preparation (mesh/print_prep.c) applies here, on the checked meshes, before writing. */
-static sb_status print_prep(const sb_export_opts *o, sb_error *err) {
-    if (o->fit_mm[0] > 0 || o->hollow_mm > 0 || o->drain_mm > 0 || o->min_wall_mm > 0 || o->base ||
-        o->max_tris_per_file || o->max_mb_per_file > 0)
-        return sb_error_set(err, SB_ERR_USAGE,
-                            "print preparation (--fit-mm, --hollow-mm, --drain-mm, --min-wall-mm, "
-                            "--base, --max-tris-file, --max-mb-file) is not available yet");
-    return SB_OK;
+/* --max-mb-per-file: the size of the largest combined file these meshes make, each requested
+ * format written to a scratch folder inside out_dir (removed again). */
+static sb_status measure_files(void *user, const print_mesh *pm, size_t n, const sb_trimesh *stand,
+                               size_t *largest, sb_error *err) {
+    const job *j = user;
+    const sb_export_opts *o = j->o;
+    unsigned f = o->formats ? o->formats : SB_EXPORT_STL;
+    sb_scene_mesh *sm = calloc(n + 1, sizeof *sm);
+    if (!sm) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    for (size_t i = 0; i <= n; i++) {
+        const item *it = &j->items[i < n ? i : j->n - 1];
+        sm[i].mesh = i < n ? pm[i].mesh : stand;
+        sm[i].name = it->label.name;
+        sm[i].group = it->label.group;
+        sm[i].id = it->id;
+        memcpy(sm[i].rgba, it->label.rgba, 4);
+    }
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/.print-measure.%ld", j->out_dir, (long)getpid());
+    sb_status s = sb_mkdir_p(dir, err);
+    *largest = 0;
+    for (size_t k = 0; !s && k < NFORMATS; k++) {
+        if (!(f & FORMATS[k].bit)) continue;
+        sb_scene_frame fr = format_frame(o, FORMATS[k].fmt);
+        snprintf(path, sizeof path, "%s/m.%s", dir, sb_scene_format_ext(FORMATS[k].fmt));
+        s = sb_scene_write(FORMATS[k].fmt, sm, n + (stand != NULL), &fr, j->base, path, 1, NULL,
+                           err); /* sizes do not depend on the threads */
+        struct stat st;
+        if (!s && stat(path, &st) == 0 && (size_t)st.st_size > *largest)
+            *largest = (size_t)st.st_size;
+        unlink(path);
+        if (FORMATS[k].fmt == SB_SCENE_OBJ) {
+            snprintf(path, sizeof path, "%s/m.mtl", dir);
+            unlink(path);
+        }
+    }
+    rmdir(dir);
+    free(sm);
+    return s;
+}
+
+/* Print preparation (core/pipeline/print_prep.c) on the checked meshes, before writing: the
+ * meshes of items are replaced (hollowed, scaled, budgeted), their reports refreshed, and with
+ * --stand the last item (reserved by the caller) receives the stand. */
+static sb_status print_step(job *j, const sb_volume *v, const sb_label_table *names,
+                            const char *input, const sb_surface_opts *so, print_mesh **pm_out,
+                            print_result *pr, const sb_ctx *ctx, sb_error *err) {
+    const size_t n = j->n - (j->o->base ? 1 : 0);
+    print_mesh *pm = calloc(n ? n : 1, sizeof *pm);
+    if (!pm) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        pm[i].id = j->items[i].id;
+        pm[i].name = j->items[i].label.name;
+        pm[i].group = j->items[i].label.group;
+        pm[i].mesh = j->items[i].mesh;
+    }
+    sb_status s = print_prepare(v, pm, n, j->o, so, names, input,
+                                j->o->max_mb_per_file > 0 ? measure_files : NULL, j, ctx, pr, err);
+    for (size_t i = 0; i < n; i++) {
+        j->items[i].mesh = pm[i].mesh; /* replaced or not, the item owns it */
+        if (!s) j->items[i].rep = pm[i].report;
+    }
+    if (!s && j->o->base) {
+        j->items[n].mesh = pr->stand;
+        j->items[n].rep = pr->stand_report;
+        pr->stand = NULL; /* owned by the item now */
+    }
+    pr->n = n;
+    *pm_out = pm;
+    return s;
 }
 
 static sb_status write_all(job *j, outputs *outs, const sb_ctx *ctx, sb_error *err) {
@@ -306,10 +374,14 @@ sb_status export_meshes(const sb_volume *v, const sb_label_table *names, const u
     sb_surface_info *info = NULL;
     outputs own = {0}, *outs = caller_outs ? caller_outs : &own;
     size_t n = 0;
+    print_mesh *pm = NULL;
+    print_result pr;
+    memset(&pr, 0, sizeof pr);
     for (size_t id = 1; id < 65536; id++) n += sel[id] != 0;
     if (n == 0) return sb_error_set(err, SB_ERR_LABEL, "%s: the selection is empty", input);
     sb_status s = SB_OK;
-    items = calloc(n, sizeof *items);
+    const size_t nitems = n + (o->base ? 1 : 0); /* --stand: one more structure */
+    items = calloc(nitems, sizeof *items);
     ids = calloc(n, sizeof *ids);
     ms = calloc(n, sizeof *ms);
     info = calloc(n, sizeof *info);
@@ -324,7 +396,14 @@ sb_status export_meshes(const sb_volume *v, const sb_label_table *names, const u
             item_label(&items[k], names);
             k++;
         }
-    job j = {.o = o, .out_dir = o->out_dir, .base = base, .input = input, .items = items, .n = n};
+    if (o->base) {
+        items[n].id = 0;
+        snprintf(items[n].label.name, sizeof items[n].label.name, "stand");
+        snprintf(items[n].label.group, sizeof items[n].label.group, "stand");
+        memcpy(items[n].label.rgba, (uint8_t[4]){160, 160, 160, 255}, 4);
+    }
+    job j = {
+        .o = o, .out_dir = o->out_dir, .base = base, .input = input, .items = items, .n = nitems};
     /* a caller's plan was checked before its job began (and holds files it has written) */
     if ((s = plan(&j, outs, err)) || (!caller_outs && (s = outputs_check(outs, o->force, err))) ||
         (s = sb_mkdir_p(o->out_dir, err)))
@@ -342,14 +421,22 @@ sb_status export_meshes(const sb_volume *v, const sb_label_table *names, const u
             goto done;
         }
         items[i].mesh = ms[i];
+        ms[i] = NULL;                  /* the item owns it */
         items[i].rep = info[i].report; /* checked by the surface pipeline (ok == 1) */
     }
-    if ((s = print_prep(o, err))) goto done;
+    if (print_prep_requested(o)) {
+        if ((s = print_step(&j, v, names, input, &so, &pm, &pr, ctx, err))) goto done;
+        j.pm = pm;
+        j.pr = &pr;
+    }
     s = write_all(&j, outs, ctx, err);
 done:
     if (s && !caller_outs) outputs_rollback(&own);
     outputs_free(&own);
     for (size_t i = 0; ms && i < n; i++) sb_trimesh_free(ms[i]);
+    for (size_t i = 0; items && i < nitems; i++) sb_trimesh_free(items[i].mesh);
+    sb_trimesh_free(pr.stand);
+    free(pm);
     free(ms);
     free(info);
     free(ids);

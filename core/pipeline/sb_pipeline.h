@@ -132,14 +132,16 @@ typedef struct sb_export_opts {
     int smooth_iters;    /* Taubin iterations; < 0: SB_SURFACE_DEFAULT_SMOOTH */
     size_t target_tris;  /* per-structure triangle budget; 0: none */
     double max_error_mm; /* simplification error bound; < 0: default, 0: budget only */
-    /* print preparation (mesh/print_prep.c); zero: off */
-    double fit_mm[3];         /* scale uniformly so the whole selection fits X x Y x Z mm */
-    double hollow_mm;         /* wall thickness of hollowed large structures */
-    double drain_mm;          /* drain hole diameter in hollowed structures */
-    double min_wall_mm;       /* warn about structures thinner than this */
-    int base;                 /* add a base/stand under the skeleton */
-    size_t max_tris_per_file; /* triangle budget per written file */
-    double max_mb_per_file;   /* size budget per written file, MB */
+    /* print preparation (core/pipeline/print_prep.c, README "Print preparation"); zero: off;
+     * hollow_mm and drain_mm are printed millimetres (after fit_mm's scale) */
+    double fit_mm[3];          /* scale uniformly so the whole selection fits X x Y x Z mm */
+    double hollow_mm;          /* wall thickness of hollowed large structures */
+    const char *hollow_select; /* structures to hollow (as select); NULL: skin, else all */
+    double drain_mm;           /* drain hole diameter in hollowed structures */
+    double min_wall_mm;        /* warn about structures thinner than this */
+    int base;                  /* --stand: a plate and a post under the model */
+    size_t max_tris_per_file;  /* triangle budget per written file */
+    double max_mb_per_file;    /* size budget per written file, MB */
 } sb_export_opts;
 
 /* Meshes the selected labels (the surface pipeline of `synthbody mesh`, smoothing on by
