@@ -102,9 +102,11 @@ int sb__mesh_self_intersections(const sb_trimesh *m, size_t *count, uint8_t *hit
     if (nt < 2) return 1;
     double lo[3], hi[3];
     for (int a = 0; a < 3; a++) lo[a] = hi[a] = m->verts[a];
-    for (size_t i = 1; i < m->nverts; i++)
+    for (size_t i = 0; i < m->nverts; i++)
         for (int a = 0; a < 3; a++) {
             double x = m->verts[3 * i + a];
+            /* non-finite vertices: no grid (such triangles are degenerate in sb_mesh_check) */
+            if (!isfinite(x)) return 1;
             if (x < lo[a]) lo[a] = x;
             if (x > hi[a]) hi[a] = x;
         }
@@ -116,9 +118,8 @@ int sb__mesh_self_intersections(const sb_trimesh *m, size_t *count, uint8_t *hit
         elen += sqrt(d0 * d0 + d1 * d1 + d2 * d2);
     }
     double ext = fmax(hi[0] - lo[0], fmax(hi[1] - lo[1], hi[2] - lo[2]));
-    /* non-finite vertices: no grid (such triangles are degenerate in sb_mesh_check anyway) */
-    for (int a = 0; a < 3; a++)
-        if (!isfinite(lo[a]) || !isfinite(hi[a]) || !isfinite(hi[a] - lo[a])) return 1;
+    for (int a = 0; a < 3; a++) /* finite coordinates, but a span beyond the double range */
+        if (!isfinite(hi[a] - lo[a])) return 1;
     double h = fmax(elen / (double)nt, 1e-6 * ext);
     if (!(h > 0) || !isfinite(h)) return 1;
     /* at most 2^21 cells per axis (21 bits each in the key) */

@@ -666,6 +666,19 @@ static sb_status finish(sb_anatomy *a, sb_error *err) {
         if (!(s->volume_ml[0] > 0)) continue;
         const sdf_node *r = &s->tree.nodes[s->tree.root];
         double h = 2.0, n = 0;
+        /* bounded work: organs span ~3e6 samples; a hostile or mistaken box (1e6 mm, or
+         * infinite after arithmetic on huge numbers) would never finish */
+        double samples = 1;
+        for (int ax = 0; ax < 3; ax++) samples *= (r->hi[ax] - r->lo[ax]) / h + 1;
+        if (!(samples <= 3e7)) {
+            sdf_ctx_free(&cx);
+            free(shapes);
+            return sb_error_set(err, SB_ERR_INPUT,
+                                "%s: %s has volume_ml but its shape spans %g x %g x %g mm (at "
+                                "most about 600 mm a side can be measured)",
+                                s->file, s->label.name, r->hi[0] - r->lo[0], r->hi[1] - r->lo[1],
+                                r->hi[2] - r->lo[2]);
+        }
         for (double z = r->lo[2] + h / 2; z < r->hi[2]; z += h)
             for (double y = r->lo[1] + h / 2; y < r->hi[1]; y += h)
                 for (double x = r->lo[0] + h / 2; x < r->hi[0]; x += h) {
