@@ -80,6 +80,7 @@ int sdf_tree_copy(sdf_tree *dst, const sdf_tree *src);
 #define SPECK_MAX 4
 #define SPECK_NEAR 4
 #define SPECK_HALO (2 * SPECK_MAX + SPECK_NEAR)
+_Static_assert(SPECK_HALO <= SB_SLAB_MARGIN, "the slab margin must cover the speck rule");
 int specks_clear(sb_anatomy_maps *m, size_t c0, size_t c1, const uint8_t *connected, int threads);
 
 #endif

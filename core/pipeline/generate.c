@@ -280,7 +280,8 @@ static sb_status plan_slabs(const sb_generate_opts *opts, const sb_protocol *pro
     double budget = opts->max_memory_gb > 0 ? opts->max_memory_gb * 1073741824.0
                                             : (double)sb_memory_available();
     double room = budget - fixed - whole * nvox;
-    double planes = room > 0 ? floor(room / (per_vox * plane)) : 0;
+    /* a slab is made with SB_SLAB_MARGIN planes of margin on each side */
+    double planes = room > 0 ? floor(room / (per_vox * plane)) - 2 * SB_SLAB_MARGIN : 0;
     if (kspace && planes < (double)dim[2])
         return sb_error_set(err, SB_ERR_MEMORY,
                             "k-space truncation needs the whole %zux%zux%zu grid in memory: "
