@@ -87,37 +87,65 @@ void bufw_abort(bufw *w) {
 
 /* ---- numbers -------------------------------------------------------------------------------- */
 
+static const char DIGITS2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233"
+    "34353637383940414243444546474849505152535455565758596061626364656667"
+    "6869707172737475767778798081828384858687888990919293949596979899";
+
+size_t fmt_uint(char *out, uint64_t v) {
+    char tmp[24];
+    int k = 24;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        tmp[--k] = DIGITS2[2 * r + 1];
+        tmp[--k] = DIGITS2[2 * r];
+    }
+    if (v >= 10) {
+        tmp[--k] = DIGITS2[2 * v + 1];
+        tmp[--k] = DIGITS2[2 * v];
+    } else {
+        tmp[--k] = (char)('0' + v);
+    }
+    memcpy(out, tmp + k, (size_t)(24 - k));
+    return (size_t)(24 - k);
+}
+
+/* fmt_fixed with the number of decimals known at compile time (divisions become multiplies). */
+static inline size_t fmt_fixed_d(char *out, double v, const int d, const uint64_t p10) {
+    uint64_t u = (uint64_t)(fabs(v) * (double)p10 + 0.5);
+    size_t n = 0;
+    if (v < 0 && u) out[n++] = '-';
+    n += fmt_uint(out + n, u / p10);
+    uint64_t fp = u % p10;
+    if (!fp) return n;
+    out[n] = '.';
+    for (int i = d; i >= 1; i--) {
+        out[n + (size_t)i] = (char)('0' + fp % 10);
+        fp /= 10;
+    }
+    n += (size_t)d + 1;
+    while (out[n - 1] == '0') n--;
+    return n;
+}
+
 size_t fmt_fixed(char *out, double v, int decimals) {
-    static const uint64_t P10[10] = {1,      10,      100,      1000,      10000,
-                                     100000, 1000000, 10000000, 100000000, 1000000000};
-    if (decimals < 0) decimals = 0;
-    if (decimals > 9) decimals = 9;
     if (!(fabs(v) < 9e9)) {
         int k = snprintf(out, 32, "%.9g", v);
         return k < 0 ? 0 : (size_t)(k < 31 ? k : 31);
     }
-    uint64_t u = (uint64_t)(fabs(v) * (double)P10[decimals] + 0.5);
-    uint64_t ip = u / P10[decimals], fp = u % P10[decimals];
-    size_t n = 0;
-    if (v < 0 && u) out[n++] = '-';
-    char tmp[24];
-    int k = 0;
-    do {
-        tmp[k++] = (char)('0' + ip % 10);
-        ip /= 10;
-    } while (ip);
-    while (k) out[n++] = tmp[--k];
-    if (fp) {
-        int d = decimals;
-        while (fp % 10 == 0) fp /= 10, d--;
-        out[n++] = '.';
-        for (int i = d - 1; i >= 0; i--) {
-            out[n + (size_t)i] = (char)('0' + fp % 10);
-            fp /= 10;
-        }
-        n += (size_t)d;
+    switch (decimals) {
+    case 5:
+        return fmt_fixed_d(out, v, 5, 100000);
+    case 8:
+        return fmt_fixed_d(out, v, 8, 100000000);
+    default: {
+        static const uint64_t P10[10] = {1,      10,      100,      1000,      10000,
+                                         100000, 1000000, 10000000, 100000000, 1000000000};
+        int d = decimals < 0 ? 0 : decimals > 9 ? 9 : decimals;
+        return fmt_fixed_d(out, v, d, P10[d]);
     }
-    return n;
+    }
 }
 
 int frame_decimals(const sb_scene_frame *f) {
@@ -240,18 +268,6 @@ static sb_status write_stl(const sb_scene_mesh *ms, size_t n, const sb_scene_fra
 
 /* ---- OBJ + MTL ------------------------------------------------------------------------------- */
 
-static size_t fmt_u64(char *out, uint64_t v) {
-    char tmp[24];
-    int k = 0;
-    do {
-        tmp[k++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    size_t n = 0;
-    while (k) out[n++] = tmp[--k];
-    return n;
-}
-
 static sb_status write_obj(const sb_scene_mesh *ms, size_t n, const sb_scene_frame *fr,
                            const char *title, const char *path, int force, sb_error *err) {
     char mtl[4096];
@@ -306,7 +322,7 @@ static sb_status write_obj(const sb_scene_mesh *ms, size_t n, const sb_scene_fra
                 line[k++] = 'f';
                 for (int c = 0; c < 3; c++) {
                     line[k++] = ' ';
-                    k += fmt_u64(line + k, base + m->tris[3 * t + c]);
+                    k += fmt_uint(line + k, base + m->tris[3 * t + c]);
                 }
                 line[k++] = '\n';
                 bufw_put(&wo, line, k);

@@ -36,6 +36,9 @@ void bufw_abort(bufw *w);
  * falls back to %.9g). */
 size_t fmt_fixed(char *out, double v, int decimals);
 
+/* v in decimal, no sign, no NUL; at most 20 bytes; returns the length. */
+size_t fmt_uint(char *out, uint64_t v);
+
 /* Decimals that keep positions to 10 nm in the frame's unit (mm: 5, m: 8). */
 int frame_decimals(const sb_scene_frame *f);
 

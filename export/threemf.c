@@ -9,16 +9,19 @@
  * Why our own writer: Assimp 5.2's 3MF exporter writes black colours and drops meshes on the
  * root node (DESIGN.md), and both it and lib3mf 1.8 (Debian's lib3mf-dev) are several times
  * slower (tests/bench/export_bench.c, README "Export"). Positions are fixed-point decimals to
- * 10 nm (fmt_fixed). The model part is one ZIP entry, one deflate stream made of independent
- * pieces: the head, each structure's <object>, the tail. Threads (OpenMP) each write one
- * structure's XML and deflate it at once (isa-l's igzip, level 1, ending on a SYNC_FLUSH: a
- * byte-aligned empty stored block that is not final), then free the XML; the pieces are joined
- * in structure order and the CRC-32s combined (zlib's crc32_combine). A piece's bytes depend
- * only on its structure, so the file never depends on the thread count, and the memory is the
- * compressed model plus one structure's XML per thread. igzip level 1 was measured at ~2x the
- * speed of libdeflate level 1 on our XML (7 % larger), and only a streaming compressor with
- * flushes lets the pieces be deflated in parallel. Dates are fixed at 1980-01-01 00:00. No
- * ZIP64: SB_ERR_USAGE beyond 4 GiB.
+ * 10 nm (fmt_fixed).
+ *
+ * The model part is one ZIP entry holding one deflate stream made of independent pieces: the
+ * head, runs of at most UNIT_LINES vertices or triangles of each structure, the tail. Threads
+ * (OpenMP) each format a piece's XML and deflate it at once (isa-l's igzip, level 1, ending on
+ * a SYNC_FLUSH: a byte-aligned empty stored block that is not final); the pieces are written in
+ * order as soon as all before them are, the CRC-32s combined with zlib's crc32_combine; the sizes
+ * and CRC follow the data in a data descriptor (ZIP flag bit 3) and sit in the central directory. A
+ * piece's bytes depend only on its content, so the file never depends on the thread count, and
+ * the memory is a few pieces per thread. igzip level 1 was measured at ~2x the speed of
+ * libdeflate level 1 on our XML (7 % larger); libdeflate cannot end a piece on a flush, so only
+ * a streaming compressor lets the pieces be deflated in parallel. Dates are fixed at
+ * 1980-01-01 00:00. No ZIP64: SB_ERR_USAGE beyond 4 GiB.
  */
 #include "scene_internal.h"
 
@@ -37,18 +40,6 @@ typedef struct part {
     uint32_t crc; /* CRC-32 of the XML */
     int bad;      /* 1 out of memory, 2 compressor error */
 } part;
-
-static size_t fmt_u32(char *out, uint32_t v) {
-    char tmp[12];
-    int k = 0;
-    do {
-        tmp[k++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    size_t n = 0;
-    while (k) out[n++] = tmp[--k];
-    return n;
-}
 
 /* XML attribute text into out (at most 6 bytes per input byte); returns the length. Names are
  * [A-Za-z0-9_] by the label table's rule, escaped anyway. */
@@ -72,40 +63,59 @@ static void put(char **p, const char *s, size_t k) {
 }
 #define PUT(p, lit) put(&(p), lit, sizeof lit - 1)
 
-/* The <object> of structure `index` into a new buffer of exactly the bytes written (*n). */
-static char *object_xml(const sb_scene_mesh *m, size_t index, const sb_scene_frame *fr, size_t *n) {
+/* A piece of the model's XML: the head, a run of one structure's vertices or triangles, or the
+ * tail. Each piece is deflated on its own, so a large structure is cut into pieces of at most
+ * UNIT_LINES lines: threads share the work evenly and the memory stays small. */
+#define UNIT_LINES 65536
+enum { U_HEAD, U_VERTS, U_TRIS, U_TAIL };
+typedef struct unit {
+    int kind;
+    size_t obj, a, b; /* structure, and its vertex or triangle range [a, b) */
+} unit;
+
+static char *unit_xml(const unit *u, const sb_scene_mesh *ms, const sb_scene_frame *fr, size_t *n) {
+    const sb_scene_mesh *m = &ms[u->obj];
     const sb_trimesh *t = m->mesh;
+    size_t lines = u->b - u->a;
     /* bounds: a vertex line <= 23 + 3 * 32 bytes, a triangle line <= 34 + 3 * 10 */
-    size_t cap = 512 + 6 * strlen(m->name) + 128 * t->nverts + 64 * t->ntris;
+    size_t cap = 512 + 6 * strlen(m->name) + (u->kind == U_VERTS ? 128 : 64) * lines;
     char *buf = malloc(cap), *p = buf;
     if (!buf) return NULL;
-    int dec = frame_decimals(fr);
-    p += snprintf(p, 64, "  <object id=\"%zu\" type=\"model\" name=\"", index + 2);
-    p += attr(p, m->name);
-    p += snprintf(p, 96, "\" pid=\"1\" pindex=\"%zu\">\n   <mesh>\n    <vertices>\n", index);
-    for (size_t v = 0; v < t->nverts; v++) {
-        float q[3];
-        frame_apply(fr, t->verts + 3 * v, q);
-        PUT(p, "<vertex x=\"");
-        p += fmt_fixed(p, q[0], dec);
-        PUT(p, "\" y=\"");
-        p += fmt_fixed(p, q[1], dec);
-        PUT(p, "\" z=\"");
-        p += fmt_fixed(p, q[2], dec);
-        PUT(p, "\"/>\n");
+    if (u->kind == U_VERTS) {
+        if (u->a == 0) {
+            p += snprintf(p, 64, "  <object id=\"%zu\" type=\"model\" name=\"", u->obj + 2);
+            p += attr(p, m->name);
+            p += snprintf(p, 96, "\" pid=\"1\" pindex=\"%zu\">\n   <mesh>\n    <vertices>\n",
+                          u->obj);
+        }
+        int dec = frame_decimals(fr);
+        for (size_t v = u->a; v < u->b; v++) {
+            float q[3];
+            frame_apply(fr, t->verts + 3 * v, q);
+            PUT(p, "<vertex x=\"");
+            p += fmt_fixed(p, q[0], dec);
+            PUT(p, "\" y=\"");
+            p += fmt_fixed(p, q[1], dec);
+            PUT(p, "\" z=\"");
+            p += fmt_fixed(p, q[2], dec);
+            PUT(p, "\"/>\n");
+        }
+        if (u->b == t->nverts) PUT(p, "    </vertices>\n    <triangles>\n");
+        if (u->b == t->nverts && t->ntris == 0)
+            PUT(p, "    </triangles>\n   </mesh>\n  </object>\n");
+    } else {
+        for (size_t k = u->a; k < u->b; k++) {
+            const uint32_t *tr = t->tris + 3 * k;
+            PUT(p, "<triangle v1=\"");
+            p += fmt_uint(p, tr[0]);
+            PUT(p, "\" v2=\"");
+            p += fmt_uint(p, tr[1]);
+            PUT(p, "\" v3=\"");
+            p += fmt_uint(p, tr[2]);
+            PUT(p, "\"/>\n");
+        }
+        if (u->b == t->ntris) PUT(p, "    </triangles>\n   </mesh>\n  </object>\n");
     }
-    PUT(p, "    </vertices>\n    <triangles>\n");
-    for (size_t k = 0; k < t->ntris; k++) {
-        const uint32_t *tr = t->tris + 3 * k;
-        PUT(p, "<triangle v1=\"");
-        p += fmt_u32(p, tr[0]);
-        PUT(p, "\" v2=\"");
-        p += fmt_u32(p, tr[1]);
-        PUT(p, "\" v3=\"");
-        p += fmt_u32(p, tr[2]);
-        PUT(p, "\"/>\n");
-    }
-    PUT(p, "    </triangles>\n   </mesh>\n  </object>\n");
     *n = (size_t)(p - buf);
     return buf;
 }
@@ -155,6 +165,7 @@ static void compress_part(const char *xml, size_t n, int last, uint8_t *level_bu
 typedef struct zentry {
     const char *name;
     uint32_t crc, csize, usize, offset;
+    int streamed; /* sizes and CRC in a data descriptor after the data (flag bit 3) */
 } zentry;
 
 static void le16(uint8_t *p, uint32_t v) {
@@ -166,33 +177,31 @@ static void le32(uint8_t *p, uint32_t v) {
 
 #define ZIP_DOS_DATE 0x21 /* 1980-01-01 */
 
-/* The local header of an entry whose deflated data (csize bytes) follow; fills e. */
-static void zip_local(bufw *w, zentry *e, const char *name, uint32_t crc, uint64_t csize,
-                      uint64_t usize, uint64_t *pos) {
+/* The local header of entry e at *pos (e->crc, csize, usize already set unless streamed). */
+static void zip_local(bufw *w, zentry *e, uint64_t *pos) {
     if (w->s) return;
-    if (usize > UINT32_MAX || *pos + 30 + strlen(name) + csize > UINT32_MAX) {
-        w->s = sb_error_set(w->err, SB_ERR_USAGE, "%s: %s does not fit a ZIP without ZIP64 (4 GiB)",
-                            w->o.final_path, name);
+    if (*pos > UINT32_MAX) {
+        w->s = sb_error_set(w->err, SB_ERR_USAGE, "%s does not fit a ZIP without ZIP64 (4 GiB)",
+                            w->o.final_path);
         return;
     }
-    e->name = name;
-    e->crc = crc;
-    e->csize = (uint32_t)csize;
-    e->usize = (uint32_t)usize;
     e->offset = (uint32_t)*pos;
     uint8_t h[30];
     memset(h, 0, sizeof h);
     le32(h, 0x04034b50);
     le16(h + 4, 20);
+    le16(h + 6, e->streamed ? 8 : 0);
     le16(h + 8, 8); /* deflate */
     le16(h + 12, ZIP_DOS_DATE);
-    le32(h + 14, e->crc);
-    le32(h + 18, e->csize);
-    le32(h + 22, e->usize);
-    le16(h + 26, (uint32_t)strlen(name));
+    if (!e->streamed) {
+        le32(h + 14, e->crc);
+        le32(h + 18, e->csize);
+        le32(h + 22, e->usize);
+    }
+    le16(h + 26, (uint32_t)strlen(e->name));
     bufw_put(w, h, 30);
-    bufw_str(w, name);
-    *pos += 30 + strlen(name) + csize;
+    bufw_str(w, e->name);
+    *pos += 30 + strlen(e->name);
 }
 
 /* A small entry, deflated with libdeflate. */
@@ -206,8 +215,14 @@ static void zip_small(bufw *w, zentry *e, const char *name, const char *text, ui
     if (!cn) {
         w->s = sb_error_set(w->err, SB_ERR_MEMORY, "%s: out of memory", w->o.final_path);
     } else {
-        zip_local(w, e, name, (uint32_t)libdeflate_crc32(0, text, n), cn, n, pos);
+        memset(e, 0, sizeof *e);
+        e->name = name;
+        e->crc = (uint32_t)libdeflate_crc32(0, text, n);
+        e->csize = (uint32_t)cn;
+        e->usize = (uint32_t)n;
+        zip_local(w, e, pos);
         bufw_put(w, out, cn);
+        *pos += cn;
     }
     free(out);
     if (c) libdeflate_free_compressor(c);
@@ -221,6 +236,7 @@ static void zip_finish(bufw *w, const zentry *e, size_t n, uint64_t pos) {
         le32(h, 0x02014b50);
         le16(h + 4, 20);
         le16(h + 6, 20);
+        le16(h + 8, e[i].streamed ? 8 : 0);
         le16(h + 10, 8);
         le16(h + 14, ZIP_DOS_DATE);
         le32(h + 16, e[i].crc);
@@ -305,66 +321,121 @@ static char *tail_xml(size_t n, size_t *len) {
 sb_status scene_write_3mf(const sb_scene_mesh *ms, size_t n, const sb_scene_frame *fr,
                           const char *title, const char *path, int force, int threads,
                           sb_error *err) {
-    part *parts = calloc(n + 2, sizeof *parts); /* head, objects..., tail */
-    if (!parts) return sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", path);
-    int bad = 0;
-    {
-        uint8_t *lb = malloc(ISAL_DEF_LVL1_DEFAULT);
-        size_t hn = 0, tn = 0;
-        char *h = lb ? head_xml(ms, n, fr, title, &hn) : NULL;
-        char *t = h ? tail_xml(n, &tn) : NULL;
-        if (t) {
-            compress_part(h, hn, 0, lb, &parts[0]);
-            compress_part(t, tn, 1, lb, &parts[n + 1]);
-        } else {
-            bad = 1;
-        }
-        free(h);
-        free(t);
-        free(lb);
+    /* the pieces: head, per structure its vertex runs then its triangle runs, tail */
+    size_t nu = 2;
+    for (size_t i = 0; i < n; i++)
+        nu += (ms[i].mesh->nverts + UNIT_LINES - 1) / UNIT_LINES +
+              (ms[i].mesh->ntris + UNIT_LINES - 1) / UNIT_LINES + (ms[i].mesh->nverts == 0);
+    unit *units = malloc(nu * sizeof *units);
+    if (!units) return sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", path);
+    size_t k = 0;
+    units[k++] = (unit){U_HEAD, 0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        const sb_trimesh *t = ms[i].mesh;
+        size_t a = 0;
+        do {
+            size_t b = t->nverts - a < UNIT_LINES ? t->nverts : a + UNIT_LINES;
+            units[k++] = (unit){U_VERTS, i, a, b};
+            a = b;
+        } while (a < t->nverts);
+        for (a = 0; a < t->ntris; a += UNIT_LINES)
+            units[k++] =
+                (unit){U_TRIS, i, a, t->ntris - a < UNIT_LINES ? t->ntris : a + UNIT_LINES};
     }
-    long ni = (long)n;
-#pragma omp parallel num_threads(threads) if (n > 1)
-    {
-        uint8_t *lb = malloc(ISAL_DEF_LVL1_DEFAULT);
-#pragma omp for schedule(dynamic, 1)
-        for (long i = 0; i < ni; i++) { /* biggest first would balance better; order kept */
-            size_t xn = 0;
-            char *x = lb ? object_xml(&ms[i], (size_t)i, fr, &xn) : NULL;
-            if (!x)
-                parts[1 + i].bad = 1;
-            else
-                compress_part(x, xn, 0, lb, &parts[1 + i]);
-            free(x);
-        }
-        free(lb);
+    units[k++] = (unit){U_TAIL, 0, 0, 0};
+    nu = k;
+
+    bufw w;
+    zentry e[3];
+    uint64_t pos = 0;
+    if (bufw_open(&w, path, force, err) == SB_OK) {
+        zip_small(&w, &e[0], "[Content_Types].xml", CONTENT_TYPES, &pos);
+        zip_small(&w, &e[1], "_rels/.rels", RELS, &pos);
+        memset(&e[2], 0, sizeof e[2]);
+        e[2].name = "3D/3dmodel.model";
+        e[2].streamed = 1;
+        zip_local(&w, &e[2], &pos);
     }
     uint64_t usize = 0, csize = 0;
     uint32_t crc = 0;
-    for (size_t i = 0; i < n + 2; i++) {
-        bad |= parts[i].bad;
-        crc = i ? (uint32_t)crc32_combine(crc, parts[i].crc, (z_off_t)parts[i].n) : parts[i].crc;
-        usize += parts[i].n;
-        csize += parts[i].zn;
+    int bad = 0;
+    long nl = (long)nu;
+    /* finished pieces wait in their slot until every piece before them is written; whichever
+     * thread completes the next piece writes the run that is ready (no thread waits for
+     * another: an `ordered` loop spins, which costs dearly on a loaded machine) */
+    part *slot = w.s ? NULL : calloc(nu, sizeof *slot);
+    char *ready = w.s ? NULL : calloc(nu, 1);
+    size_t next = 0;
+    if (!w.s && (!slot || !ready))
+        w.s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", path);
+    if (!w.s) {
+#pragma omp parallel num_threads(threads > 0 ? threads : 1)
+        {
+            uint8_t *lb = malloc(ISAL_DEF_LVL1_DEFAULT);
+#pragma omp for schedule(dynamic, 1) nowait
+            for (long i = 0; i < nl; i++) {
+                const unit *u = &units[i];
+                part pt;
+                memset(&pt, 0, sizeof pt);
+                size_t xn = 0;
+                char *x = !lb                 ? NULL
+                          : u->kind == U_HEAD ? head_xml(ms, n, fr, title, &xn)
+                          : u->kind == U_TAIL ? tail_xml(n, &xn)
+                                              : unit_xml(u, ms, fr, &xn);
+                if (!x)
+                    pt.bad = 1;
+                else
+                    compress_part(x, xn, i == nl - 1, lb, &pt);
+                free(x);
+#pragma omp critical(sb_threemf_write)
+                {
+                    slot[i] = pt;
+                    ready[i] = 1;
+                    while (next < nu && ready[next]) { /* in piece order */
+                        part *q = &slot[next];
+                        bad |= q->bad;
+                        if (!bad) {
+                            bufw_put(&w, q->z, q->zn);
+                            crc =
+                                next ? (uint32_t)crc32_combine(crc, q->crc, (z_off_t)q->n) : q->crc;
+                            usize += q->n;
+                            csize += q->zn;
+                        }
+                        free(q->z);
+                        q->z = NULL;
+                        next++;
+                    }
+                }
+            }
+            free(lb);
+        }
     }
-    bufw w;
-    memset(&w, 0, sizeof w);
-    if (bad) {
+    for (size_t i = 0; slot && i < nu; i++) free(slot[i].z);
+    free(slot);
+    free(ready);
+    free(units);
+    if (!w.s && bad)
         w.s = bad & 1
                   ? sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", path)
                   : sb_error_set(err, SB_ERR_INTERNAL, "%s: the deflate compressor failed", path);
-    } else if (bufw_open(&w, path, force, err) == SB_OK) {
-        zentry e[3];
-        uint64_t pos = 0;
-        zip_small(&w, &e[0], "[Content_Types].xml", CONTENT_TYPES, &pos);
-        zip_small(&w, &e[1], "_rels/.rels", RELS, &pos);
-        zip_local(&w, &e[2], "3D/3dmodel.model", crc, csize, usize, &pos);
-        for (size_t i = 0; i < n + 2; i++) bufw_put(&w, parts[i].z, parts[i].zn);
-        if (!w.s) zip_finish(&w, e, 3, pos);
+    if (!w.s && (usize > UINT32_MAX || pos + csize > UINT32_MAX))
+        w.s = sb_error_set(err, SB_ERR_USAGE,
+                           "%s: the model does not fit a ZIP without ZIP64 "
+                           "(4 GiB)",
+                           path);
+    if (!w.s) {
+        e[2].crc = crc;
+        e[2].csize = (uint32_t)csize;
+        e[2].usize = (uint32_t)usize;
+        uint8_t dd[16]; /* data descriptor */
+        le32(dd, 0x08074b50);
+        le32(dd + 4, crc);
+        le32(dd + 8, (uint32_t)csize);
+        le32(dd + 12, (uint32_t)usize);
+        bufw_put(&w, dd, 16);
+        zip_finish(&w, e, 3, pos + csize + 16);
         bufw_commit(&w);
     }
     bufw_abort(&w);
-    for (size_t i = 0; i < n + 2; i++) free(parts[i].z);
-    free(parts);
     return w.s;
 }

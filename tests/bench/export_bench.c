@@ -8,7 +8,7 @@
  * triangles we wrote) with their names, groups and colours. Each writer then runs N times, each
  * time in a fresh child process (fork) so its peak memory is its own: the child resets its peak
  * (VmHWM, via /proc/self/clear_refs) and reports the peak minus its resident set at the start
- * (the meshes, shared with the parent). Time is
+ * (the meshes, shared with the parent). Each writer's output is removed after its runs. Time is
  * wall clock from our in-memory meshes to the closed (fsync'ed) file, including any conversion the
  * library needs (Assimp's scene, lib3mf's model). Prints one row per writer: median wall seconds
  * and CPU seconds (user + sys of all its threads: steadier on a loaded machine), each with its
@@ -128,6 +128,25 @@ static int run_writer(const writer *w, const sb_scene_mesh *ms, size_t n, const 
     }
     if (s) fprintf(stderr, "%s: %s\n", w->name, err.msg);
     return s != SB_OK;
+}
+
+/* Removes a writer's output (a file, its .mtl, or a folder of STL files): a 1 mm subject's
+ * files take gigabytes. */
+static void remove_output(const char *out, const writer *w) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", out, w->file);
+    if (!strcmp(w->name, "stl-each")) {
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+        if (system(cmd) != 0) fprintf(stderr, "export_bench: cannot remove %s\n", path);
+        return;
+    }
+    unlink(path);
+    char *dot = strrchr(path, '.');
+    if (dot && !strcmp(dot, ".obj")) {
+        strcpy(dot, ".mtl");
+        unlink(path);
+    }
 }
 
 static double file_mb(const char *out, const writer *w) {
@@ -276,6 +295,7 @@ int main(int argc, char **argv) {
             if (mib > peak) peak = mib;
         }
         if (!ok) {
+            remove_output(out, w);
             printf("| %s | %s | failed | | | | | |\n", w->name, w->what);
             free(sec);
             free(cpu);
@@ -286,6 +306,7 @@ int main(int argc, char **argv) {
         double med = sec[repeat / 2], cmed = cpu[repeat / 2];
         if (!strcmp(w->name, "stl")) stl_time = med, stl_cpu = cmed;
         double mb = file_mb(out, w);
+        remove_output(out, w);
         char ratio[32] = "", cratio[32] = "", size[32] = "(one per structure)";
         if (stl_time > 0) snprintf(ratio, sizeof ratio, "%.2f", med / stl_time);
         if (stl_cpu > 0) snprintf(cratio, sizeof cratio, "%.2f", cmed / stl_cpu);
