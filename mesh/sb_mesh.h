@@ -292,6 +292,51 @@ sb_status sb_mesh_stand(const sb_trimesh *const *m, size_t n, const sb_stand_opt
 sb_status sb_mesh_budget(sb_trimesh **m, size_t n, size_t max_tris, size_t *tris_after,
                          sb_error *err);
 
+/* ---- layers of a sculpture (mesh/layers.c; README "Sculptures") ---------------------------- */
+
+#define SB_LAYER_DEFAULT_SUBDIV 4 /* sub-layers per voxel along the cutting axis */
+
+typedef struct sb_layer_opts {
+    int axis;              /* world axis of the cut: 0 x, 1 y, 2 z */
+    double from_mm, to_mm; /* the two cutting planes, world mm along axis, from < to */
+    int subdiv;            /* sub-layers per voxel along the axis (<= 0: the default) */
+    int smooth_iters;      /* Taubin iterations, cut faces held on their planes; 0: none */
+} sb_layer_opts;
+
+void sb_layer_opts_default(sb_layer_opts *o);
+
+typedef struct sb_layer_info {
+    sb_mesh_report report; /* the part's final check */
+    size_t sublayers;      /* m: sub-layers the slab was resampled onto */
+    double sublayer_mm;    /* their thickness (to - from) / m in world mm */
+    int smoothed;          /* 1: the smoothed mesh passed the checks and was kept */
+} sb_layer_info;
+
+/* The voxel axis of an axis-aligned label map that runs along world axis `axis` (0..2).
+ * SB_ERR_INPUT for an oblique affine. */
+sb_status sb_mesh_layer_axis(const sb_volume *v, int axis, int *vox_axis, sb_error *err);
+
+/* The label map's planes (indices along *vox_axis, the voxel axis along o->axis) that the layer's
+ * resampling reads: *k0..*k1 (*k1 < *k0 if the layer lies outside the map). What
+ * sb_mesh_layer_parts meshes is the parts of exactly these planes. */
+sb_status sb_mesh_layer_source(const sb_volume *labels, const sb_layer_opts *o, int *vox_axis,
+                               long *k0, long *k1, sb_error *err);
+
+/* The layer o->from_mm..o->to_mm (world mm along o->axis) of a label map as nparts closed parts:
+ * out[i] is the surface of the voxels whose label L has part_of[L] == i + 1 (part_of: 65536
+ * entries, 0 = in no part; non-integer label values are in no part), or NULL if no such voxel
+ * lies in the layer. The slab is resampled (nearest neighbour, along the axis only) onto
+ * sub-layers of at most voxel/subdiv placed so that the layer's two cut faces lie exactly on
+ * the planes (every cut-face vertex within float rounding of the plane), then meshed by one
+ * sb_mesh_mc_labels sweep: every part closed, 2-manifold, outward, and neighbouring parts share
+ * their vertices (an organ part fits its cut-out in the body part). Vertices in world mm. The
+ * grid must be axis-aligned (SB_ERR_INPUT otherwise). info (may be NULL): nparts entries.
+ * Deterministic at any ctx->threads. Memory: 2 bytes per voxel of the resampled slab plus the
+ * extractor's. */
+sb_status sb_mesh_layer_parts(const sb_volume *labels, const uint16_t *part_of, int nparts,
+                              const sb_layer_opts *o, const sb_ctx *ctx, sb_trimesh **out,
+                              sb_layer_info *info, sb_error *err);
+
 #ifdef __cplusplus
 }
 #endif

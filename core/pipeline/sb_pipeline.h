@@ -151,6 +151,30 @@ typedef struct sb_export_opts {
  * boxes. SB_ERR_LABEL if the selection is empty or names an absent label. */
 sb_status sb_pipeline_export(const sb_export_opts *opts, const sb_ctx *ctx, sb_error *err);
 
+/* ---- layered sculptures (README "Sculptures") --------------------------------------------- */
+typedef struct sb_sculpt_opts {
+    const char *input;   /* label NIfTI (labels.tsv beside it) or a `generate` output folder */
+    const char *out_dir; /* created if missing */
+    int axis;            /* world axis of the cuts: 0 x (sagittal), 1 y (coronal), 2 z (axial) */
+    double layer_mm;     /* layer thickness in model mm (> 0) */
+    double scale;        /* model mm per world mm; 0: from height_mm, else 1 */
+    double height_mm;    /* > 0 (scale 0): the model's height (the body's z extent in range) */
+    int has_from, has_to;
+    double from_mm, to_mm; /* range along the axis, world mm (default: the body's extent) */
+    const char *select;    /* organ parts: ids, names, groups, aliases as export --select;
+                              NULL: "organs" if any is present; "none": the body only */
+    int smooth_iters;      /* Taubin iterations with the cut faces held (0: raw surfaces) */
+    int subdiv;            /* sub-layers per voxel along the axis (0: SB_LAYER_DEFAULT_SUBDIV) */
+    int force;
+} sb_sculpt_opts;
+
+/* Cuts the label map into layers along the axis and writes, per layer k, layer_k/<part>.stl
+ * (the body with the selected organs cut out, and each organ present), layer_k.3mf (the same
+ * parts, named and coloured), then manifest.json and assembly.md. Every part closed and
+ * 2-manifold with its cut faces on the layer's planes (sb_mesh_layer_parts). Planned outputs
+ * are checked first (SB_ERR_EXISTS unless force); on failure the written files are removed. */
+sb_status sb_pipeline_sculpt(const sb_sculpt_opts *opts, const sb_ctx *ctx, sb_error *err);
+
 /* Describes a NIfTI file (header, orientation, spacing, labels and their volumes in ml) or a
  * mesh file (triangles, bounding box, closedness, volume) on `out`. */
 sb_status sb_pipeline_info(const char *path, FILE *out, const sb_ctx *ctx, sb_error *err);

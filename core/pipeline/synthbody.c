@@ -3,6 +3,7 @@
 #include "batch_cli.h"
 #include "cli_parse.h"
 #include "export_cli.h"
+#include "sculpt_cli.h"
 #include "sb_core.h"
 #include "sb_pipeline.h"
 
@@ -97,6 +98,7 @@ static const char USAGE[] =
     "  labels     print the anatomy's label table (TSV)\n"
     "  batch      many subjects into one BIDS dataset, in shards (Slurm, Kubernetes, parallel)\n"
     "  export     meshes of a label map as STL, OBJ, PLY, GLB, 3MF, VTP with a manifest\n"
+    "  sculpt     a layered sculpture: the body cut into slabs of closed parts (STL, 3MF)\n"
     "\n"
     "common options: -q/--quiet, -v/--verbose, --threads N, -h/--help, --version\n"
     "'synthbody COMMAND --help' describes each command. Exit codes: 0 ok, 1 internal error,\n"
@@ -218,6 +220,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(argv[1], "export")) return sb_cli_export(argc, argv);
+    if (!strcmp(argv[1], "sculpt")) return sb_cli_sculpt(argc, argv);
     if (!strcmp(argv[1], "batch")) return sb_cli_batch(argc, argv);
     const command *cmd = NULL;
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)

@@ -1,0 +1,368 @@
+#!/usr/bin/python3
+"""`synthbody sculpt` checked on what a maker of the sculpture relies on.
+
+Run one test:  /usr/bin/python3 test_sculpt.py --bin synthbody --work DIR TEST
+CTest registers every function named test_* (tests/cli/CMakeLists.txt); test_make_sculpture makes
+a 4 mm subject and its sculpture of 10 mm axial layers once (a CTest fixture), the
+test_on_sculpture_* tests read those files:
+  - every part closed and 2-manifold by our checker (`synthbody info`) and by PrusaSlicer 2.5
+    (`--info`: manifold = yes, one object per part in the layer's 3MF);
+  - the layers' volumes sum to the uncut model's volume (and to the label map's) within 1 %;
+  - every cut face planar: each vertex of a part lies between its layer's planes, and every
+    vertex of a triangle lying in a cut face is within 0.01 mm of the plane.
+"""
+import argparse
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import zipfile
+
+import nibabel as nib
+import numpy as np
+
+BIN = WORK = None
+OK, INTERNAL, USAGE, INPUT, OUTPUT, MEMORY, EXISTS, LABEL = range(8)
+TOL = 0.01  # mm: the acceptance bound on the cut faces
+
+
+def run(*args, expect=None, timeout=900):
+    p = subprocess.run([BIN, *map(str, args)], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=timeout)
+    if expect is not None and p.returncode != expect:
+        raise AssertionError(f"synthbody {' '.join(map(str, args))}: exit {p.returncode}, "
+                             f"expected {expect}\nstdout: {p.stdout}\nstderr: {p.stderr}")
+    return p
+
+
+def subject_dir():
+    return os.path.join(WORK, "subject")
+
+
+def sculpt_dir():
+    return os.path.join(WORK, "sculpture")
+
+
+def manifest(d):
+    with open(os.path.join(d, "manifest.json")) as f:
+        return json.load(f)
+
+
+def files_in(d):
+    return sorted(os.path.relpath(p, d) for p in glob.glob(os.path.join(d, "**", "*"),
+                                                           recursive=True) if os.path.isfile(p))
+
+
+def sha_tree(d):
+    out = {}
+    for rel in files_in(d):
+        with open(os.path.join(d, rel), "rb") as f:
+            out[rel] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
+def read_stl(path):
+    with open(path, "rb") as f:
+        head = f.read(84)
+        n = struct.unpack("<I", head[80:84])[0]
+        rec = np.frombuffer(f.read(50 * n), dtype=np.dtype([("n", "<f4", 3), ("v", "<f4", (3, 3)),
+                                                           ("a", "<u2")]))
+    return rec["v"].astype(np.float64)  # (n, 3, 3)
+
+
+def signed_volume(tri):
+    return np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum() / 6.0
+
+
+def info(path):
+    """Our checker (`synthbody info`) on a mesh file -> {key: value}."""
+    p = run("info", path, expect=OK)
+    return dict(re.findall(r"^(\w+): (.*)$", p.stdout, re.M))
+
+
+def prusa_info(paths):
+    """prusa-slicer --info on many files -> {file name: [{key: value} per object]}."""
+    p = subprocess.run(["prusa-slicer", "--info", *paths], capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, f"prusa-slicer exit {p.returncode}: {p.stderr[-2000:]}"
+    out, cur = {}, None
+    for line in p.stdout.splitlines():
+        mm = re.match(r"^\[(.+)\]$", line)
+        if mm:
+            cur = {}
+            out.setdefault(mm.group(1), []).append(cur)
+            continue
+        kv = re.match(r"^(\w+) = *(.*)$", line)
+        if kv and cur is not None:
+            cur[kv.group(1)] = kv.group(2).strip()
+    return out
+
+
+# ---- the fixture --------------------------------------------------------------------------------
+
+def test_make_sculpture():
+    s, out = subject_dir(), sculpt_dir()
+    shutil.rmtree(s, ignore_errors=True)
+    shutil.rmtree(out, ignore_errors=True)
+    run("generate", "--seed", 1, "--voxel", 4, "--contrasts", "T1w", "--out", s, "-q", expect=OK)
+    run("sculpt", s, "--out", out, "--layer-mm", 10, "-q", expect=OK)
+    left = [f for f in glob.glob(os.path.join(out, "**", ".*"), recursive=True) if ".tmp." in f]
+    assert not left, left
+    m = manifest(out)
+    n = len(m["layers"])
+    # the 4 mm man is ~1.8 m tall: 10 mm layers from the soles to the top of the head
+    assert 150 <= n <= 200, n
+    assert m["axis"] == "z" and m["scale"] == 1 and m["layer_mm"] == 10
+    # every file of the manifest exists, and nothing else was written
+    want = {"manifest.json", "assembly.md"}
+    for L in m["layers"]:
+        want.add(L["3mf"])
+        want.update(p["stl"] for p in L["parts"])
+    assert set(files_in(out)) == want, set(files_in(out)) ^ want
+
+
+# ---- the sculpture, read back ---------------------------------------------------------------------
+
+def test_on_sculpture_layers():
+    """Layers in order, 10 mm each (the last may be thinner), covering the body."""
+    m = manifest(sculpt_dir())
+    L = m["layers"]
+    for a, b in zip(L, L[1:]):
+        assert abs(a["to_mm"] - b["from_mm"]) < 1e-9
+    for x in L[:-1]:
+        assert abs(x["thickness_mm"] - 10) < 1e-9, x["thickness_mm"]
+    assert 1 <= L[-1]["thickness_mm"] <= 10 + 1e-9
+    im = nib.load(os.path.join(subject_dir(), "labels.nii.gz"))
+    d = np.asarray(im.dataobj)
+    ks = np.nonzero((d > 0).any(axis=(0, 1)))[0]
+    z = im.affine[2, 2] * ks + im.affine[2, 3]
+    assert abs(L[0]["from_mm"] - (z.min() - 2)) < 1e-6 and abs(L[-1]["to_mm"] - (z.max() + 2)) < 1e-6
+    # organ parts appear in the trunk: a layer through the liver holds it with the body
+    names = [{p["name"] for p in x["parts"]} for x in L]
+    assert any({"body", "liver"} <= s for s in names)
+    assert all("body" in s for s in names)
+    # colours and names as labels.tsv
+    with open(os.path.join(subject_dir(), "labels.tsv")) as f:
+        rows = [r.rstrip("\n").split("\t") for r in f]
+    col = {r[1]: r[3] for r in rows[1:]}
+    for x in L:
+        for p in x["parts"]:
+            if p["name"] != "body":
+                assert p["color"] == col[p["name"]], p
+
+
+def test_on_sculpture_closed_ours():
+    """Every part of every layer: closed, 2-manifold, no self-intersection (`synthbody info`)."""
+    out = sculpt_dir()
+    m = manifest(out)
+    n = 0
+    for L in m["layers"]:
+        for p in L["parts"]:
+            i = info(os.path.join(out, p["stl"]))
+            assert i["closed"] == "yes" and i["printable"] == "yes", (p["stl"], i)
+            assert i["nonmanifold_vertices"] == "0" and i["self_intersections"] == "0", i
+            assert int(i["triangles"]) == p["triangles"]
+            assert abs(float(i["volume_ml"]) - p["volume_ml"]) < 1e-3 * p["volume_ml"] + 1e-3
+            n += 1
+    assert n > 300, n
+
+
+def test_on_sculpture_prusaslicer():
+    """PrusaSlicer reads the 3MF of every tenth layer: one manifold object per part, the facets
+    and names of the manifest."""
+    out = sculpt_dir()
+    m = manifest(out)
+    layers = m["layers"][::10]
+    got = prusa_info([os.path.join(out, L["3mf"]) for L in layers])
+    for L in layers:
+        objs = got[os.path.basename(L["3mf"])]
+        assert len(objs) == len(L["parts"]), (L["layer"], len(objs))
+        assert all(o.get("manifold") == "yes" for o in objs), L["layer"]
+        assert sorted(int(o["number_of_facets"]) for o in objs) == \
+            sorted(p["triangles"] for p in L["parts"])
+        with zipfile.ZipFile(os.path.join(out, L["3mf"])) as z:
+            model = z.read("3D/3dmodel.model").decode()
+        for p in L["parts"]:
+            assert f'name="{p["name"]}"' in model, p["name"]
+            assert p["color"].upper()[1:] in model.upper(), p["color"]
+
+
+def test_on_sculpture_volumes():
+    """The layers' volumes (from the STL files) sum to the uncut model's within 1 %, and to the
+    label map's voxel volume within 1 %."""
+    out = sculpt_dir()
+    m = manifest(out)
+    total = 0.0
+    for L in m["layers"]:
+        v = sum(signed_volume(read_stl(os.path.join(out, p["stl"]))) for p in L["parts"])
+        assert abs(v / 1000 - L["volume_ml"]) < 1e-4 * L["volume_ml"] + 1e-3
+        total += v / 1000
+    whole = m["whole_model_volume_ml"]
+    im = nib.load(os.path.join(subject_dir(), "labels.nii.gz"))
+    voxels = (np.asarray(im.dataobj) > 0).sum() * abs(np.linalg.det(im.affine[:3, :3])) / 1000
+    print(f"layers {total:.1f} ml, uncut model {whole:.1f} ml ({100 * (total / whole - 1):+.3f} %),"
+          f" voxels {voxels:.1f} ml ({100 * (total / voxels - 1):+.3f} %)")
+    assert abs(total - m["layers_volume_ml"]) < 1e-4 * total
+    assert abs(total / whole - 1) < 0.01, (total, whole)
+    assert abs(total / voxels - 1) < 0.01, (total, voxels)
+
+
+def test_on_sculpture_planar():
+    """Every vertex between its layer's planes (within 0.01 mm); every triangle in a cut face
+    (normal along the axis, centroid within 0.1 mm of a plane) has its vertices within 0.01 mm of
+    the plane; every body part reaches both planes; the caps have area."""
+    out = sculpt_dir()
+    m = manifest(out)
+    worst = 0.0
+    for L in m["layers"]:
+        z0, z1 = L["from_mm"], L["to_mm"]
+        cap_area = {z0: 0.0, z1: 0.0}
+        for p in L["parts"]:
+            t = read_stl(os.path.join(out, p["stl"]))
+            z = t[:, :, 2]
+            assert z.min() >= z0 - TOL and z.max() <= z1 + TOL, (p["stl"], z.min(), z.max(), z0, z1)
+            n = np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0])
+            area = np.linalg.norm(n, axis=1) / 2
+            flat = np.abs(n[:, 2]) > 0.999 * np.linalg.norm(n, axis=1)
+            for plane, sign in ((z0, -1), (z1, 1)):
+                sel = flat & (np.abs(z.mean(axis=1) - plane) < 0.1)
+                if sel.any():
+                    dev = np.abs(z[sel] - plane).max()
+                    worst = max(worst, dev)
+                    assert dev <= TOL, (p["stl"], plane, dev)
+                    # cut faces face outward: down at the lower plane, up at the upper one
+                    assert (np.sign(n[sel, 2]) == sign).all(), (p["stl"], plane)
+                    cap_area[plane] += area[sel].sum()
+            if p["name"] == "body" and 1 < L["layer"] < len(m["layers"]):
+                assert abs(z.min() - z0) <= TOL and abs(z.max() - z1) <= TOL, (p["stl"], z0, z1)
+        if 1 < L["layer"] < len(m["layers"]):
+            assert cap_area[z0] > 100 and cap_area[z1] > 100, (L["layer"], cap_area)
+    print(f"largest distance of a cut-face vertex from its plane: {worst:.6f} mm")
+
+
+def test_on_sculpture_assembly():
+    """assembly.md lists every layer in order with its parts, and the material volume."""
+    out = sculpt_dir()
+    m = manifest(out)
+    with open(os.path.join(out, "assembly.md")) as f:
+        text = f.read()
+    rows = re.findall(r"^\| (\d+) \| [-\d.]+ \| [-\d.]+ \| (.*) \| ([\d.]+) \|$", text, re.M)
+    assert [int(r[0]) for r in rows] == [L["layer"] for L in m["layers"]]
+    for r, L in zip(rows, m["layers"]):
+        assert r[1].count("(#") == len(L["parts"])
+        assert abs(float(r[2]) - L["volume_ml"]) < 0.006
+    assert f"Total material: {m['layers_volume_ml']:.2f} ml" in text
+
+
+# ---- options and bad input (a small 8 mm subject made here) -------------------------------------
+
+def small_subject():
+    s = os.path.join(WORK, "small")
+    if not os.path.exists(os.path.join(s, "subject.json")):
+        shutil.rmtree(s, ignore_errors=True)
+        run("generate", "--seed", 2, "--voxel", 8, "--contrasts", "T1w", "--out", s, "-q",
+            expect=OK)
+    return s
+
+
+def test_sculpt_coronal_scaled():
+    """--axis y with --height-mm and a range: layers of the given model thickness, the model
+    frame's z along the cutting axis, the same bytes at 1 and 2 threads."""
+    s = small_subject()
+    outs = []
+    for th in (1, 2):
+        out = os.path.join(WORK, f"coronal_{th}")
+        shutil.rmtree(out, ignore_errors=True)
+        run("sculpt", s, "--out", out, "--axis", "y", "--layer-mm", 8, "--height-mm", 300,
+            "--from", -60, "--to", 60, "--select", "liver,kidney_left,kidney_right", "--threads", th, "-q",
+            expect=OK)
+        outs.append(out)
+    assert sha_tree(outs[0]) == sha_tree(outs[1])
+    m = manifest(outs[0])
+    sc = m["scale"]
+    assert m["axis"] == "y" and 0.1 < sc < 0.25, sc
+    L = m["layers"]
+    assert abs(L[0]["from_mm"] - sc * -60) < 1e-9 and abs(L[-1]["to_mm"] - sc * 60) < 1e-9
+    for x in L[:-1]:
+        assert abs(x["thickness_mm"] - 8) < 1e-9
+    names = set(p["name"] for x in L for p in x["parts"])
+    assert "liver" in names and "body" in names and "stomach" not in names, names
+    for x in L:
+        for p in x["parts"]:
+            t = read_stl(os.path.join(outs[0], p["stl"]))
+            assert t[:, :, 2].min() >= x["from_mm"] - TOL and t[:, :, 2].max() <= x["to_mm"] + TOL
+            assert info(os.path.join(outs[0], p["stl"]))["closed"] == "yes"
+
+
+def test_sculpt_body_only_sagittal():
+    s = small_subject()
+    out = os.path.join(WORK, "sagittal")
+    shutil.rmtree(out, ignore_errors=True)
+    run("sculpt", s, "--out", out, "--axis", "x", "--layer-mm", 20, "--select", "none", "-q",
+        expect=OK)
+    m = manifest(out)
+    assert all([p["name"] for p in x["parts"]] == ["body"] for x in m["layers"])
+    assert abs(m["volume_difference_percent"]) < 3, m["volume_difference_percent"]
+
+
+def test_sculpt_bad_input():
+    s = small_subject()
+    out = os.path.join(WORK, "bad")
+    shutil.rmtree(out, ignore_errors=True)
+    cases = [
+        (["sculpt", os.path.join(WORK, "missing"), "--out", out], INPUT, "missing"),
+        (["sculpt", s, "--out", out, "--axis", "w"], USAGE, "--axis w"),
+        (["sculpt", s, "--out", out, "--layer-mm", "0"], USAGE, "--layer-mm 0"),
+        (["sculpt", s, "--out", out, "--layer-mm", "abc"], USAGE, "--layer-mm"),
+        (["sculpt", s, "--out", out, "--scale", "2", "--height-mm", "100"], USAGE, "exclude"),
+        (["sculpt", s, "--out", out, "--from", "5000", "--to", "6000"], USAGE, "misses the body"),
+        (["sculpt", s, "--out", out, "--from", "100", "--to", "50"], USAGE, "empty"),
+        (["sculpt", s, "--out", out, "--select", "no_such_organ"], LABEL, "no_such_organ"),
+        (["sculpt", s], USAGE, "--out"),
+        (["sculpt", s, "--out", out, "--bogus"], USAGE, "--bogus"),
+    ]
+    for args, code, word in cases:
+        p = run(*args, expect=code)
+        assert word in p.stderr, (args, p.stderr)
+        assert not os.path.exists(out) or not files_in(out), (args, files_in(out))
+    # an oblique label map: refused, naming the affine
+    im = nib.load(os.path.join(s, "labels.nii.gz"))
+    a = im.affine.copy()
+    c, sn = np.cos(0.3), np.sin(0.3)
+    a[:3, :3] = a[:3, :3] @ np.array([[c, -sn, 0], [sn, c, 0], [0, 0, 1]])
+    obl = os.path.join(WORK, "oblique.nii.gz")
+    nib.save(nib.Nifti1Image(np.asarray(im.dataobj), a), obl)
+    p = run("sculpt", obl, "--out", out, expect=INPUT)
+    assert "oblique" in p.stderr and not files_in(out) if os.path.exists(out) else True
+    # existing outputs are kept without --force, replaced with it
+    run("sculpt", s, "--out", out, "--layer-mm", 40, "--select", "none", "-q", expect=OK)
+    before = sha_tree(out)
+    p = run("sculpt", s, "--out", out, "--layer-mm", 40, "-q", expect=EXISTS)
+    assert "exists" in p.stderr and sha_tree(out) == before
+    run("sculpt", s, "--out", out, "--layer-mm", 40, "-q", "--force", expect=OK)
+    assert sha_tree(out) != before
+
+
+def main():
+    global BIN, WORK
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("test")
+    a = ap.parse_args()
+    BIN, WORK = map(os.path.abspath, (a.bin, a.work))
+    os.makedirs(WORK, exist_ok=True)
+    fn = globals().get(a.test)
+    if not fn or not a.test.startswith("test_"):
+        sys.exit(f"no test named {a.test}")
+    fn()
+    print(f"{a.test}: ok")
+
+
+if __name__ == "__main__":
+    main()
