@@ -150,6 +150,19 @@ def test_print_budgets():
     stl_ok(os.path.join(out, "body.stl"))
 
 
+def test_print_same_bytes_any_threads():
+    """Print preparation gives the same files with 1 and 2 threads (hollow, drains, fit, stand,
+    budget)."""
+    args = ["--select", "skin", "--fit-mm", "200,200,200", "--hollow-mm", "2", "--drain-mm", "4",
+            "--stand", "--max-tris-per-file", "60000"]
+    digests = []
+    for threads in (1, 2):
+        out, p = export(f"print_threads_{threads}", *args, "--threads", threads)
+        files = sorted(glob.glob(os.path.join(out, "**", "*.*"), recursive=True))
+        digests.append({os.path.relpath(f, out): cli.sha(f) for f in files})
+    assert len(digests[0]) >= 4 and digests[0] == digests[1], digests
+
+
 def test_print_bad_values():
     """Bad print options: usage errors naming the option and value, nothing written."""
     for args, needle in ((["--fit-mm", "200,0,200"], "--fit-mm"),
