@@ -306,17 +306,21 @@ sb_status sb_mesh_stand(const sb_trimesh *const *m, size_t n, const sb_stand_opt
         qsort(cols, nc, sizeof *cols, by_d2);
         double any_x = 0, any_y = 0, any_z = INFINITY;
         for (size_t q = 0; q < nc && !post; q++) {
-            /* the lowest hit of five lines: the axis and four on the post's rim */
-            double z = INFINITY;
+            /* the axis's first hit, and the lowest of it and four lines on the post's rim: the
+             * post must end under the surface its axis meets, that surface nearly flat across
+             * the post (the rim's hits at most half a diameter lower), so the post carries it
+             * over its whole top and enters no other part by more than that */
             const double dx[5] = {0, r, -r, 0, 0}, dy[5] = {0, 0, 0, r, -r};
+            double zc = INFINITY, z = INFINITY;
             for (int l = 0; l < 5; l++) {
                 double h = first_hit_up(m, n, cols[q].x + dx[l], cols[q].y + dy[l], lo[2] - 1);
+                if (l == 0) zc = h;
                 if (h < z) z = h;
             }
-            if (!isfinite(z)) continue;
+            if (!isfinite(zc)) continue;
             if (!isfinite(any_z)) any_x = cols[q].x, any_y = cols[q].y, any_z = z;
-            if (z >= lo[2] + 0.25 * H && z <= lo[2] + 0.75 * H)
-                post = 1, px = cols[q].x, py = cols[q].y, ptop = z;
+            if (zc >= lo[2] + 0.25 * H && zc <= lo[2] + 0.75 * H && z >= zc - r)
+                post = 1, px = cols[q].x, py = cols[q].y, ptop = zc;
         }
         free(cols);
         if (!post && isfinite(any_z) && any_z > P + 1e-9)

@@ -275,11 +275,13 @@ void sb_stand_opts_default(sb_stand_opts *o);
 
 /* A stand under meshes that already sit on z = o->plate_mm (sb_mesh_fit with base_mm =
  * plate_mm): a plate z in [0, plate_mm] spanning the meshes' x-y footprint plus margin_mm, and
- * one vertical post (a 32-sided prism) from the plate up to embed_mm above the first surface a
- * vertical line meets going up, at the column nearest the meshes' area centroid whose first hit
- * lies between 25 % and 75 % of the height (the pelvis of a skeleton), else the nearest column
- * with any hit (none: no post). ONE closed 2-manifold mesh (the post's foot is part of the
- * plate's top face). *post_top_z (may be NULL): the post's top (0: no post). */
+ * one vertical post (a 32-sided prism) from the plate up to embed_mm above the first surface its
+ * axis meets going up, at the column nearest the meshes' area centroid (steps of half a
+ * diameter) whose axis's first hit lies between 25 % and 75 % of the height (the pelvis of a
+ * skeleton) on a surface nearly flat across the post (four lines on its rim meet it at most a
+ * radius lower), else the nearest column with any hit (none: no post). ONE closed 2-manifold mesh
+ * (the post's foot is part of the plate's top face). *post_top_z (may be NULL): the post's top (0:
+ * no post). */
 sb_status sb_mesh_stand(const sb_trimesh *const *m, size_t n, const sb_stand_opts *o,
                         sb_trimesh **out, double *post_top_z, sb_error *err);
 
@@ -336,6 +338,33 @@ sb_status sb_mesh_layer_source(const sb_volume *labels, const sb_layer_opts *o, 
 sb_status sb_mesh_layer_parts(const sb_volume *labels, const uint16_t *part_of, int nparts,
                               const sb_layer_opts *o, const sb_ctx *ctx, sb_trimesh **out,
                               sb_layer_info *info, sb_error *err);
+
+/* ---- contours of a 2-D mask (mesh/contours.c) ---------------------------------------------- */
+
+/* Closed loops: loop i is the points xy[2*start[i] .. 2*start[i+1]-1] (x, y pairs), the last
+ * point joined to the first. */
+typedef struct sb_contours {
+    size_t nloops;
+    size_t *start; /* nloops + 1 entries */
+    double *xy;
+} sb_contours;
+
+void sb_contours_free(sb_contours *c); /* NULL is a no-op */
+
+/* Marching squares on mask (nu x nv bytes, pixel (p, q) at mask[p + nu*q], non-zero inside),
+ * padded by one outside pixel: closed, simple, mutually non-crossing loops through the midpoints
+ * between inside and outside pixel centres, in pixel coordinates (pixel centres at integers),
+ * oriented with the inside on the left (outer loops counter-clockwise in a frame whose x runs
+ * along p and y along q, holes clockwise); inside pixels touching only at a corner give separate
+ * loops. Points between collinear segments are dropped. *out: free with sb_contours_free. An
+ * empty mask gives zero loops. SB_ERR_MEMORY: ~16 bytes per pixel. */
+sb_status sb_mesh_contours(const uint8_t *mask, size_t nu, size_t nv, sb_contours **out,
+                           sb_error *err);
+
+/* Moves each point of the closed loop xy (n points) by d to the right of the direction of travel
+ * (mitred corners, at most 2 d at a spike): d > 0 grows the inside of a loop oriented with the
+ * inside on its left (kerf compensation). Loops narrower than 2 |d| may fold. */
+void sb_contour_offset(double *xy, size_t n, double d);
 
 #ifdef __cplusplus
 }
