@@ -405,6 +405,32 @@ def test_small_same_bytes_any_threads_nifti_input():
     assert len(stl) > 10 and all(hc[k] == ha[k] for k in stl)
 
 
+def test_small_nifti_without_table():
+    s = small_subject()
+    bare = os.path.join(WORK, "export_bare")
+    shutil.rmtree(bare, ignore_errors=True)
+    os.makedirs(bare)
+    shutil.copy(os.path.join(s, "labels.nii.gz"), os.path.join(bare, "map.nii.gz"))
+    out = os.path.join(WORK, "export_bare_out")
+    shutil.rmtree(out, ignore_errors=True)
+    table = labels_tsv(s)
+    liver = [i for i, r in table.items() if r["name"] == "liver"][0]
+    run("export", os.path.join(bare, "map.nii.gz"), "--out", out, "--select", f"{liver},1",
+        "--formats", "glb,stl", "-q", expect=OK)
+    m = manifest(out)
+    assert [(x["name"], x["color"], x["group"]) for x in m["structures"]] == \
+        [("label_1", "#c8c8c8", ""), (f"label_{liver}", "#c8c8c8", "")], m["structures"]
+    assert os.path.exists(os.path.join(out, "map.glb"))
+    assert os.path.exists(os.path.join(out, "stl", f"label_{liver}.stl"))
+    # names and groups need the table: a clear exit 7
+    p = run("export", os.path.join(bare, "map.nii.gz"), "--out", out + "2", "--select", "liver",
+            expect=LABEL)
+    assert "no labels.tsv" in p.stderr, p.stderr
+    p = run("export", os.path.join(bare, "map.nii.gz"), "--out", out + "2", "--select",
+            "organs", expect=LABEL)
+    assert "organs" in p.stderr
+
+
 def test_generate_mesh_formats_same_as_export():
     g = os.path.join(WORK, "export_gen")
     shutil.rmtree(g, ignore_errors=True)
