@@ -160,6 +160,33 @@ sb_status sb_scene_write(sb_scene_format f, const sb_scene_mesh *meshes, size_t 
 /* sRGB (0..1) to linear light (IEC 61966-2-1), as glTF's baseColorFactor wants. */
 double sb_srgb_to_linear(double c);
 
+/* ---- drawings ------------------------------------------------------------------------------ */
+
+/* One polyline of an SVG drawing, coordinates in mm (x right, y down). */
+typedef struct sb_svg_path {
+    const double *xy;   /* n (x, y) pairs */
+    size_t n;           /* fewer than 2: skipped */
+    int closed;         /* ends with Z */
+    uint8_t rgb[3];     /* stroke colour (laser software maps colours to cut / engrave) */
+    double stroke_mm;   /* stroke width */
+    const char *id;     /* may be NULL */
+    const char *cls;    /* class attribute, e.g. "cut", "engrave"; may be NULL */
+} sb_svg_path;
+
+typedef struct sb_svg_text {
+    double x, y, size_mm; /* centre and font size in mm */
+    uint8_t rgb[3];
+    const char *text;
+    const char *cls; /* may be NULL */
+} sb_svg_text;
+
+/* SVG 1.1 of width_mm x height_mm (width/height in "mm", viewBox the same numbers: one user unit
+ * is one millimetre) with the paths (no fill) and texts, escaped for XML. Identical bytes for
+ * identical input. SB_ERR_USAGE for a non-positive size; SB_ERR_EXISTS; SB_ERR_OUTPUT. */
+sb_status sb_svg_write(double width_mm, double height_mm, const sb_svg_path *paths, size_t n,
+                       const sb_svg_text *texts, size_t nt, const char *title, const char *path,
+                       int force, sb_error *err);
+
 /* ---- pictures ------------------------------------------------------------------------------ */
 
 /* 8-bit RGB PNG, rows top to bottom, w*h*3 bytes. */

@@ -339,6 +339,33 @@ sb_status sb_mesh_layer_parts(const sb_volume *labels, const uint16_t *part_of, 
                               const sb_layer_opts *o, const sb_ctx *ctx, sb_trimesh **out,
                               sb_layer_info *info, sb_error *err);
 
+/* ---- contours of a 2-D mask (mesh/contours.c) ---------------------------------------------- */
+
+/* Closed loops: loop i is the points xy[2*start[i] .. 2*start[i+1]-1] (x, y pairs), the last
+ * point joined to the first. */
+typedef struct sb_contours {
+    size_t nloops;
+    size_t *start; /* nloops + 1 entries */
+    double *xy;
+} sb_contours;
+
+void sb_contours_free(sb_contours *c); /* NULL is a no-op */
+
+/* Marching squares on mask (nu x nv bytes, pixel (p, q) at mask[p + nu*q], non-zero inside),
+ * padded by one outside pixel: closed, simple, mutually non-crossing loops through the midpoints
+ * between inside and outside pixel centres, in pixel coordinates (pixel centres at integers),
+ * oriented with the inside on the left (outer loops counter-clockwise in a frame whose x runs
+ * along p and y along q, holes clockwise); inside pixels touching only at a corner give separate
+ * loops. Points between collinear segments are dropped. *out: free with sb_contours_free. An
+ * empty mask gives zero loops. SB_ERR_MEMORY: ~16 bytes per pixel. */
+sb_status sb_mesh_contours(const uint8_t *mask, size_t nu, size_t nv, sb_contours **out,
+                           sb_error *err);
+
+/* Moves each point of the closed loop xy (n points) by d to the right of the direction of travel
+ * (mitred corners, at most 2 d at a spike): d > 0 grows the inside of a loop oriented with the
+ * inside on its left (kerf compensation). Loops narrower than 2 |d| may fold. */
+void sb_contour_offset(double *xy, size_t n, double d);
+
 #ifdef __cplusplus
 }
 #endif

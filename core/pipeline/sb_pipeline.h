@@ -165,12 +165,14 @@ typedef struct sb_sculpt_opts {
                               NULL: "organs" if any is present; "none": the body only */
     int smooth_iters;      /* Taubin iterations with the cut faces held (0: raw surfaces) */
     int subdiv;            /* sub-layers per voxel along the axis (0: SB_LAYER_DEFAULT_SUBDIV) */
+    double kerf_mm;        /* laser kerf: the sheets' cut lines move out by half of it */
     int force;
 } sb_sculpt_opts;
 
 /* Cuts the label map into layers along the axis and writes, per layer k, layer_k/<part>.stl
  * (the body with the selected organs cut out, and each organ present), layer_k.3mf (the same
- * parts, named and coloured), then manifest.json and assembly.md. Every part closed and
+ * parts, named and coloured), layer_k.svg (the laser-cut sheet), then manifest.json and
+ * assembly.md. Every part closed and
  * 2-manifold with its cut faces on the layer's planes (sb_mesh_layer_parts). Planned outputs
  * are checked first (SB_ERR_EXISTS unless force); on failure the written files are removed. */
 sb_status sb_pipeline_sculpt(const sb_sculpt_opts *opts, const sb_ctx *ctx, sb_error *err);

@@ -16,7 +16,8 @@ static const char USAGE_SCULPT[] =
     "Cuts the label map INPUT (a label NIfTI with labels.tsv beside it, or a `generate` output\n"
     "folder) into layers and writes, per layer k: layer_k/<part>.stl (the body with the\n"
     "selected organs cut out, and each organ in the layer) and layer_k.3mf (the same parts,\n"
-    "named and coloured), then manifest.json and assembly.md. Every part is closed and\n"
+    "named and coloured), layer_k.svg (laser-cut sheet in mm: body outline cut, organs\n"
+    "engraved, layer number), then manifest.json and assembly.md. Every part is closed and\n"
     "2-manifold; its cut faces lie on the layer's planes.\n"
     "\n"
     "  --axis A         z axial (default), y coronal, x sagittal\n"
@@ -29,6 +30,7 @@ static const char USAGE_SCULPT[] =
     "  --smooth N       Taubin iterations, cut faces held on their planes (default 0: raw)\n"
     "  --subdiv N       sub-layers per voxel along the axis, 1..16 (default 4): finer cut\n"
     "                   rims, more triangles (README \"Sculptures\")\n"
+    "  --kerf-mm K      laser kerf: the sheets' cut lines move out by K/2 (default 0)\n"
     "  --force          replace existing outputs\n"
     "  --threads N      worker threads (output bytes do not depend on N)\n";
 
@@ -90,7 +92,7 @@ int sb_cli_sculpt(int argc, char **argv) {
         }
         static const char *VALUED[] = {"--out",       "--axis",    "--layer-mm", "--scale",
                                        "--height-mm", "--from",    "--to",       "--select",
-                                       "--smooth",    "--threads", "--subdiv"};
+                                       "--smooth",    "--threads", "--subdiv",   "--kerf-mm"};
         const char *eq = strchr(a, '=');
         char name[32];
         size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
@@ -139,6 +141,10 @@ int sb_cli_sculpt(int argc, char **argv) {
                     o.has_from = 1, o.from_mm = d;
                 else
                     o.has_to = 1, o.to_mm = d;
+            } else if (!strcmp(name, "--kerf-mm")) {
+                if (!(d >= 0 && d <= 5))
+                    return fail(SB_ERR_USAGE, "--kerf-mm %s is outside [0, 5]", val);
+                o.kerf_mm = d;
             } else {
                 double hi = !strcmp(name, "--scale") ? 100 : 100000;
                 if (!(d > 0 && d <= hi))

@@ -37,6 +37,7 @@ typedef struct layer {
     unsigned char *has;  /* has[p]: part p present */
     const char **stl;    /* planned STL path per part (NULL: absent) */
     const char *threemf; /* planned 3MF path */
+    const char *svg;     /* planned SVG path */
 } layer;
 
 typedef struct sculpt {
@@ -248,6 +249,8 @@ static sb_status plan(sculpt *c, outputs *outs, sb_error *err) {
         }
         snprintf(name, sizeof name, "layer_%03zu.3mf", l + 1);
         if (!s) s = outputs_plan(outs, c->o->out_dir, name, &L->threemf, err);
+        snprintf(name, sizeof name, "layer_%03zu.svg", l + 1);
+        if (!s) s = outputs_plan(outs, c->o->out_dir, name, &L->svg, err);
     }
     if (!s) s = outputs_plan(outs, c->o->out_dir, "manifest.json", &c->manifest, err);
     if (!s) s = outputs_plan(outs, c->o->out_dir, "assembly.md", &c->assembly, err);
@@ -288,6 +291,197 @@ static sb_status write_text(const char *text, const char *path, int force, sb_er
     if (!s) s = sb_outfile_write(&f, text, strlen(text), err);
     if (!s) s = sb_outfile_commit(&f, err);
     sb_outfile_abort(&f);
+    return s;
+}
+
+/* ---- the laser-cut sheet of a layer ------------------------------------------------------- */
+
+/* The label map's plane drawn on a layer's sheet: the one nearest the layer's mid-plane among
+ * those the layer's resampling reads that holds body voxels (-1: none). */
+static long sheet_plane(const sculpt *c, const layer *L, size_t *count, sb_error *err) {
+    sb_layer_opts lo;
+    sb_layer_opts_default(&lo);
+    lo.axis = c->axis, lo.from_mm = L->from, lo.to_mm = L->to;
+    if (c->o->subdiv > 0) lo.subdiv = c->o->subdiv;
+    long k0, k1, best = -1;
+    int va;
+    if (sb_mesh_layer_source(c->v, &lo, &va, &k0, &k1, err)) return -2;
+    double mid = 0.5 * (L->from + L->to), bestd = 1e300;
+    for (long k = k0; k <= k1; k++) {
+        if (!count[k]) continue;
+        double d = fabs(plane_world(c, k) - mid);
+        if (d < bestd) bestd = d, best = k;
+    }
+    return best;
+}
+
+/* Pixel (p, q) of plane k (p along voxel axis a+1, q along a+2) -> sheet mm. */
+typedef struct sheet_map {
+    const sculpt *c;
+    long k;
+    double x0, y1, margin; /* the layer's bounding box corner (model mm) and the kerf margin */
+} sheet_map;
+
+static void sheet_xy(const sheet_map *sm, double p, double q, double *X, double *Y) {
+    const sculpt *c = sm->c;
+    int a = c->vox_axis;
+    double ijk[3], w[3], m[3];
+    ijk[a] = (double)sm->k, ijk[(a + 1) % 3] = p, ijk[(a + 2) % 3] = q;
+    sb_volume_to_world(c->v, ijk, w);
+    int ax = c->axis; /* model frame: the cyclic rotation putting the axis on z */
+    m[0] = w[(ax + 1) % 3], m[1] = w[(ax + 2) % 3], m[2] = w[ax];
+    *X = c->scale * m[0] - sm->x0 + sm->margin;
+    *Y = sm->y1 - c->scale * m[1] + sm->margin;
+}
+
+/* Adds the loops of mask as paths (sheet mm, offset by d to the outside) to *paths / *pts. */
+static sb_status add_loops(const sheet_map *sm, const uint8_t *mask, size_t nu, size_t nv, double d,
+                           const uint8_t rgb[3], const char *cls, sb_svg_path **paths, size_t *np,
+                           size_t *cap, sb_error *err) {
+    sb_contours *ct = NULL;
+    sb_status s = sb_mesh_contours(mask, nu, nv, &ct, err);
+    if (s) return s;
+    /* the map's orientation: the inside stays on the left if it keeps handedness */
+    double x00, y00, x10, y10, x01, y01;
+    sheet_xy(sm, 0, 0, &x00, &y00);
+    sheet_xy(sm, 1, 0, &x10, &y10);
+    sheet_xy(sm, 0, 1, &x01, &y01);
+    double det = (x10 - x00) * (y01 - y00) - (y10 - y00) * (x01 - x00);
+    for (size_t i = 0; !s && i < ct->nloops; i++) {
+        size_t n = ct->start[i + 1] - ct->start[i];
+        double *xy = malloc(2 * n * sizeof *xy);
+        if (*np == *cap) {
+            size_t nc = *cap ? 2 * *cap : 64;
+            sb_svg_path *q = realloc(*paths, nc * sizeof *q);
+            if (q) *paths = q, *cap = nc;
+        }
+        if (!xy || *np == *cap) {
+            free(xy);
+            s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+            break;
+        }
+        for (size_t k = 0; k < n; k++) {
+            const double *P = ct->xy + 2 * (ct->start[i] + k);
+            sheet_xy(sm, P[0], P[1], &xy[2 * k], &xy[2 * k + 1]);
+        }
+        sb_contour_offset(xy, n, det > 0 ? d : -d);
+        sb_svg_path *p = &(*paths)[(*np)++];
+        *p = (sb_svg_path){.xy = xy, .n = n, .closed = 1, .stroke_mm = 0.1, .cls = cls};
+        memcpy(p->rgb, rgb, 3);
+    }
+    sb_contours_free(ct);
+    return s;
+}
+
+/* layer_k.svg: the sheet of the layer's plane nearest its middle: the body's outline as cut
+ * lines (red, offset outward by half the kerf), each organ's outline as engraving (its colour),
+ * the layer number engraved (blue) where the body is thickest; the sheet is the layer's
+ * bounding box plus half the kerf on each side. */
+static sb_status write_svg(sculpt *c, size_t l, const double lo3[3], const double hi3[3], cJSON *e,
+                           sb_error *err) {
+    const sb_volume *v = c->v;
+    layer *L = &c->layers[l];
+    int a = c->vox_axis, b = (a + 1) % 3, cc = (a + 2) % 3;
+    size_t nu = v->dim[b], nv = v->dim[cc], np = (size_t)c->nparts;
+    size_t *count = calloc(v->dim[a], sizeof *count);
+    uint8_t *kind = malloc(nu * nv), *mask = malloc(nu * nv);
+    float *dist = malloc(nu * nv * sizeof *dist);
+    sb_svg_path *paths = NULL;
+    size_t npaths = 0, cap = 0;
+    sb_status s = SB_OK;
+    if (!count || !kind || !mask || !dist) {
+        s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+        goto done;
+    }
+    size_t ix[3];
+    for (ix[2] = 0; ix[2] < v->dim[2]; ix[2]++)
+        for (ix[1] = 0; ix[1] < v->dim[1]; ix[1]++)
+            for (ix[0] = 0; ix[0] < v->dim[0]; ix[0]++) {
+                double x = sb_volume_get(v, sb_volume_index(v, ix[0], ix[1], ix[2]));
+                if (x >= 1 && x <= 65535 && x == floor(x) && c->part_of[(size_t)x]) count[ix[a]]++;
+            }
+    long k = sheet_plane(c, L, count, err);
+    if (k == -2) {
+        s = err->status ? err->status : SB_ERR_INTERNAL;
+        goto done;
+    }
+    double kerf = c->o->kerf_mm, W = hi3[0] - lo3[0] + kerf, H = hi3[1] - lo3[1] + kerf;
+    sheet_map sm = {c, k < 0 ? 0 : k, lo3[0], hi3[1], kerf / 2};
+    size_t cuts = 0;
+    if (k >= 0) {
+        for (size_t q = 0; q < nv; q++)
+            for (size_t p = 0; p < nu; p++) {
+                ix[a] = (size_t)k, ix[b] = p, ix[cc] = q;
+                double x = sb_volume_get(v, sb_volume_index(v, ix[0], ix[1], ix[2]));
+                kind[p + nu * q] = x >= 1 && x <= 65535 && x == floor(x)
+                                       ? (uint8_t)(c->part_of[(size_t)x] ? 1 : 0)
+                                       : 0;
+                if (kind[p + nu * q] && c->part_of[(size_t)x] > 1)
+                    kind[p + nu * q] = (uint8_t)(c->part_of[(size_t)x] > 255 ? 255 : 2);
+            }
+        /* cut: the whole body */
+        for (size_t i = 0; i < nu * nv; i++) mask[i] = kind[i] != 0;
+        static const uint8_t RED[3] = {255, 0, 0}, BLUE[3] = {0, 0, 255};
+        s = add_loops(&sm, mask, nu, nv, kerf / 2, RED, "cut", &paths, &npaths, &cap, err);
+        cuts = npaths;
+        /* engraving: each organ part in the plane */
+        for (size_t pi = 1; !s && pi < np; pi++) {
+            size_t hit = 0;
+            for (size_t q = 0; q < nv; q++)
+                for (size_t p = 0; p < nu; p++) {
+                    ix[a] = (size_t)k, ix[b] = p, ix[cc] = q;
+                    double x = sb_volume_get(v, sb_volume_index(v, ix[0], ix[1], ix[2]));
+                    int in = x >= 1 && x <= 65535 && x == floor(x) &&
+                             c->part_of[(size_t)x] == (uint16_t)(pi + 1);
+                    mask[p + nu * q] = (uint8_t)in;
+                    hit += (size_t)in;
+                }
+            if (hit)
+                s = add_loops(&sm, mask, nu, nv, 0, c->parts[pi].rgba, "engrave", &paths, &npaths,
+                              &cap, err);
+        }
+        /* the number where the body part (organs removed) is thickest */
+        for (size_t i = 0; i < nu * nv; i++) mask[i] = kind[i] == 1;
+        size_t dim[3] = {nu, nv, 1};
+        double sp[3] = {0, 0, 1e6}; /* one plane: the padding above and below is far away */
+        for (int r = 0; r < 3; r++) {
+            sp[0] += v->affine[r][b] * v->affine[r][b];
+            sp[1] += v->affine[r][cc] * v->affine[r][cc];
+        }
+        sp[0] = c->scale * sqrt(sp[0]), sp[1] = c->scale * sqrt(sp[1]);
+        if (!s) s = sb_mesh_edt(mask, dim, sp, 1, NULL, dist, err);
+        size_t best = 0;
+        for (size_t i = 1; !s && i < nu * nv; i++)
+            if (dist[i] > dist[best]) best = i;
+        char num[24];
+        snprintf(num, sizeof num, "%zu", l + 1);
+        double X = W / 2, Y = H / 2, size = 3;
+        if (!s && dist[best] > 0) {
+            sheet_xy(&sm, (double)(best % nu), (double)(best / nu), &X, &Y);
+            size = fmin(10, fmax(1.5, 1.2 * dist[best]));
+        }
+        sb_svg_text t = {.x = X, .y = Y, .size_mm = size, .text = num, .cls = "engrave"};
+        memcpy(t.rgb, BLUE, 3);
+        char title[64];
+        snprintf(title, sizeof title, "synthbody sculpture layer %zu", l + 1);
+        if (!s) s = sb_svg_write(W, H, paths, npaths, &t, 1, title, L->svg, c->o->force, err);
+    } else {
+        s = sb_svg_write(W, H, NULL, 0, NULL, 0, "synthbody sculpture layer", L->svg, c->o->force,
+                         err);
+    }
+    if (s) goto done;
+    cJSON *g = cJSON_AddObjectToObject(e, "svg");
+    cJSON_AddStringToObject(g, "path", rel(c, L->svg));
+    cJSON_AddNumberToObject(g, "width_mm", W);
+    cJSON_AddNumberToObject(g, "height_mm", H);
+    cJSON_AddNumberToObject(g, "kerf_mm", kerf);
+    cJSON_AddNumberToObject(g, "plane_world_mm", k >= 0 ? plane_world(c, k) : 0);
+    cJSON_AddNumberToObject(g, "cut_paths", (double)cuts);
+    cJSON_AddNumberToObject(g, "engrave_paths", (double)(npaths - cuts));
+done:
+    for (size_t i = 0; i < npaths; i++) free((void *)paths[i].xy);
+    free(paths);
+    free(count), free(kind), free(mask), free(dist);
     return s;
 }
 
@@ -389,6 +583,8 @@ static sb_status do_layer(sculpt *c, size_t l, outputs *outs, cJSON *list, doubl
     if ((s = sb_scene_write(SB_SCENE_3MF, sm, n, &fr, name, L->threemf, c->o->force, ctx, err)))
         goto done;
     outputs_mark_done(outs, L->threemf);
+    if ((s = write_svg(c, l, lo3, hi3, e, err))) goto done;
+    outputs_mark_done(outs, L->svg);
 done:
     for (size_t p = 0; ms && p < np; p++) sb_trimesh_free(ms[p]);
     free(ms), free(info), free(sm), free(idx);

@@ -9,7 +9,9 @@ test_on_sculpture_* tests read those files:
     (`--info`: manifold = yes, one object per part in the layer's 3MF);
   - the layers' volumes sum to the uncut model's volume (and to the label map's) within 1 %;
   - every cut face planar: each vertex of a part lies between its layer's planes, and every
-    vertex of a triangle lying in a cut face is within 0.01 mm of the plane.
+    vertex of a triangle lying in a cut face is within 0.01 mm of the plane;
+  - every laser-cut sheet (SVG) rendered by rsvg-convert (librsvg), sized to its layer's
+    bounding box in mm, with closed paths.
 """
 import argparse
 import glob
@@ -122,6 +124,7 @@ def test_make_sculpture():
     want = {"manifest.json", "assembly.md"}
     for L in m["layers"]:
         want.add(L["3mf"])
+        want.add(L["svg"]["path"])
         want.update(p["stl"] for p in L["parts"])
     assert set(files_in(out)) == want, set(files_in(out)) ^ want
 
@@ -259,6 +262,62 @@ def test_on_sculpture_assembly():
     assert f"Total material: {m['layers_volume_ml']:.2f} ml" in text
 
 
+def svg_paths(path):
+    with open(path) as f:
+        text = f.read()
+    m = re.search(r'<svg [^>]*width="([\d.]+)mm" height="([\d.]+)mm" viewBox="0 0 ([\d.]+) ([\d.]+)"',
+                  text)
+    assert m, path
+    w, h, vw, vh = map(float, m.groups())
+    assert (w, h) == (vw, vh)
+    paths = []
+    for cls, col, d in re.findall(r'<path class="(\w+)" fill="none" stroke="(#[0-9a-f]{6})" '
+                                  r'stroke-width="[\d.]+" d="([^"]*)"/>', text):
+        assert d.startswith("M") and d.endswith(" Z"), d[:40]  # closed paths
+        xy = np.array([float(v) for v in re.findall(r"-?[\d.]+", d)]).reshape(-1, 2)
+        paths.append((cls, col, xy))
+    assert text.count("<path") == len(paths)
+    return w, h, paths, text
+
+
+def png_size(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", head[16:24])
+
+
+def test_on_sculpture_svg():
+    """Every layer's sheet: rsvg-convert renders it; its size in mm is the layer's bounding box
+    (x, y); the cut paths are closed, inside the sheet; organ outlines carry the organ colours;
+    the layer number is engraved."""
+    out = sculpt_dir()
+    m = manifest(out)
+    for L in m["layers"]:
+        path = os.path.join(out, L["svg"]["path"])
+        w, h, paths, text = svg_paths(path)
+        bw = L["bbox_max_mm"][0] - L["bbox_min_mm"][0]
+        bh = L["bbox_max_mm"][1] - L["bbox_min_mm"][1]
+        assert abs(w - bw) < 1.5e-3 and abs(h - bh) < 1.5e-3, (L["layer"], w, h, bw, bh)
+        cuts = [xy for cls, col, xy in paths if cls == "cut"]
+        assert cuts and all(col == "#ff0000" for cls, col, xy in paths if cls == "cut")
+        for xy in cuts:
+            assert xy[:, 0].min() >= -1e-3 and xy[:, 0].max() <= w + 1e-3
+            assert xy[:, 1].min() >= -1e-3 and xy[:, 1].max() <= h + 1e-3
+        cols = {p["color"] for p in L["parts"] if p["name"] != "body"}
+        assert {col for cls, col, xy in paths if cls == "engrave"} <= cols
+        assert re.search(rf'class="engrave">{L["layer"]}</text>', text)
+    # a real renderer draws every tenth sheet at 1 pixel per mm
+    for L in m["layers"][::10]:
+        path = os.path.join(out, L["svg"]["path"])
+        png = os.path.join(WORK, "sheet.png")
+        p = subprocess.run(["rsvg-convert", "-d", "25.4", "-p", "25.4", path, "-o", png],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        w, h = png_size(png)
+        assert abs(w - L["svg"]["width_mm"]) <= 1 and abs(h - L["svg"]["height_mm"]) <= 1, (w, h)
+
+
 # ---- options and bad input (a small 8 mm subject made here) -------------------------------------
 
 def small_subject():
@@ -283,6 +342,20 @@ def test_sculpt_coronal_scaled():
             expect=OK)
         outs.append(out)
     assert sha_tree(outs[0]) == sha_tree(outs[1])
+    # --kerf-mm 0.4: the sheets grow by the kerf, their cut lines by half of it on each side
+    kerf = os.path.join(WORK, "coronal_kerf")
+    shutil.rmtree(kerf, ignore_errors=True)
+    run("sculpt", s, "--out", kerf, "--axis", "y", "--layer-mm", 8, "--height-mm", 300,
+        "--from", -60, "--to", 60, "--select", "liver,kidney_left,kidney_right", "--kerf-mm",
+        0.4, "-q", expect=OK)
+    for a, b in zip(manifest(outs[0])["layers"], manifest(kerf)["layers"]):
+        w0, h0, p0, _ = svg_paths(os.path.join(outs[0], a["svg"]["path"]))
+        w1, h1, p1, _ = svg_paths(os.path.join(kerf, b["svg"]["path"]))
+        assert abs(w1 - w0 - 0.4) < 2e-3 and abs(h1 - h0 - 0.4) < 2e-3
+        c0 = np.vstack([xy for cls, _, xy in p0 if cls == "cut"])
+        c1 = np.vstack([xy for cls, _, xy in p1 if cls == "cut"])
+        grow = (c1.max(axis=0) - c1.min(axis=0)) - (c0.max(axis=0) - c0.min(axis=0))
+        assert (grow >= 0.4 - 1e-3).all() and (grow <= 0.4 * 1.5).all(), grow
     m = manifest(outs[0])
     sc = m["scale"]
     assert m["axis"] == "y" and 0.1 < sc < 0.25, sc
