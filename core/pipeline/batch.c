@@ -8,8 +8,9 @@
  * Safety, per subject: a child process (fork) generates into the staging directory
  * derivatives/synthbody/.work/sub-<k>/, then the parent moves it into place with three renames
  * (raw folder, derivative folder, then the record sub-<k>_subject.json, last: the subject is
- * finished exactly when its record exists). On SIGINT/SIGTERM/SIGHUP the parent kills the child,
- * removes the staging directory and returns (the command then re-raises the signal); after
+ * finished exactly when its record exists). When the caller's stop flag is set (its SIGINT/
+ * SIGTERM/SIGHUP handler) the parent kills the child, removes the staging directory and returns
+ * (the command then re-raises the signal); the library installs no handler itself. After
  * SIGKILL or node loss the staging directory is left and the next run of that subject removes
  * it. A subject without a record is made again from scratch; its earlier files are replaced.
  * Each shard holds an fcntl lock on .work/shard-<i>-of-<n>.lock while it runs.
@@ -23,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,15 +62,10 @@ uint64_t sb_batch_subject_seed(uint64_t master_seed, uint32_t k) {
     return z ^ (z >> 31);
 }
 
-/* ---- signals: the handler only records the signal; the loop acts on it ------------------ */
-static volatile sig_atomic_t batch_signal;
-
-static void on_signal(int sig) {
-    batch_signal = sig;
+/* The caller's stop flag (its signal handler sets it to the signal number); 0 if none. */
+static int stop_signal(const sb_batch_opts *b) {
+    return b->stop ? (int)*b->stop : 0;
 }
-
-static const int caught[] = {SIGINT, SIGTERM, SIGHUP};
-enum { NCAUGHT = 3 };
 
 /* ---- files ------------------------------------------------------------------------------- */
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
@@ -275,7 +272,16 @@ static sb_status plan_images(batch_run *r, sb_error *err) {
 
 /* The child: generate subject k into dir and report the status and message on fd. */
 static void child_generate(const batch_run *r, uint32_t k, const char *dir, int fd, pid_t parent) {
-    for (int i = 0; i < NCAUGHT; i++) signal(caught[i], SIG_DFL);
+    /* the caller's handlers would only set its flag: the child dies of the signal instead
+     * (its parent then removes the staging directory) */
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    for (int i = 0; i < 4; i++) {
+        struct sigaction sa = {.sa_handler = SIG_DFL};
+        struct sigaction cur;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(sigs[i], NULL, &cur) == 0 && cur.sa_handler != SIG_IGN)
+            sigaction(sigs[i], &sa, NULL);
+    }
 #ifdef __linux__
     /* dies with its parent (SIGKILL, node loss): no orphan writing into a rerun's staging */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -317,26 +323,27 @@ static sb_status run_child(const batch_run *r, uint32_t k, const char *dir, int 
     char buf[1100];
     size_t got = 0;
     int killed = 0;
-    for (;;) {
-        if (batch_signal && !killed) {
+    for (;;) { /* the child's report, checking the stop flag 5 times a second */
+        if (stop_signal(r->b) && !killed) {
             kill(pid, SIGKILL);
             killed = 1;
         }
+        struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+        int ready = poll(&pfd, 1, 200);
+        if (ready < 0 && errno != EINTR) break;
+        if (ready <= 0) continue;
         ssize_t n = read(fds[0], buf + got, sizeof buf - 1 - got);
         if (n > 0) got += (size_t)n;
         if (n == 0 || (n < 0 && errno != EINTR) || got == sizeof buf - 1) break;
     }
     close(fds[0]);
     int ws = 0;
-    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-        if (batch_signal && !killed) {
-            kill(pid, SIGKILL);
-            killed = 1;
-        }
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
+    }
     buf[got] = '\0';
-    if (batch_signal) {
+    if (stop_signal(r->b)) {
         *interrupted = 1;
-        return sb_error_set(err, SB_ERR_INTERNAL, "interrupted by signal %d", (int)batch_signal);
+        return sb_error_set(err, SB_ERR_INTERNAL, "interrupted by signal %d", stop_signal(r->b));
     }
     if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0 || got == 0)
         return sb_error_set(
@@ -444,23 +451,12 @@ sb_status sb_pipeline_batch(const sb_batch_opts *b, const sb_ctx *ctx, sb_batch_
     r->width = bids_label_width(b->count);
     sb_anatomy *anat = NULL;
     sb_label_table *all = NULL;
-    int lock_fd = -1, log_fd = -1, have_lock = 0, handlers = 0, lock_errno = 0;
-    struct sigaction old[NCAUGHT];
+    int lock_fd = -1, log_fd = -1, have_lock = 0, lock_errno = 0;
     char lock_path[PATH_N] = "", logs[PATH_N], top_tmp[PATH_N] = "";
     pathf(r->root, "%s", b->gen.out_dir);
     pathf(r->deriv, "%s/derivatives/synthbody", r->root);
     pathf(r->work, "%s/.work", r->deriv);
     pathf(logs, "%s/logs", r->deriv);
-
-    /* from here on a signal only sets batch_signal: what is being written is finished or
-     * removed, then the loop stops */
-    batch_signal = 0;
-    for (int i = 0; i < NCAUGHT; i++) {
-        struct sigaction sa = {.sa_handler = on_signal};
-        sigemptyset(&sa.sa_mask);
-        sigaction(caught[i], &sa, &old[i]);
-    }
-    handlers = 1;
 
     sb_status s = plan_images(r, err);
     if (!s)
@@ -512,7 +508,7 @@ sb_status sb_pipeline_batch(const sb_batch_opts *b, const sb_ctx *ctx, sb_batch_
     for (uint32_t k = b->shard_index + 1; k <= b->count; k += b->shard_count) total++;
     res->owned = total;
     for (uint32_t k = b->shard_index + 1; !s && k <= b->count; k += b->shard_count) {
-        if (batch_signal) break;
+        if (stop_signal(b)) break;
         char id[32], rec[PATH_N], stage[PATH_N], out[PATH_N];
         snprintf(id, sizeof id, "sub-%0*u", r->width, (unsigned)k);
         uint64_t seed = sb_batch_subject_seed(b->gen.subject.seed, k);
@@ -545,23 +541,21 @@ sb_status sb_pipeline_batch(const sb_batch_opts *b, const sb_ctx *ctx, sb_batch_
                  : s         ? "failed"
                              : "done",
                  now_s() - t0);
-        if (interrupted) res->signal = batch_signal;
+        if (interrupted) res->signal = stop_signal(b);
         if (!s) {
             res->made++;
             sb_progress(ctx, "subjects", ++seen, total);
         }
     }
-    if (!s && batch_signal) {
-        res->signal = batch_signal;
-        s = sb_error_set(err, SB_ERR_INTERNAL, "interrupted by signal %d", (int)batch_signal);
+    if (!s && stop_signal(b)) {
+        res->signal = stop_signal(b);
+        s = sb_error_set(err, SB_ERR_INTERNAL, "interrupted by signal %d", res->signal);
     }
     /* the last shard to finish sees every record and writes participants.tsv (any shard that
      * does writes the same bytes) */
     if (!s) s = bids_participants(r->root, b->count, 1, &res->merged, err);
 
 done:
-    if (handlers)
-        for (int i = 0; i < NCAUGHT; i++) sigaction(caught[i], &old[i], NULL);
     if (log_fd >= 0) close(log_fd);
     if (have_lock) unlink(lock_path);
     if (lock_fd >= 0) close(lock_fd);

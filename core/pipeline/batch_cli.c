@@ -37,12 +37,19 @@ static const char USAGE_BATCH[] =
     "  --threads N      worker threads per subject (bytes do not depend on N)\n"
     "  --max-memory-gb G  memory budget per subject, as for generate (bytes do not depend on G)\n"
     "\n"
-    "Interrupted (SIGINT, SIGTERM, SIGHUP): the running subject's partial files are removed and\n"
-    "the process dies of the signal; exit codes as for generate.\n";
+    "Interrupted (SIGINT, SIGTERM, SIGHUP, SIGQUIT): the running subject's partial files are\n"
+    "removed and the process dies of the signal; exit codes as for generate.\n";
 
 typedef struct {
     int verbosity;
 } batch_cli;
+
+/* SIGINT, SIGTERM, SIGHUP, SIGQUIT during a batch: the library stops at once and cleans up */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig) {
+    stop_signal = sig;
+}
 
 static void on_log(void *user, sb_log_level level, const char *msg) {
     const batch_cli *c = user;
@@ -305,6 +312,14 @@ int sb_cli_batch(int argc, char **argv) {
     if (!resolve_shard(shard, shard_count, &b.shard_index, &b.shard_count, why, sizeof why))
         return fail(SB_ERR_USAGE, "%s", why);
     if (!have_seed) recorded_seed(b.gen.out_dir, &b.gen.subject.seed);
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    for (int i = 0; i < 4; i++) {
+        struct sigaction sa = {.sa_handler = on_stop}, cur;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(sigs[i], NULL, &cur) == 0 && cur.sa_handler != SIG_IGN)
+            sigaction(sigs[i], &sa, NULL);
+    }
+    b.stop = &stop_signal;
     sb_batch_result res;
     sb_status s = sb_pipeline_batch(&b, &ctx, &res, &err);
     if (res.signal) {
@@ -312,7 +327,9 @@ int sb_cli_batch(int argc, char **argv) {
                 "synthbody: interrupted by signal %d: the running subject was removed; "
                 "run the same command again to resume\n",
                 res.signal);
-        signal(res.signal, SIG_DFL);
+        struct sigaction dfl = {.sa_handler = SIG_DFL};
+        sigemptyset(&dfl.sa_mask);
+        sigaction(res.signal, &dfl, NULL);
         raise(res.signal);
         return 128 + res.signal;
     }

@@ -12,6 +12,7 @@
 #include "sb_core.h"
 #include "sb_volume.h"
 
+#include <signal.h>
 #include <stdio.h>
 
 #ifdef __cplusplus
@@ -59,6 +60,10 @@ typedef struct sb_batch_opts {
     sb_generate_opts gen;
     uint32_t count;                    /* subjects 1..count */
     uint32_t shard_index, shard_count; /* this call makes subjects k, (k-1) % count == index */
+    /* NULL, or a flag the caller's signal handler sets to the signal number: the batch then
+     * kills the subject being made, removes its staging files and returns (checked 5 times a
+     * second) */
+    volatile sig_atomic_t *stop;
 } sb_batch_opts;
 
 typedef struct sb_batch_result {
@@ -71,10 +76,11 @@ typedef struct sb_batch_result {
 uint64_t sb_batch_subject_seed(uint64_t master_seed, uint32_t k);
 
 /* Makes this shard's unfinished subjects of the dataset in b->gen.out_dir, each in a child
- * process (fork) through a staging directory, and the dataset-level files. Catches SIGINT,
- * SIGTERM and SIGHUP while it runs (restored on return): the running subject is abandoned and
- * its staging files removed, and SB_ERR_INTERNAL returns with res->signal set, for the caller
- * to re-raise. Writes participants.tsv when every subject of the dataset is finished. */
+ * process (fork; the child takes the default action of SIGINT, SIGTERM, SIGHUP, SIGQUIT and
+ * dies with its parent) through a staging directory, and the dataset-level files. When *b->stop
+ * is set, the running subject is abandoned and its staging files removed, and SB_ERR_INTERNAL
+ * returns with res->signal = *b->stop, for the caller to re-raise. Writes participants.tsv when
+ * every subject of the dataset is finished. */
 sb_status sb_pipeline_batch(const sb_batch_opts *b, const sb_ctx *ctx, sb_batch_result *res,
                             sb_error *err);
 /* Writes dir/participants.tsv from the subjects' records; SB_ERR_INPUT if one is unfinished. */
