@@ -450,7 +450,10 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
         if (!s) s = sb_mri_session_finish(session, err);
         if (s) goto done;
     }
-    if (opts->mesh && (s = sb_volume_create(dim, grid.spacing, SB_DT_UINT16, &lab, err))) goto done;
+    /* meshes need the whole label map: gathered from the slabs (one slab: kept as it is) */
+    if (opts->mesh && slab < dim[2] &&
+        (s = sb_volume_create(dim, grid.spacing, SB_DT_UINT16, &lab, err)))
+        goto done;
     if (lab) memcpy(lab->affine, grid.affine, sizeof grid.affine);
     if ((s = sb_nifti_writer_open(&grid, p_labels, opts->force, SB_NIFTI_INTENT_LABEL,
                                   "synthbody labels", 1.0, 0.0, &w_labels, err)))
@@ -467,6 +470,8 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
         if (!s && lab)
             memcpy((uint16_t *)lab->data + dim[0] * dim[1] * k0, maps.labels->data,
                    sb_volume_bytes_needed(maps.labels->dim, SB_DT_UINT16));
+        else if (!s && opts->mesh)
+            lab = maps.labels, maps.labels = NULL;
         if (!s && k0 == 0 && slab >= dim[2]) { /* one slab: the whole map gives the statistics */
             s = sb_mri_session_body(session, maps.tissues, 0, err);
             if (!s) s = sb_mri_session_finish(session, err);
@@ -492,13 +497,12 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
                                              descrip, slope[k], 0.0, &w_img[i][k], err);
                 }
                 if (!s) s = sb_nifti_writer_put(w_img[i][k], img[k], err);
-                if (!s && k1 == dim[2]) s = commit_file(&w_img[i][k], &outs, p_img[i][k], err);
-                cJSON *side =
-                    s || k1 < dim[2] ? NULL : sidecar_json(a, k, names[k], &subj, slope[k]);
-                if (!s && k1 == dim[2] && !side)
-                    s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
-                if (side) s = write_json(side, p_side[i][k], opts->force, err);
-                if (side && !s) outputs_mark_done(&outs, p_side[i][k]);
+                if (s || k1 < dim[2]) continue;
+                s = commit_file(&w_img[i][k], &outs, p_img[i][k], err);
+                cJSON *side = s ? NULL : sidecar_json(a, k, names[k], &subj, slope[k]);
+                if (!s && !side) s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+                if (!s) s = write_json(side, p_side[i][k], opts->force, err);
+                if (!s) outputs_mark_done(&outs, p_side[i][k]);
                 cJSON_Delete(side);
             }
             for (size_t k = 0; k < SB_MRI_OUT_MAX; k++) sb_volume_free(img[k]);
