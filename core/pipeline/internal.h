@@ -58,4 +58,18 @@ sb_status export_plan_table(const sb_label_table *names, const sb_export_opts *o
  * .nii/.nii.gz ("body" if neither gives one). */
 void export_default_base(const char *input, int is_dir, char *out, size_t n);
 
+/* Nearest-neighbour sampling of a volume at world points (core/pipeline/preview.c; also the
+ * slice images of `sculpt`). */
+typedef struct vol_sampler {
+    const sb_volume *v;
+    double inv[3][4]; /* world -> voxel */
+} vol_sampler;
+/* 0 if the affine is singular. */
+int vol_sampler_init(vol_sampler *s, const sb_volume *v);
+/* Voxel index at world point p, or SIZE_MAX outside. */
+size_t vol_sample(const vol_sampler *s, const double p[3]);
+/* The 99.5th percentile of the volume's values (200000 samples), or 1 if not positive: the
+ * white level of a picture. */
+double vol_percentile995(const sb_volume *v);
+
 #endif

@@ -17,12 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-typedef struct {
-    const sb_volume *v;
-    double inv[3][4]; /* world -> voxel */
-} sampler;
-
-static int sampler_init(sampler *s, const sb_volume *v) {
+int vol_sampler_init(vol_sampler *s, const sb_volume *v) {
     const double(*a)[4] = v->affine;
     double det = a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) -
                  a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0]) +
@@ -39,8 +34,7 @@ static int sampler_init(sampler *s, const sb_volume *v) {
     return 1;
 }
 
-/* Voxel index at world point p, or SIZE_MAX outside. */
-static size_t sample(const sampler *s, const double p[3]) {
+size_t vol_sample(const vol_sampler *s, const double p[3]) {
     size_t idx[3];
     for (int r = 0; r < 3; r++) {
         double x = s->inv[r][0] * p[0] + s->inv[r][1] * p[1] + s->inv[r][2] * p[2] + s->inv[r][3];
@@ -56,7 +50,7 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static double percentile995(const sb_volume *v) {
+double vol_percentile995(const sb_volume *v) {
     size_t n = sb_volume_nvox(v), step = n / 200000 + 1, m = 0;
     double *buf = malloc((n / step + 1) * sizeof *buf);
     if (!buf) return 1.0;
@@ -118,8 +112,8 @@ sb_status sb_pipeline_preview(const sb_preview_opts *opts, const sb_ctx *ctx, sb
         if ((s = sb_nifti_read(lab_path, ctx, &lab, NULL, err))) goto done;
         names = sibling_dseg_tsv(lab_path);
     }
-    sampler si, sl;
-    if (!sampler_init(&si, img) || (lab && !sampler_init(&sl, lab))) {
+    vol_sampler si, sl;
+    if (!vol_sampler_init(&si, img) || (lab && !vol_sampler_init(&sl, lab))) {
         s = sb_error_set(err, SB_ERR_INPUT, "%s: singular affine", img_path);
         goto done;
     }
@@ -169,7 +163,7 @@ sb_status sb_pipeline_preview(const sb_preview_opts *opts, const sb_ctx *ctx, sb
         s = sb_error_set(err, SB_ERR_MEMORY, "out of memory for a %zux%zu picture", W, Hpx);
         goto done;
     }
-    double gmax = percentile995(img);
+    double gmax = vol_percentile995(img);
     for (int i = 0; i < np; i++) {
         const panel *pn = &panels[i];
         for (size_t v = 0; v < ph[i]; v++)
@@ -178,12 +172,12 @@ sb_status sb_pipeline_preview(const sb_preview_opts *opts, const sb_ctx *ctx, sb
                 p[pn->axis_n] = pn->at;
                 p[pn->axis_u] = hi[pn->axis_u] - (double)u * px; /* R or A on the left */
                 p[pn->axis_v] = hi[pn->axis_v] - (double)v * px; /* S or A at the top */
-                size_t n = sample(&si, p);
+                size_t n = vol_sample(&si, p);
                 if (n == SIZE_MAX) continue;
                 double g = 255.0 * sb_volume_get(img, n) / gmax;
                 double c[3] = {g, g, g};
                 if (lab) {
-                    size_t m = sample(&sl, p);
+                    size_t m = vol_sample(&sl, p);
                     int id = m == SIZE_MAX ? 0 : (int)sb_volume_get(lab, m);
                     if (id > 0) {
                         uint8_t col[3];

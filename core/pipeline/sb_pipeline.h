@@ -172,12 +172,17 @@ typedef struct sb_sculpt_opts {
     int smooth_iters;      /* Taubin iterations with the cut faces held (0: raw surfaces) */
     int subdiv;            /* sub-layers per voxel along the axis (0: SB_LAYER_DEFAULT_SUBDIV) */
     double kerf_mm;        /* laser kerf: the sheets' cut lines move out by half of it */
+    const char *contrast;  /* slice images: <contrast>.nii.gz of a folder INPUT (NULL: T1w if
+                              present; "none": no images) */
+    double dpi;            /* slice images' pixels per inch of the model (0: 150) */
+    int overlay;           /* slice images: organ colours blended */
     int force;
 } sb_sculpt_opts;
 
 /* Cuts the label map into layers along the axis and writes, per layer k, layer_k/<part>.stl
  * (the body with the selected organs cut out, and each organ present), layer_k.3mf (the same
- * parts, named and coloured), layer_k.svg (the laser-cut sheet), then manifest.json and
+ * parts, named and coloured), layer_k.svg (the laser-cut sheet), layer_k.png (the contrast at
+ * the mid-plane, when the input folder has it), then manifest.json and
  * assembly.md. Every part closed and
  * 2-manifold with its cut faces on the layer's planes (sb_mesh_layer_parts). Planned outputs
  * are checked first (SB_ERR_EXISTS unless force); on failure the written files are removed. */

@@ -11,7 +11,8 @@
 static const char USAGE_SCULPT[] =
     "usage: synthbody sculpt INPUT --out DIR [--axis z|y|x] [--layer-mm T]\n"
     "                        [--scale S | --height-mm H] [--from MM] [--to MM]\n"
-    "                        [--select L|none] [--smooth N] [--force]\n"
+    "                        [--select L|none] [--kerf-mm K] [--contrast C|none] [--dpi N]\n"
+    "                        [--overlay] [--smooth N] [--subdiv N] [--force]\n"
     "\n"
     "Cuts the label map INPUT (a label NIfTI with labels.tsv beside it, or a `generate` output\n"
     "folder) into layers and writes, per layer k: layer_k/<part>.stl (the body with the\n"
@@ -31,6 +32,10 @@ static const char USAGE_SCULPT[] =
     "  --subdiv N       sub-layers per voxel along the axis, 1..16 (default 4): finer cut\n"
     "                   rims, more triangles (README \"Sculptures\")\n"
     "  --kerf-mm K      laser kerf: the sheets' cut lines move out by K/2 (default 0)\n"
+    "  --contrast C     slice images layer_k.png of INPUT/C.nii.gz at each layer's mid-plane\n"
+    "                   (default T1w when INPUT is a folder holding it; none: no images)\n"
+    "  --dpi N          slice images' pixels per inch at the model's size (default 150)\n"
+    "  --overlay        slice images: organ colours blended\n"
     "  --force          replace existing outputs\n"
     "  --threads N      worker threads (output bytes do not depend on N)\n";
 
@@ -85,14 +90,18 @@ int sb_cli_sculpt(int argc, char **argv) {
             o.force = 1;
             continue;
         }
+        if (!strcmp(a, "--overlay")) {
+            o.overlay = 1;
+            continue;
+        }
         if (a[0] != '-' || !strcmp(a, "-")) {
             if (o.input) return fail(SB_ERR_USAGE, "unexpected argument \"%s\"", a);
             o.input = a;
             continue;
         }
-        static const char *VALUED[] = {"--out",       "--axis",    "--layer-mm", "--scale",
-                                       "--height-mm", "--from",    "--to",       "--select",
-                                       "--smooth",    "--threads", "--subdiv",   "--kerf-mm"};
+        static const char *VALUED[] = {
+            "--out",    "--axis",   "--layer-mm", "--scale",  "--height-mm", "--from",     "--to",
+            "--select", "--smooth", "--threads",  "--subdiv", "--kerf-mm",   "--contrast", "--dpi"};
         const char *eq = strchr(a, '=');
         char name[32];
         size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
@@ -113,6 +122,8 @@ int sb_cli_sculpt(int argc, char **argv) {
             o.out_dir = val;
         } else if (!strcmp(name, "--select")) {
             o.select = val;
+        } else if (!strcmp(name, "--contrast")) {
+            o.contrast = val;
         } else if (!strcmp(name, "--axis")) {
             if (strlen(val) != 1 || !strchr("xyz", val[0]))
                 return fail(SB_ERR_USAGE, "--axis %s: z, y or x", val);
@@ -141,6 +152,10 @@ int sb_cli_sculpt(int argc, char **argv) {
                     o.has_from = 1, o.from_mm = d;
                 else
                     o.has_to = 1, o.to_mm = d;
+            } else if (!strcmp(name, "--dpi")) {
+                if (!(d >= 10 && d <= 2400))
+                    return fail(SB_ERR_USAGE, "--dpi %s is outside [10, 2400]", val);
+                o.dpi = d;
             } else if (!strcmp(name, "--kerf-mm")) {
                 if (!(d >= 0 && d <= 5))
                     return fail(SB_ERR_USAGE, "--kerf-mm %s is outside [0, 5]", val);

@@ -38,6 +38,7 @@ typedef struct layer {
     const char **stl;    /* planned STL path per part (NULL: absent) */
     const char *threemf; /* planned 3MF path */
     const char *svg;     /* planned SVG path */
+    const char *png;     /* planned PNG path (NULL: no slice images) */
 } layer;
 
 typedef struct sculpt {
@@ -52,6 +53,9 @@ typedef struct sculpt {
     layer *layers;
     size_t nlayers;
     const char *manifest, *assembly;
+    sb_volume *img; /* the contrast of the slice images (NULL: none) */
+    char img_path[4096];
+    double img_white; /* its white level */
 } sculpt;
 
 static const char AXIS_NAMES[3][10] = {"sagittal", "coronal", "axial"};
@@ -251,6 +255,8 @@ static sb_status plan(sculpt *c, outputs *outs, sb_error *err) {
         if (!s) s = outputs_plan(outs, c->o->out_dir, name, &L->threemf, err);
         snprintf(name, sizeof name, "layer_%03zu.svg", l + 1);
         if (!s) s = outputs_plan(outs, c->o->out_dir, name, &L->svg, err);
+        snprintf(name, sizeof name, "layer_%03zu.png", l + 1);
+        if (!s && c->img) s = outputs_plan(outs, c->o->out_dir, name, &L->png, err);
     }
     if (!s) s = outputs_plan(outs, c->o->out_dir, "manifest.json", &c->manifest, err);
     if (!s) s = outputs_plan(outs, c->o->out_dir, "assembly.md", &c->assembly, err);
@@ -485,6 +491,96 @@ done:
     return s;
 }
 
+/* ---- the slice image of a layer ----------------------------------------------------------- */
+
+/* The contrast image for the slice pictures: <contrast>.nii.gz beside the label map when the
+ * input is a folder (default T1w, skipped if absent unless named); "none": no pictures. */
+static sb_status load_image(sculpt *c, const char *input, const sb_ctx *ctx, sb_error *err) {
+    const char *name = c->o->contrast ? c->o->contrast : "T1w";
+    if (!strcmp(name, "none")) return SB_OK;
+    struct stat st;
+    if (stat(input, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        if (c->o->contrast)
+            return sb_error_set(err, SB_ERR_USAGE,
+                                "--contrast %s needs a generate output folder as INPUT", name);
+        return SB_OK;
+    }
+    char file[300];
+    snprintf(file, sizeof file, "%s.nii.gz", name);
+    if (!sb_file_name_safe(file))
+        return sb_error_set(err, SB_ERR_USAGE, "--contrast \"%s\" is not a contrast name", name);
+    sb_status s = sb_path_join(c->img_path, sizeof c->img_path, input, file, err);
+    if (s) return s;
+    if (!sb_path_exists(c->img_path)) {
+        if (c->o->contrast)
+            return sb_error_set(err, SB_ERR_INPUT, "%s: no such file (--contrast %s)", c->img_path,
+                                name);
+        return SB_OK;
+    }
+    if ((s = sb_nifti_read(c->img_path, ctx, &c->img, NULL, err))) return s;
+    c->img_white = vol_percentile995(c->img);
+    return SB_OK;
+}
+
+/* layer_k.png: the contrast at the layer's mid-plane over the layer's bounding box (x, y of the
+ * model frame, seen from +z like the sheet), --dpi pixels per inch of the model, grey levels up
+ * to 254 at the image's 99.5th percentile, pure white (255) exactly outside the body (nothing
+ * printed on the transparent sheet), label colours blended half with --overlay. */
+static sb_status write_png(sculpt *c, size_t l, const double lo3[3], const double hi3[3], cJSON *e,
+                           sb_error *err) {
+    layer *L = &c->layers[l];
+    double dpi = c->o->dpi > 0 ? c->o->dpi : 150, W = hi3[0] - lo3[0], H = hi3[1] - lo3[1];
+    double wpx = floor(W / 25.4 * dpi + 0.5), hpx = floor(H / 25.4 * dpi + 0.5);
+    if (wpx < 1) wpx = 1;
+    if (hpx < 1) hpx = 1;
+    if (wpx * hpx > 2e8)
+        return sb_error_set(err, SB_ERR_USAGE,
+                            "layer %zu: %.0f x %.0f pixels at --dpi %g is too large", l + 1, wpx,
+                            hpx, dpi);
+    size_t w = (size_t)wpx, h = (size_t)hpx;
+    uint8_t *rgb = malloc(w * h * 3);
+    if (!rgb) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    vol_sampler si, sl;
+    if (!vol_sampler_init(&si, c->img) || !vol_sampler_init(&sl, c->v)) {
+        free(rgb);
+        return sb_error_set(err, SB_ERR_INPUT, "%s: singular affine", c->img_path);
+    }
+    int ax = c->axis;
+    double mid = 0.5 * (L->from + L->to), mmpx = W / (double)w, mmpy = H / (double)h;
+    for (size_t y = 0; y < h; y++)
+        for (size_t x = 0; x < w; x++) {
+            double mx = lo3[0] + ((double)x + 0.5) * mmpx, my = hi3[1] - ((double)y + 0.5) * mmpy;
+            double p[3];
+            p[(ax + 1) % 3] = mx / c->scale, p[(ax + 2) % 3] = my / c->scale, p[ax] = mid;
+            uint8_t *o = rgb + 3 * (y * w + x);
+            size_t nl = vol_sample(&sl, p), ni = vol_sample(&si, p);
+            double lab = nl == SIZE_MAX ? 0 : sb_volume_get(c->v, nl);
+            if (!(lab >= 1 && lab <= 65535 && lab == floor(lab)) || ni == SIZE_MAX) {
+                o[0] = o[1] = o[2] = 255;
+                continue;
+            }
+            double g = 255.0 * sb_volume_get(c->img, ni) / c->img_white;
+            g = g < 0 ? 0 : g > 254 ? 254 : g; /* 255 (white) only outside the body */
+            for (int k = 0; k < 3; k++) o[k] = (uint8_t)(g + 0.5);
+            uint16_t pi = c->part_of[(size_t)lab];
+            if (c->o->overlay && pi > 1)
+                for (int k = 0; k < 3; k++)
+                    o[k] = (uint8_t)((o[k] + c->parts[pi - 1].rgba[k] + 1) / 2);
+        }
+    sb_status s = sb_png_write_rgb(rgb, w, h, L->png, c->o->force, err);
+    free(rgb);
+    if (s) return s;
+    cJSON *g = cJSON_AddObjectToObject(e, "png");
+    cJSON_AddStringToObject(g, "path", rel(c, L->png));
+    cJSON_AddNumberToObject(g, "width_px", (double)w);
+    cJSON_AddNumberToObject(g, "height_px", (double)h);
+    cJSON_AddNumberToObject(g, "dpi", dpi);
+    cJSON_AddNumberToObject(g, "width_mm", W);
+    cJSON_AddNumberToObject(g, "height_mm", H);
+    cJSON_AddNumberToObject(g, "plane_world_mm", mid);
+    return SB_OK;
+}
+
 /* Meshes and writes one layer; appends its manifest entry to `list`. */
 static sb_status do_layer(sculpt *c, size_t l, outputs *outs, cJSON *list, double *sum_mm3,
                           const sb_ctx *ctx, sb_error *err) {
@@ -585,6 +681,10 @@ static sb_status do_layer(sculpt *c, size_t l, outputs *outs, cJSON *list, doubl
     outputs_mark_done(outs, L->threemf);
     if ((s = write_svg(c, l, lo3, hi3, e, err))) goto done;
     outputs_mark_done(outs, L->svg);
+    if (L->png) {
+        if ((s = write_png(c, l, lo3, hi3, e, err))) goto done;
+        outputs_mark_done(outs, L->png);
+    }
 done:
     for (size_t p = 0; ms && p < np; p++) sb_trimesh_free(ms[p]);
     free(ms), free(info), free(sm), free(idx);
@@ -699,8 +799,9 @@ sb_status sb_pipeline_sculpt(const sb_sculpt_opts *o, const sb_ctx *ctx, sb_erro
     if ((s = label_counts(c.v, nii, counts, err))) goto done;
     names = sibling_dseg_tsv(nii);
     if ((s = make_parts(&c, counts, names, err)) || (s = make_layers(&c, err)) ||
-        (s = find_presence(&c, err)) || (s = plan(&c, &outs, err)) ||
-        (s = outputs_check(&outs, o->force, err)) || (s = sb_mkdir_p(o->out_dir, err)))
+        (s = load_image(&c, o->input, ctx, err)) || (s = find_presence(&c, err)) ||
+        (s = plan(&c, &outs, err)) || (s = outputs_check(&outs, o->force, err)) ||
+        (s = sb_mkdir_p(o->out_dir, err)))
         goto done;
     double whole = 0, sum = 0;
     if ((s = whole_model(&c, &whole, err))) goto done;
@@ -712,6 +813,7 @@ sb_status sb_pipeline_sculpt(const sb_sculpt_opts *o, const sb_ctx *ctx, sb_erro
     cJSON_AddStringToObject(root, "cut", AXIS_NAMES[c.axis]);
     cJSON_AddNumberToObject(root, "scale", c.scale);
     cJSON_AddNumberToObject(root, "layer_mm", o->layer_mm);
+    if (c.img) cJSON_AddStringToObject(root, "slice_image", c.img_path);
     cJSON_AddStringToObject(root, "frame",
                             "model mm: world RAS+ mm times scale, rotated so the cutting axis is "
                             "+z (axis z: (x,y,z); y: (z,x,y); x: (y,z,x))");
@@ -751,5 +853,6 @@ done:
     sb_labels_free(names);
     free(counts);
     sb_volume_free(c.v);
+    sb_volume_free(c.img);
     return s;
 }

@@ -11,7 +11,8 @@ test_on_sculpture_* tests read those files:
   - every cut face planar: each vertex of a part lies between its layer's planes, and every
     vertex of a triangle lying in a cut face is within 0.01 mm of the plane;
   - every laser-cut sheet (SVG) rendered by rsvg-convert (librsvg), sized to its layer's
-    bounding box in mm, with closed paths.
+    bounding box in mm, with closed paths;
+  - every slice image (PNG, read by VTK's libpng reader) sized to the layer at the DPI asked.
 """
 import argparse
 import glob
@@ -112,7 +113,7 @@ def test_make_sculpture():
     shutil.rmtree(s, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
     run("generate", "--seed", 1, "--voxel", 4, "--contrasts", "T1w", "--out", s, "-q", expect=OK)
-    run("sculpt", s, "--out", out, "--layer-mm", 10, "-q", expect=OK)
+    run("sculpt", s, "--out", out, "--layer-mm", 10, "--dpi", 25.4, "-q", expect=OK)
     left = [f for f in glob.glob(os.path.join(out, "**", ".*"), recursive=True) if ".tmp." in f]
     assert not left, left
     m = manifest(out)
@@ -125,6 +126,7 @@ def test_make_sculpture():
     for L in m["layers"]:
         want.add(L["3mf"])
         want.add(L["svg"]["path"])
+        want.add(L["png"]["path"])
         want.update(p["stl"] for p in L["parts"])
     assert set(files_in(out)) == want, set(files_in(out)) ^ want
 
@@ -316,6 +318,53 @@ def test_on_sculpture_svg():
         assert p.returncode == 0, p.stderr
         w, h = png_size(png)
         assert abs(w - L["svg"]["width_mm"]) <= 1 and abs(h - L["svg"]["height_mm"]) <= 1, (w, h)
+
+
+def read_png(path):
+    """A PNG decoded by VTK's reader (libpng) -> (height, width, 3) uint8."""
+    import vtk
+    from vtk.util.numpy_support import vtk_to_numpy
+    r = vtk.vtkPNGReader()
+    r.SetFileName(path)
+    r.Update()
+    img = r.GetOutput()
+    w, h, _ = img.GetDimensions()
+    a = vtk_to_numpy(img.GetPointData().GetScalars()).reshape(h, w, -1)
+    return a[::-1, :, :3]  # VTK's rows run bottom to top
+
+
+def loops_area(paths, cls):
+    a = 0.0
+    for c, _, xy in paths:
+        if c == cls:
+            x, y = xy[:, 0], xy[:, 1]
+            a += 0.5 * (x * np.roll(y, -1) - np.roll(x, -1) * y).sum()
+    return abs(a)
+
+
+def test_on_sculpture_png():
+    """Every layer's slice image: the layer's bounding box at --dpi 25.4 (1 pixel per mm), white
+    outside the body; the body's pixels cover the area inside the sheet's cut lines (within 10 %:
+    the same plane, pixels against the midpoint contour)."""
+    out = sculpt_dir()
+    m = manifest(out)
+    assert m["slice_image"].endswith("T1w.nii.gz")
+    for L in m["layers"][::5]:
+        g = L["png"]
+        img = read_png(os.path.join(out, g["path"]))
+        assert img.shape[:2] == (g["height_px"], g["width_px"])
+        assert g["dpi"] == 25.4
+        assert abs(g["width_px"] - (L["bbox_max_mm"][0] - L["bbox_min_mm"][0])) <= 0.5 + 1e-6
+        assert abs(g["height_px"] - (L["bbox_max_mm"][1] - L["bbox_min_mm"][1])) <= 0.5 + 1e-6
+        body = (img != 255).any(axis=2)
+        grey = (img[..., 0] == img[..., 1]) & (img[..., 1] == img[..., 2])
+        assert grey.all()  # no --overlay: grey levels only
+        w, h, paths, _ = svg_paths(os.path.join(out, L["svg"]["path"]))
+        area = loops_area(paths, "cut")
+        px = body.sum() * (g["width_mm"] / g["width_px"]) * (g["height_mm"] / g["height_px"])
+        if L["svg"]["plane_world_mm"] == round(g["plane_world_mm"] / 4) * 4:
+            assert abs(px / area - 1) < 0.1, (L["layer"], px, area)
+        assert 0 < body.mean() < 1
 
 
 # ---- options and bad input (a small 8 mm subject made here) -------------------------------------
