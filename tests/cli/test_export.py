@@ -9,7 +9,9 @@ real programs:
   - Blender 3.4 (background mode) imports the OBJ and the GLB (tests/client/export_blender_check.py);
   - PrusaSlicer 2.5 `--info` reads every STL and the 3MF: manifold = yes, our facet counts;
   - Assimp 5.2 (C API, tests/unit/export/assimp_dump.c) re-imports every file: triangles, names;
-  - VTK 9.1 (Debian's Python) reads the VTP and the PLY with their per-face labels / vertex colours.
+  - VTK 9.1 (Debian's Python) reads the VTP and the PLY with their per-face labels / vertex colours;
+  - lib3mf 1.8.1 (the 3MF Consortium's library, tests/unit/export/lib3mf_dump.cpp) reads the 3MF
+    in strict mode.
 """
 import argparse
 import glob
@@ -24,7 +26,7 @@ import sys
 
 import numpy as np
 
-BIN = DUMP = WORK = None
+BIN = DUMP = LIB3MF = WORK = None
 BLENDER_CHECK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "client",
                              "export_blender_check.py")
 OK, INTERNAL, USAGE, INPUT, OUTPUT, MEMORY, EXISTS, LABEL = range(8)
@@ -244,6 +246,25 @@ def test_on_subject_assimp():
         meshes, _ = assimp(os.path.join(out, "stl", st["name"] + ".stl"))
         assert sum(x["faces"] for x in meshes) == st["triangles"], st["name"]
     print(f"assimp: obj, glb, 3mf, ply, stl and {len(structs)} STL files re-imported")
+
+
+def test_on_subject_lib3mf():
+    assert LIB3MF, "built without lib3mf-dev (.ci/packages): no lib3mf_dump"
+    out = export_dir()
+    m = manifest(out)
+    base = os.path.basename(subject_dir())
+    p = subprocess.run([LIB3MF, os.path.join(out, f"{base}.3mf")], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    rows = [l.split("\t") for l in p.stdout.splitlines()]
+    assert rows[0] == ["warnings", "0"], p.stdout[:2000]
+    objs = [r for r in rows if r[0] == "object"]
+    assert len(objs) == len(m["structures"])
+    for r, st in zip(objs, m["structures"]):
+        assert r[1] == st["name"] and int(r[3]) == st["triangles"], (r, st)
+        want = [int(st["color"][i:i + 2], 16) for i in (1, 3, 5)] + [255]
+        assert [int(x) for x in r[4:8]] == want, (r, st["color"])
+    print(f"lib3mf (strict): {len(objs)} objects, names, triangles and colours; 0 warnings")
 
 
 def test_on_subject_vtk():
@@ -509,14 +530,16 @@ def test_small_errors_exit_codes_no_partial_output():
 
 
 def main():
-    global BIN, DUMP, WORK
+    global BIN, DUMP, LIB3MF, WORK
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--dump", required=True)
+    ap.add_argument("--lib3mf", default=None)
     ap.add_argument("--work", required=True)
     ap.add_argument("test")
     a = ap.parse_args()
     BIN, DUMP, WORK = map(os.path.abspath, (a.bin, a.dump, a.work))
+    LIB3MF = os.path.abspath(a.lib3mf) if a.lib3mf else None
     os.makedirs(WORK, exist_ok=True)
     fn = globals().get(a.test)
     if not fn or not a.test.startswith("test_"):
