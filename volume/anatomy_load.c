@@ -476,14 +476,19 @@ static sb_status parse_structure(ctx_t *c, sb_anatomy *a, const cJSON *j, const 
     s.draw_key = (uint32_t)s.label.id;
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "size_group"))) {
         /* parts of one organ share one random size factor and shift, so they stay fitted */
-        if (!cJSON_IsString(x) || !x->valuestring[0])
+        if (!cJSON_IsString(x) || !x->valuestring[0]) {
+            sdf_tree_free(&s.tree); /* leaked before (fuzz_anatomy, LeakSanitizer) */
             return bad(c, sub, "size_group must be a name");
+        }
         uint32_t h = 2166136261u; /* FNV-1a */
         for (const char *q = x->valuestring; *q; q++) h = (h ^ (uint8_t)*q) * 16777619u;
         s.draw_key = 0x80000000u | h;
     }
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "connected"))) {
-        if (!cJSON_IsBool(x)) return bad(c, sub, "connected must be true or false");
+        if (!cJSON_IsBool(x)) {
+            sdf_tree_free(&s.tree);
+            return bad(c, sub, "connected must be true or false");
+        }
         s.several = cJSON_IsFalse(x);
     }
     const cJSON *mir = cJSON_GetObjectItemCaseSensitive(j, "mirror");
