@@ -6,6 +6,7 @@
 # usage: tests/bench/batch_bench.sh SYNTHBODY [COUNT (3)] [WORK (/tmp/synthbody-batch-bench)]
 # Prints, per variant, wall seconds, subjects per hour and the peak memory of the largest process
 # (GNU time's "Maximum resident set size"; a batch's subject runs in a child process, counted).
+# Needs ~250 MB of disk per subject and variant (2 mm, meshes); WORK is removed at the end.
 set -euo pipefail
 
 BIN=$(readlink -f "$1")
@@ -43,6 +44,10 @@ loop() {
 export -f loop
 export BIN SEEDS VOXEL WORK THREADS
 timed "generate loop, $THREADS threads" bash -c loop
+s1=$(echo "$SEEDS" | head -n1)
+cmp -s "$WORK/loop/$s1/T1w.nii.gz" "$WORK/batch/sub-0001/anat/sub-0001_T1w.nii.gz" &&
+    echo "generate --seed $s1 and sub-0001: same T1w bytes"
+rm -rf "$WORK/loop" # ~250 MB per subject with meshes
 
 two_shards() {
     "$BIN" batch --count "$COUNT" --out "$WORK/shards" --seed $SEED --voxel $VOXEL --mesh \
@@ -55,9 +60,6 @@ export -f two_shards
 export COUNT SEED
 timed "batch, 2 shards x 1 thread" bash -c two_shards
 
-# the same bytes whichever way
 diff -r -x logs "$WORK/batch" "$WORK/shards" >/dev/null && echo "1 process and 2 shards: same bytes"
-s1=$(echo "$SEEDS" | head -n1)
-cmp -s "$WORK/loop/$s1/T1w.nii.gz" "$WORK/batch/sub-0001/anat/sub-0001_T1w.nii.gz" &&
-    echo "generate --seed $s1 and sub-0001: same T1w bytes"
+rm -rf "$WORK"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
