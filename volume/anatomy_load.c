@@ -579,6 +579,15 @@ static sb_status load_doc(sb_anatomy *a, const char *text, const char *file, int
         s = bad(&c, "format", "expected \"synthbody-anatomy\"");
     else if (!cJSON_IsNumber(ver) || ver->valuedouble != 1)
         s = bad(&c, "version", "this program reads version 1");
+    /* members of an array have no name: "landmarks" and "shapes" as arrays would hand NULL
+     * names on (fuzz_anatomy, UBSan: strcmp(NULL)) */
+    static const char *const objects[] = {"landmarks", "shapes"};
+    for (int k = 0; !s && k < 2; k++) {
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, objects[k]);
+        if (o && !cJSON_IsObject(o)) s = bad(&c, objects[k], "expected an object of names");
+    }
+    const cJSON *sl = cJSON_GetObjectItemCaseSensitive(root, "structures");
+    if (!s && sl && !cJSON_IsArray(sl)) s = bad(&c, "structures", "expected an array");
     const cJSON *lms = pass == 0 ? cJSON_GetObjectItemCaseSensitive(root, "landmarks") : NULL;
     for (const cJSON *l = lms ? lms->child : NULL; !s && l; l = l->next) {
         char path[160];
