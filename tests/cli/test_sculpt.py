@@ -421,6 +421,30 @@ def test_sculpt_coronal_scaled():
             assert info(os.path.join(outs[0], p["stl"]))["closed"] == "yes"
 
 
+def test_sculpt_prusaslicer_slices():
+    """PrusaSlicer 2.5 slices a layer's 3MF (body and organs in place, scale 0.3) into G-code:
+    exit 0, and the printed height is the layer's thickness (to one print layer)."""
+    s = small_subject()
+    out = os.path.join(WORK, "sliced")
+    shutil.rmtree(out, ignore_errors=True)
+    run("sculpt", s, "--out", out, "--layer-mm", 8, "--scale", 0.3, "--from", 1000, "--to",
+        1300, "--contrast", "none", "-q", expect=OK)
+    m = manifest(out)
+    L = m["layers"][len(m["layers"]) // 2]
+    assert len(L["parts"]) > 1
+    gcode = os.path.join(WORK, "layer.gcode")
+    if os.path.exists(gcode):
+        os.remove(gcode)
+    p = subprocess.run(["prusa-slicer", "--export-gcode", os.path.join(out, L["3mf"]), "--output",
+                        gcode], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    with open(gcode) as f:
+        text = f.read()
+    zs = [float(z) for z in re.findall(r"^;Z:([\d.]+)", text, re.M)]
+    lh = float(re.search(r"^; layer_height = ([\d.]+)", text, re.M).group(1))
+    assert zs and abs(max(zs) - L["thickness_mm"]) <= lh + 1e-6, (max(zs), L["thickness_mm"])
+
+
 def test_sculpt_body_only_sagittal():
     s = small_subject()
     out = os.path.join(WORK, "sagittal")
