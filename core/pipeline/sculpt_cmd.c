@@ -53,7 +53,8 @@ typedef struct sculpt {
     layer *layers;
     size_t nlayers;
     const char *manifest, *assembly;
-    sb_volume *img; /* the contrast of the slice images (NULL: none) */
+    size_t *plane_count; /* labelled voxels of each plane along the voxel axis */
+    sb_volume *img;      /* the contrast of the slice images (NULL: none) */
     char img_path[4096];
     double img_white; /* its white level */
 } sculpt;
@@ -208,7 +209,11 @@ static sb_status find_presence(sculpt *c, sb_error *err) {
     int a = c->vox_axis;
     size_t np = (size_t)c->nparts, nk = v->dim[a];
     unsigned char *plane = calloc(nk * np, 1);
-    if (!plane) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    c->plane_count = calloc(nk, sizeof *c->plane_count);
+    if (!plane || !c->plane_count) {
+        free(plane);
+        return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    }
     for (size_t k = 0; k < v->dim[2]; k++)
         for (size_t j = 0; j < v->dim[1]; j++)
             for (size_t i = 0; i < v->dim[0]; i++) {
@@ -217,6 +222,7 @@ static sb_status find_presence(sculpt *c, sb_error *err) {
                 uint16_t p = c->part_of[(size_t)x];
                 size_t ix[3] = {i, j, k};
                 if (p) plane[ix[a] * np + p - 1] = 1;
+                if (p) c->plane_count[ix[a]]++;
             }
     sb_status s = SB_OK;
     for (size_t l = 0; !s && l < c->nlayers; l++) {
@@ -304,7 +310,7 @@ static sb_status write_text(const char *text, const char *path, int force, sb_er
 
 /* The label map's plane drawn on a layer's sheet: the one nearest the layer's mid-plane among
  * those the layer's resampling reads that holds body voxels (-1: none). */
-static long sheet_plane(const sculpt *c, const layer *L, size_t *count, sb_error *err) {
+static long sheet_plane(const sculpt *c, const layer *L, const size_t *count, sb_error *err) {
     sb_layer_opts lo;
     sb_layer_opts_default(&lo);
     lo.axis = c->axis, lo.from_mm = L->from, lo.to_mm = L->to;
@@ -389,24 +395,17 @@ static sb_status write_svg(sculpt *c, size_t l, const double lo3[3], const doubl
     layer *L = &c->layers[l];
     int a = c->vox_axis, b = (a + 1) % 3, cc = (a + 2) % 3;
     size_t nu = v->dim[b], nv = v->dim[cc], np = (size_t)c->nparts;
-    size_t *count = calloc(v->dim[a], sizeof *count);
     uint8_t *kind = malloc(nu * nv), *mask = malloc(nu * nv);
     float *dist = malloc(nu * nv * sizeof *dist);
     sb_svg_path *paths = NULL;
     size_t npaths = 0, cap = 0;
     sb_status s = SB_OK;
-    if (!count || !kind || !mask || !dist) {
+    if (!kind || !mask || !dist) {
         s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
         goto done;
     }
     size_t ix[3];
-    for (ix[2] = 0; ix[2] < v->dim[2]; ix[2]++)
-        for (ix[1] = 0; ix[1] < v->dim[1]; ix[1]++)
-            for (ix[0] = 0; ix[0] < v->dim[0]; ix[0]++) {
-                double x = sb_volume_get(v, sb_volume_index(v, ix[0], ix[1], ix[2]));
-                if (x >= 1 && x <= 65535 && x == floor(x) && c->part_of[(size_t)x]) count[ix[a]]++;
-            }
-    long k = sheet_plane(c, L, count, err);
+    long k = sheet_plane(c, L, c->plane_count, err);
     if (k == -2) {
         s = err->status ? err->status : SB_ERR_INTERNAL;
         goto done;
@@ -487,7 +486,7 @@ static sb_status write_svg(sculpt *c, size_t l, const double lo3[3], const doubl
 done:
     for (size_t i = 0; i < npaths; i++) free((void *)paths[i].xy);
     free(paths);
-    free(count), free(kind), free(mask), free(dist);
+    free(kind), free(mask), free(dist);
     return s;
 }
 
@@ -850,6 +849,7 @@ done:
     free(c.layers);
     free(c.parts);
     free(c.part_of);
+    free(c.plane_count);
     sb_labels_free(names);
     free(counts);
     sb_volume_free(c.v);
