@@ -29,18 +29,18 @@ mkdir -p "$WORK"
 WORK=$(readlink -f "$WORK")
 T=$(mktemp -d /tmp/sb-slurm.XXXXXX) # daemons' files; short: the munge socket path is limited
 export SLURM_CONF=$T/slurm.conf
+# the daemons run in the foreground as this script's children, so that a harness killing the
+# test's process tree (a CTest timeout) takes them too; the trap stops them otherwise
+DAEMONS=""
 
 cleanup() {
     local rc=$?
     set +e
     [ -n "${JOB:-}" ] && scancel "$JOB" 2>/dev/null
-    for pidfile in "$T/slurmd.pid" "$T/slurmctld.pid" "$T/munge/munged.pid"; do
-        if [ -s "$pidfile" ]; then
-            pid=$(cat "$pidfile")
-            kill "$pid" 2>/dev/null
-            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -9 "$pid" 2>/dev/null
-        fi
+    for pid in $DAEMONS; do
+        kill "$pid" 2>/dev/null
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null
     done
     if [ $rc != 0 ]; then
         for f in "$T"/slurmctld.log "$T"/slurmd.log "$T"/task-*.out; do
@@ -65,9 +65,11 @@ mkdir -p "$T/munge" "$T/state" "$T/spool"
 chmod 700 "$T/munge"
 head -c 1024 /dev/urandom >"$T/munge/munge.key"
 chmod 400 "$T/munge/munge.key"
-munged -f -S "$T/munge/munge.sock" --key-file="$T/munge/munge.key" \
+munged -F -f -S "$T/munge/munge.sock" --key-file="$T/munge/munge.key" \
     --log-file="$T/munge/munged.log" --pid-file="$T/munge/munged.pid" \
-    --seed-file="$T/munge/munged.seed" || fail "munged did not start"
+    --seed-file="$T/munge/munged.seed" >"$T/munge/munged.out" 2>&1 &
+DAEMONS="$!"
+for _ in $(seq 100); do [ -S "$T/munge/munge.sock" ] && break; sleep 0.1; done
 munge -S "$T/munge/munge.sock" -n | unmunge -S "$T/munge/munge.sock" >/dev/null ||
     fail "munge credentials do not round-trip"
 
@@ -104,8 +106,10 @@ JobAcctGatherType=jobacct_gather/none
 NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM_MB State=UNKNOWN
 PartitionName=synthbody Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 EOF
-slurmctld -i -f "$SLURM_CONF" || fail "slurmctld did not start"
-slurmd -f "$SLURM_CONF" || fail "slurmd did not start"
+slurmctld -D -i -f "$SLURM_CONF" >"$T/slurmctld.out" 2>&1 &
+DAEMONS="$! $DAEMONS"
+slurmd -D -f "$SLURM_CONF" >"$T/slurmd.out" 2>&1 &
+DAEMONS="$! $DAEMONS"
 for _ in $(seq 300); do
     [ "$(sinfo -h -o %t 2>/dev/null)" = idle ] && break
     sleep 0.1
