@@ -29,7 +29,7 @@ import zipfile
 import nibabel as nib
 import numpy as np
 
-BIN = WORK = None
+BIN = WORK = TEST = None
 OK, INTERNAL, USAGE, INPUT, OUTPUT, MEMORY, EXISTS, LABEL = range(8)
 TOL = 0.01  # mm: the acceptance bound on the cut faces
 
@@ -370,7 +370,8 @@ def test_on_sculpture_png():
 # ---- options and bad input (a small 8 mm subject made here) -------------------------------------
 
 def small_subject():
-    s = os.path.join(WORK, "small")
+    # one per test: ctest runs these tests in parallel, and two making one folder collide
+    s = os.path.join(WORK, "small_" + TEST)
     if not os.path.exists(os.path.join(s, "subject.json")):
         shutil.rmtree(s, ignore_errors=True)
         run("generate", "--seed", 2, "--voxel", 8, "--contrasts", "T1w", "--out", s, "-q",
@@ -503,6 +504,8 @@ def main():
     a = ap.parse_args()
     BIN, WORK = map(os.path.abspath, (a.bin, a.work))
     os.makedirs(WORK, exist_ok=True)
+    global TEST
+    TEST = a.test
     fn = globals().get(a.test)
     if not fn or not a.test.startswith("test_"):
         sys.exit(f"no test named {a.test}")
