@@ -3,6 +3,7 @@
 #include "batch_cli.h"
 
 #include "cli_parse.h"
+#include "cli_report.h"
 #include "sb_pipeline.h"
 
 #include <signal.h>
@@ -51,35 +52,13 @@ static void on_stop(int sig) {
     stop_signal = sig;
 }
 
-static void on_log(void *user, sb_log_level level, const char *msg) {
-    const batch_cli *c = user;
-    if ((level == SB_LOG_INFO && c->verbosity < 2) || (level >= SB_LOG_DEBUG && c->verbosity < 3) ||
-        (level == SB_LOG_WARN && c->verbosity < 1))
-        return;
-    static const char *names[] = {"error", "warning", "info", "debug"};
-    fprintf(stderr, "synthbody: %s: %s\n", names[level], msg);
-}
-
 static void on_progress(void *user, const char *step, size_t done, size_t total) {
     const batch_cli *c = user;
     if (c->verbosity >= 2 && !strcmp(step, "subjects"))
         fprintf(stderr, "synthbody: subjects: %zu of %zu\n", done, total);
 }
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static int
-fail(sb_status s, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "synthbody: error: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    if (s == SB_ERR_USAGE) fprintf(stderr, "Try 'synthbody batch --help'.\n");
-    return (int)s;
-}
+#define fail(...) sb_cli_fail("batch", __VA_ARGS__)
 
 /* A whole non-negative integer below 2^32 from text (empty or other: 0 returned in *ok). */
 static uint32_t u32(const char *text, int *ok) {
@@ -186,7 +165,7 @@ static int recorded_seed(const char *dir, uint64_t *seed) {
 
 int sb_cli_batch(int argc, char **argv) {
     batch_cli c = {.verbosity = 1};
-    sb_ctx ctx = {.threads = 0, .log = on_log, .progress = on_progress, .user = &c};
+    sb_ctx ctx = {.threads = 0, .log = sb_cli_on_log, .progress = on_progress, .user = &c};
     sb_batch_opts b = {.gen = {.subject = {.sex = SB_SEX_RANDOM}, .voxel_mm = 2.0}};
     const char *shard = NULL, *merge = NULL;
     uint32_t shard_count = 0;

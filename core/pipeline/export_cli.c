@@ -2,6 +2,7 @@
 #include "export_cli.h"
 
 #include "cli_parse.h"
+#include "cli_report.h"
 #include "sb_pipeline.h"
 
 #include <stdarg.h>
@@ -44,29 +45,7 @@ typedef struct {
     int verbosity;
 } export_cli;
 
-static void on_log(void *user, sb_log_level level, const char *msg) {
-    const export_cli *c = user;
-    if ((level == SB_LOG_INFO && c->verbosity < 2) || (level >= SB_LOG_DEBUG && c->verbosity < 3) ||
-        (level == SB_LOG_WARN && c->verbosity < 1))
-        return;
-    static const char *names[] = {"error", "warning", "info", "debug"};
-    fprintf(stderr, "synthbody: %s: %s\n", names[level], msg);
-}
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static int
-fail(sb_status s, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "synthbody: error: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    if (s == SB_ERR_USAGE) fprintf(stderr, "Try 'synthbody export --help'.\n");
-    return (int)s;
-}
+#define fail(...) sb_cli_fail("export", __VA_ARGS__)
 
 unsigned sb_cli_export_formats(const char *val, char *why, size_t n) {
     static const struct {
@@ -97,7 +76,7 @@ unsigned sb_cli_export_formats(const char *val, char *why, size_t n) {
 
 int sb_cli_export(int argc, char **argv) {
     export_cli c = {.verbosity = 1};
-    sb_ctx ctx = {.threads = 0, .log = on_log, .user = &c};
+    sb_ctx ctx = {.threads = 0, .log = sb_cli_on_log, .user = &c};
     sb_export_opts o = {.smooth_iters = -1, .max_error_mm = -1};
     char why[600];
     for (int i = 2; i < argc; i++) {

@@ -2,6 +2,7 @@
 #include "sculpt_cli.h"
 
 #include "cli_parse.h"
+#include "cli_report.h"
 #include "sb_pipeline.h"
 
 #include <stdarg.h>
@@ -43,33 +44,11 @@ typedef struct {
     int verbosity;
 } sculpt_cli;
 
-static void on_log(void *user, sb_log_level level, const char *msg) {
-    const sculpt_cli *c = user;
-    if ((level == SB_LOG_INFO && c->verbosity < 2) || (level >= SB_LOG_DEBUG && c->verbosity < 3) ||
-        (level == SB_LOG_WARN && c->verbosity < 1))
-        return;
-    static const char *names[] = {"error", "warning", "info", "debug"};
-    fprintf(stderr, "synthbody: %s: %s\n", names[level], msg);
-}
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static int
-fail(sb_status s, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "synthbody: error: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    if (s == SB_ERR_USAGE) fprintf(stderr, "Try 'synthbody sculpt --help'.\n");
-    return (int)s;
-}
+#define fail(...) sb_cli_fail("sculpt", __VA_ARGS__)
 
 int sb_cli_sculpt(int argc, char **argv) {
     sculpt_cli c = {.verbosity = 1};
-    sb_ctx ctx = {.threads = 0, .log = on_log, .user = &c};
+    sb_ctx ctx = {.threads = 0, .log = sb_cli_on_log, .user = &c};
     sb_sculpt_opts o = {.axis = 2, .layer_mm = 10};
     char why[600];
     for (int i = 2; i < argc; i++) {
