@@ -3,13 +3,16 @@
  * sb_mri_protocol). The input is split at the first NUL (or newline) into two strings.
  * Promises: an accepted number is finite; an accepted integer is all digits; an accepted list
  * has 1..max entries inside the range; an accepted protocol has 1..SB_PROTOCOL_MAX
- * acquisitions with positive TR and a known field; every refusal says why. */
+ * acquisitions with positive TR and a known field; every refusal says why. The two strings are
+ * also a subcommand's arguments for sb_cli_next: it ends, every argument is read once, an
+ * option's value is non-empty and its name one of the listed. */
 #include "cli_parse.h"
 #include "fuzz_util.h"
 #include "sb_volume.h"
 
 #include <ctype.h>
 #include <math.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -47,6 +50,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     } else {
         FUZZ_CHECK(why[0], "no reason for \"%s\"", a);
     }
+
+    static const char *const flags[] = {"--force", NULL};
+    static const char *const valued[] = {"--out", "--voxel", NULL};
+    int verbosity = 1, reads = 0;
+    char *argv[] = {"synthbody", "generate", a, b, NULL};
+    sb_cli_args args = {
+        .argc = 4, .argv = argv, .i = 2, .flags = flags, .valued = valued, .verbosity = &verbosity};
+    for (sb_cli_kind k; (k = sb_cli_next(&args, why, sizeof why)) != SB_CLI_END;) {
+        FUZZ_CHECK(++reads <= 2 && args.i <= 4, "read %d arguments, at %d", reads, args.i);
+        if (k == SB_CLI_OPTION)
+            FUZZ_CHECK(args.val && *args.val &&
+                           (!strcmp(args.name, "--out") || !strcmp(args.name, "--voxel")),
+                       "%s = \"%s\"", args.name, args.val ? args.val : "(null)");
+        FUZZ_CHECK(k != SB_CLI_FLAG || !strcmp(args.arg, "--force"), "flag %s", args.arg);
+        FUZZ_CHECK(k != SB_CLI_BAD_VALUE || why[0], "no reason for %s", args.arg);
+        why[0] = '\0';
+    }
+    FUZZ_CHECK(verbosity >= 0 && verbosity <= 3, "verbosity %d", verbosity);
 
     sb_protocol p;
     sb_error err = {0};
