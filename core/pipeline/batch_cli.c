@@ -171,45 +171,32 @@ int sb_cli_batch(int argc, char **argv) {
     uint32_t shard_count = 0;
     int have_seed = 0, have_count = 0;
     char why[600];
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    static const char *const FLAGS[] = {"--force", "--mesh", "--float", NULL};
+    static const char *const VALUED[] = {
+        "--count",    "--out",       "--seed",    "--shard",       "--merge",         "--voxel",
+        "--protocol", "--contrasts", "--field",   "--snr",         "--bias",          "--texture",
+        "--anatomy",  "--tissues",   "--threads", "--shard-count", "--max-memory-gb", NULL};
+    sb_cli_args args = {.argc = argc,
+                        .argv = argv,
+                        .i = 2,
+                        .flags = FLAGS,
+                        .valued = VALUED,
+                        .verbosity = &c.verbosity};
+    for (sb_cli_kind k; (k = sb_cli_next(&args, why, sizeof why)) != SB_CLI_END;) {
+        const char *a = args.arg, *name = args.name, *val = args.val;
+        if (k == SB_CLI_HELP) {
             fputs(USAGE_BATCH, stdout);
             return 0;
         }
-        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            c.verbosity = 0;
+        if (k == SB_CLI_FLAG) {
+            if (!strcmp(name, "--force")) b.gen.force = 1;
+            if (!strcmp(name, "--mesh")) b.gen.mesh = 1;
+            if (!strcmp(name, "--float")) b.gen.float_out = 1;
             continue;
         }
-        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-            c.verbosity = c.verbosity >= 2 ? 3 : 2;
-            continue;
-        }
-        if (!strcmp(a, "--force") || !strcmp(a, "--mesh") || !strcmp(a, "--float")) {
-            if (!strcmp(a, "--force")) b.gen.force = 1;
-            if (!strcmp(a, "--mesh")) b.gen.mesh = 1;
-            if (!strcmp(a, "--float")) b.gen.float_out = 1;
-            continue;
-        }
-        static const char *VALUED[] = {"--count",        "--out",     "--seed",     "--shard",
-                                       "--merge",        "--voxel",   "--protocol", "--contrasts",
-                                       "--field",        "--snr",     "--bias",     "--texture",
-                                       "--anatomy",      "--tissues", "--threads",  "--shard-count",
-                                       "--max-memory-gb"};
-        const char *eq = strchr(a, '=');
-        char name[32];
-        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
-        int known = 0;
-        if (nlen < sizeof name) {
-            memcpy(name, a, nlen);
-            name[nlen] = '\0';
-            for (size_t k = 0; k < sizeof VALUED / sizeof VALUED[0]; k++)
-                known |= !strcmp(name, VALUED[k]);
-        }
-        if (!known) return fail(SB_ERR_USAGE, "unknown option \"%s\" for batch", a);
-        const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-        if (!val) return fail(SB_ERR_USAGE, "%s needs a value", name);
-        if (!*val) return fail(SB_ERR_USAGE, "%s: empty value", name);
+        if (k == SB_CLI_OPERAND || k == SB_CLI_UNKNOWN)
+            return fail(SB_ERR_USAGE, "unknown option \"%s\" for batch", a);
+        if (k == SB_CLI_BAD_VALUE) return fail(SB_ERR_USAGE, "%s", why);
         uint64_t u;
         double d;
         if (!strcmp(name, "--out")) {
