@@ -180,16 +180,34 @@ static const char USAGE_PREVIEW[] =
     "column beside the others, e.g. --axial 0.85,0.72,0.64,0.52 (neck, heart, upper abdomen,\n"
     "pelvis).\n";
 
+/* Options without a value and with one, per command (every command also takes -h, -q, -v). */
+static const char *const FLAGS_ANY[] = {"--version", "--force", NULL};
+static const char *const FLAGS_GENERATE[] = {"--version", "--force", "--mesh", "--float", NULL};
+static const char *const FLAGS_PREVIEW[] = {"--version", "--force", "--overlay", NULL};
+static const char *const VALUED_GENERATE[] = {
+    "--threads",       "--out",     "--seed",    "--voxel",    "--sex",       "--age",
+    "--height-cm",     "--bmi",     "--anatomy", "--protocol", "--contrasts", "--tissues",
+    "--field",         "--snr",     "--bias",    "--texture",  "--acq-voxel", "--slice",
+    "--max-memory-gb", "--formats", NULL};
+static const char *const VALUED_MESH[] = {"--threads",      "--out",     "--labels",
+                                          "--iso",          "--smooth",  "--target-tris",
+                                          "--max-error-mm", "--backend", NULL};
+static const char *const VALUED_INFO[] = {"--threads", NULL};
+static const char *const VALUED_PREVIEW[] = {"--threads", "--out", "--contrast", "--axial", NULL};
+static const char *const VALUED_LABELS[] = {"--threads", "--anatomy", NULL};
+
 typedef struct {
     const char *name;
     const char *usage;
+    const char *const *flags;
+    const char *const *valued;
 } command;
 
-static const command COMMANDS[] = {{"generate", USAGE_GENERATE},
-                                   {"mesh", USAGE_MESH},
-                                   {"info", USAGE_INFO},
-                                   {"preview", USAGE_PREVIEW},
-                                   {"labels", USAGE_LABELS}};
+static const command COMMANDS[] = {{"generate", USAGE_GENERATE, FLAGS_GENERATE, VALUED_GENERATE},
+                                   {"mesh", USAGE_MESH, FLAGS_ANY, VALUED_MESH},
+                                   {"info", USAGE_INFO, FLAGS_ANY, VALUED_INFO},
+                                   {"preview", USAGE_PREVIEW, FLAGS_PREVIEW, VALUED_PREVIEW},
+                                   {"labels", USAGE_LABELS, FLAGS_ANY, VALUED_LABELS}};
 
 static uint64_t random_seed(void) {
     uint64_t s = 0;
@@ -236,97 +254,46 @@ int main(int argc, char **argv) {
     int smooth_iters = -1;
     size_t target_tris = 0;
     double iso = 0, max_error_mm = -1;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    int is_gen = cmd->usage == USAGE_GENERATE, is_labels = cmd->usage == USAGE_LABELS;
+    sb_cli_args args = {.argc = argc,
+                        .argv = argv,
+                        .i = 2,
+                        .flags = cmd->flags,
+                        .valued = cmd->valued,
+                        .verbosity = &c.verbosity};
+    for (sb_cli_kind k; (k = sb_cli_next(&args, why, sizeof why)) != SB_CLI_END;) {
+        const char *a = args.arg, *name = args.name, *val = args.val;
+        if (k == SB_CLI_HELP) {
             fputs(cmd->usage, stdout);
             return 0;
         }
-        if (!strcmp(a, "--version")) {
-            printf("synthbody %s\n", SB_VERSION_STRING);
-            return 0;
-        }
-        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            c.verbosity = 0;
+        if (k == SB_CLI_FLAG) {
+            if (!strcmp(name, "--version")) {
+                printf("synthbody %s\n", SB_VERSION_STRING);
+                return 0;
+            }
+            if (!strcmp(name, "--force")) force = 1;
+            if (!strcmp(name, "--mesh")) mesh = 1;
+            if (!strcmp(name, "--float")) gen.float_out = 1;
+            if (!strcmp(name, "--overlay")) overlay = 1;
             continue;
         }
-        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-            c.verbosity = c.verbosity >= 2 ? 3 : 2;
-            continue;
-        }
-        if (!strcmp(a, "--force")) {
-            force = 1;
-            continue;
-        }
-        int is_gen = cmd->usage == USAGE_GENERATE, is_mesh = cmd->usage == USAGE_MESH,
-            is_prev = cmd->usage == USAGE_PREVIEW, is_labels = cmd->usage == USAGE_LABELS;
-        if (is_gen && !strcmp(a, "--mesh")) {
-            mesh = 1;
-            continue;
-        }
-        if (is_gen && (!strcmp(a, "--formats") || !strncmp(a, "--formats=", 10))) {
-            const char *val = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!val || !*val) return fail(&c, SB_ERR_USAGE, "--formats needs a value");
-            if (!(gen.mesh_formats = sb_cli_export_formats(val, why, sizeof why)))
-                return fail(&c, SB_ERR_USAGE, "%s", why);
-            continue;
-        }
-        if (is_gen && !strcmp(a, "--float")) {
-            gen.float_out = 1;
-            continue;
-        }
-        if (is_prev && !strcmp(a, "--overlay")) {
-            overlay = 1;
-            continue;
-        }
-        if (a[0] != '-' || !strcmp(a, "-")) {
+        if (k == SB_CLI_OPERAND) {
             if (input || is_gen || is_labels)
                 return fail(&c, SB_ERR_USAGE, "unexpected argument \"%s\"", a);
             input = a;
             continue;
         }
-        /* options with a value: --opt VALUE or --opt=VALUE */
-        const char *eq = strchr(a, '=');
-        char name[64];
-        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
-        if (nlen >= sizeof name) return fail(&c, SB_ERR_USAGE, "unknown option \"%s\"", a);
-        memcpy(name, a, nlen);
-        name[nlen] = '\0';
-        static const char *VALUED[] = {
-            "--threads",     "--seed",         "--voxel",   "--out",      "--sex",
-            "--age",         "--height-cm",    "--bmi",     "--labels",   "--iso",
-            "--contrast",    "--anatomy",      "--axial",   "--protocol", "--contrasts",
-            "--tissues",     "--field",        "--snr",     "--bias",     "--smooth",
-            "--target-tris", "--max-error-mm", "--backend", "--texture",  "--acq-voxel",
-            "--slice",       "--max-memory-gb"};
-        int known = 0;
-        for (size_t k = 0; k < sizeof VALUED / sizeof VALUED[0]; k++)
-            known |= !strcmp(name, VALUED[k]);
-        int allowed =
-            !strcmp(name, "--threads") || !strcmp(name, "--out") ||
-            (is_gen &&
-             (!strcmp(name, "--seed") || !strcmp(name, "--voxel") || !strcmp(name, "--sex") ||
-              !strcmp(name, "--age") || !strcmp(name, "--height-cm") || !strcmp(name, "--bmi"))) ||
-            (is_mesh && (!strcmp(name, "--labels") || !strcmp(name, "--iso") ||
-                         !strcmp(name, "--smooth") || !strcmp(name, "--target-tris") ||
-                         !strcmp(name, "--max-error-mm") || !strcmp(name, "--backend"))) ||
-            (is_prev && (!strcmp(name, "--contrast") || !strcmp(name, "--axial"))) ||
-            ((is_gen || is_labels) && !strcmp(name, "--anatomy")) ||
-            (is_gen &&
-             (!strcmp(name, "--protocol") || !strcmp(name, "--contrasts") ||
-              !strcmp(name, "--tissues") || !strcmp(name, "--field") || !strcmp(name, "--snr") ||
-              !strcmp(name, "--bias") || !strcmp(name, "--texture") ||
-              !strcmp(name, "--acq-voxel") || !strcmp(name, "--slice") ||
-              !strcmp(name, "--max-memory-gb")));
-        if (!known || !allowed)
+        if (k == SB_CLI_UNKNOWN && !*name)
+            return fail(&c, SB_ERR_USAGE, "unknown option \"%s\"", a);
+        if (k == SB_CLI_UNKNOWN)
             return fail(&c, SB_ERR_USAGE, "unknown option \"%s\" for %s", name, cmd->name);
-        if (!strcmp(name, "--out") && (cmd->usage == USAGE_INFO || is_labels))
-            return fail(&c, SB_ERR_USAGE, "unknown option \"--out\" for %s", cmd->name);
-        const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-        if (!val) return fail(&c, SB_ERR_USAGE, "%s needs a value", name);
-        if (!*val) return fail(&c, SB_ERR_USAGE, "%s: empty value", name);
+        if (k == SB_CLI_BAD_VALUE) return fail(&c, SB_ERR_USAGE, "%s", why);
         double d;
-        if (!strcmp(name, "--threads")) {
+        if (!strcmp(name, "--formats")) {
+            if (!(gen.mesh_formats = sb_cli_export_formats(val, why, sizeof why)))
+                return fail(&c, SB_ERR_USAGE, "%s", why);
+        } else if (!strcmp(name, "--threads")) {
             uint64_t t;
             if (!sb_cli_parse_u64(name, val, &t, why, sizeof why))
                 return fail(&c, SB_ERR_USAGE, "%s", why);
