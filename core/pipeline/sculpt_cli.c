@@ -51,50 +51,35 @@ int sb_cli_sculpt(int argc, char **argv) {
     sb_ctx ctx = {.threads = 0, .log = sb_cli_on_log, .user = &c};
     sb_sculpt_opts o = {.axis = 2, .layer_mm = 10};
     char why[600];
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    static const char *const FLAGS[] = {"--force", "--overlay", NULL};
+    static const char *const VALUED[] = {"--out",       "--axis",    "--layer-mm", "--scale",
+                                         "--height-mm", "--from",    "--to",       "--select",
+                                         "--smooth",    "--threads", "--subdiv",   "--kerf-mm",
+                                         "--contrast",  "--dpi",     NULL};
+    sb_cli_args args = {.argc = argc,
+                        .argv = argv,
+                        .i = 2,
+                        .flags = FLAGS,
+                        .valued = VALUED,
+                        .verbosity = &c.verbosity};
+    for (sb_cli_kind k; (k = sb_cli_next(&args, why, sizeof why)) != SB_CLI_END;) {
+        const char *a = args.arg, *name = args.name, *val = args.val;
+        if (k == SB_CLI_HELP) {
             fputs(USAGE_SCULPT, stdout);
             return 0;
         }
-        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            c.verbosity = 0;
+        if (k == SB_CLI_FLAG) {
+            if (!strcmp(name, "--force")) o.force = 1;
+            if (!strcmp(name, "--overlay")) o.overlay = 1;
             continue;
         }
-        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-            c.verbosity = c.verbosity >= 2 ? 3 : 2;
-            continue;
-        }
-        if (!strcmp(a, "--force")) {
-            o.force = 1;
-            continue;
-        }
-        if (!strcmp(a, "--overlay")) {
-            o.overlay = 1;
-            continue;
-        }
-        if (a[0] != '-' || !strcmp(a, "-")) {
+        if (k == SB_CLI_OPERAND) {
             if (o.input) return fail(SB_ERR_USAGE, "unexpected argument \"%s\"", a);
             o.input = a;
             continue;
         }
-        static const char *VALUED[] = {
-            "--out",    "--axis",   "--layer-mm", "--scale",  "--height-mm", "--from",     "--to",
-            "--select", "--smooth", "--threads",  "--subdiv", "--kerf-mm",   "--contrast", "--dpi"};
-        const char *eq = strchr(a, '=');
-        char name[32];
-        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
-        int known = 0;
-        if (nlen < sizeof name) {
-            memcpy(name, a, nlen);
-            name[nlen] = '\0';
-            for (size_t k = 0; k < sizeof VALUED / sizeof VALUED[0]; k++)
-                known |= !strcmp(name, VALUED[k]);
-        }
-        if (!known) return fail(SB_ERR_USAGE, "unknown option \"%s\" for sculpt", a);
-        const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-        if (!val) return fail(SB_ERR_USAGE, "%s needs a value", name);
-        if (!*val) return fail(SB_ERR_USAGE, "%s: empty value", name);
+        if (k == SB_CLI_UNKNOWN) return fail(SB_ERR_USAGE, "unknown option \"%s\" for sculpt", a);
+        if (k == SB_CLI_BAD_VALUE) return fail(SB_ERR_USAGE, "%s", why);
         uint64_t u;
         double d;
         if (!strcmp(name, "--out")) {
