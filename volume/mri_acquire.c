@@ -42,6 +42,11 @@
 #define TEX_LATTICE_MM 6.0
 #define TEX_FIELDS 4
 #define TEX_FLUID_T2_MS 250.0
+/* fat-water swap: BIAS-stream blocks of the node keys and of the draw; ball radius range */
+#define SWAP_NODE_BLOCK ((uint64_t)1 << 56)
+#define SWAP_DRAW_BLOCK ((uint64_t)1 << 57)
+#define SWAP_R_MIN_MM 50.0
+#define SWAP_R_MAX_MM 150.0
 /* SD of a cubic B-spline field with N(0,1) coefficients, averaged over a cell: the integral
  * of sum_k w_k(t)^2 over t in [0, 1) is 151/315 per axis, so sqrt((151/315)^3). */
 #define TEX_FIELD_SD 0.33189
@@ -52,15 +57,26 @@ struct sb_mri_session {
     uint32_t subject;
     size_t dim[3];
     size_t sv[3], nn[3]; /* node spacing (voxels) and node counts per axis */
-    float *g;            /* normalised field shape: (g - mean) / (max - min) over the body */
+    float *g; /* normalised field shapes, (g - mean) / (max - min) over the body in the station:
+                 nst fields of nn[0] nn[1] nn[2] nodes, station 0 first */
+    /* stations along z (sb_mri_session_setup): station s covers planes [s step, s step + len] */
+    int nst;
+    double st_len, st_step; /* planes */
+    double vsp[3];          /* voxel spacing (mm) */
+    uint16_t *plane_st;     /* per plane: the lower station covering it */
+    float *plane_w;         /* per plane: weight of station plane_st + 1 (in an overlap), else 0 */
+    /* fat-water swap (sb_mri_session_setup): a ball around the body node of least key */
+    double swap_p;
+    int swapped;
+    double swap_c[3], swap_r_mm, swap_key;
     /* texture: TEX_FIELDS unit-SD cubic B-spline fields of tnc control points per axis */
     size_t tnc[3];
     uint8_t tfield[256]; /* the field of each tissue */
     float tsign[256];    /* its sign; 0: no texture (fluids, air) */
     /* normalisation of g over the body, gathered slab by slab (sb_mri_session_body) */
     size_t next_node; /* the next node plane to visit */
-    double sum, lo, hi;
-    size_t nbody;
+    double sum[SB_STATIONS_MAX], lo[SB_STATIONS_MAX], hi[SB_STATIONS_MAX];
+    size_t nbody[SB_STATIONS_MAX];
     int finished;
 };
 
@@ -88,25 +104,12 @@ static float *basis(size_t n, double step, double h, size_t nc) {
     return b;
 }
 
-sb_status sb_mri_session_begin(const sb_mr_tissues *m, const sb_subject *s, const sb_volume *grid,
-                               sb_mri_session **out, sb_error *err) {
-    *out = NULL;
-    sb_mri_session *ss = calloc(1, sizeof *ss);
-    if (!ss) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
-    ss->m = *m;
-    ss->seed = s->seed;
-    ss->lo = INFINITY, ss->hi = -INFINITY;
-    ss->subject = s->subject;
-    size_t nc[3], total = 1, ctot = 1;
-    double step[3];
+/* The bias field shape of station st (coefficients from the BIAS stream: station 0 blocks
+ * 0 .. , station s > 0 blocks (s << 40) + ..) on the nodes, into g (nn[0] nn[1] nn[2]). */
+static int bias_shape(const sb_mri_session *ss, const double step[3], int st, float *g) {
+    size_t nc[3], ctot = 1;
     for (int d = 0; d < 3; d++) {
-        ss->dim[d] = grid->dim[d];
-        double sp = grid->spacing[d] > 0 ? grid->spacing[d] : 1;
-        ss->sv[d] = (size_t)fmax(1, floor(BIAS_NODE_MM / sp + 0.5));
-        ss->nn[d] = (ss->dim[d] - 1) / ss->sv[d] + 2;
-        step[d] = (double)ss->sv[d] * sp;
         nc[d] = (size_t)ceil((double)(ss->nn[d] - 1) * step[d] / BIAS_LATTICE_MM) + 4;
-        total *= ss->nn[d];
         ctot *= nc[d];
     }
     float *coef = malloc(ctot * sizeof *coef);
@@ -115,16 +118,14 @@ sb_status sb_mri_session_begin(const sb_mr_tissues *m, const sb_subject *s, cons
     float *bz = basis(ss->nn[2], step[2], BIAS_LATTICE_MM, nc[2]);
     float *t1 = malloc(nc[2] * nc[1] * ss->nn[0] * sizeof *t1);
     float *t2 = malloc(nc[2] * ss->nn[1] * ss->nn[0] * sizeof *t2);
-    ss->g = malloc(total * sizeof *ss->g);
-    sb_status st = SB_OK;
-    if (!coef || !bx || !by || !bz || !t1 || !t2 || !ss->g)
-        st = sb_error_set(err, SB_ERR_MEMORY, "out of memory (bias field)");
-    if (!st) {
+    int ok = coef && bx && by && bz && t1 && t2;
+    if (ok) {
         sb_rng rng;
-        sb_rng_init(&rng, s->seed, s->subject, SB_STREAM_BIAS);
+        sb_rng_init(&rng, ss->seed, ss->subject, SB_STREAM_BIAS);
+        uint64_t first = (uint64_t)st << 40;
         for (size_t i = 0; i < ctot; i++) {
             double z[2];
-            sb_rng_normal_pair(&rng, i, z);
+            sb_rng_normal_pair(&rng, first + i, z);
             coef[i] = (float)z[0];
         }
         /* x: (nz_c ny_c) x nx_c  times  bx^T (nx_c x nx) */
@@ -138,9 +139,46 @@ sb_status sb_mri_session_begin(const sb_mr_tissues *m, const sb_subject *s, cons
         /* z: bz (nz x nz_c) times t2 (nz_c x (ny nx)) */
         int plane = (int)(ss->nn[1] * ss->nn[0]);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)ss->nn[2], plane, (int)nc[2],
-                    1.0f, bz, (int)nc[2], t2, plane, 0.0f, ss->g, plane);
+                    1.0f, bz, (int)nc[2], t2, plane, 0.0f, g, plane);
     }
     free(coef), free(bx), free(by), free(bz), free(t1), free(t2);
+    return ok;
+}
+
+static void node_steps(const sb_mri_session *ss, double step[3]) {
+    for (int d = 0; d < 3; d++) step[d] = (double)ss->sv[d] * ss->vsp[d];
+}
+
+sb_status sb_mri_session_begin(const sb_mr_tissues *m, const sb_subject *s, const sb_volume *grid,
+                               sb_mri_session **out, sb_error *err) {
+    *out = NULL;
+    sb_mri_session *ss = calloc(1, sizeof *ss);
+    if (!ss) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    ss->m = *m;
+    ss->seed = s->seed;
+    for (int t = 0; t < SB_STATIONS_MAX; t++) ss->lo[t] = INFINITY, ss->hi[t] = -INFINITY;
+    ss->subject = s->subject;
+    size_t total = 1;
+    double step[3];
+    for (int d = 0; d < 3; d++) {
+        ss->dim[d] = grid->dim[d];
+        double sp = grid->spacing[d] > 0 ? grid->spacing[d] : 1;
+        ss->sv[d] = (size_t)fmax(1, floor(BIAS_NODE_MM / sp + 0.5));
+        ss->nn[d] = (ss->dim[d] - 1) / ss->sv[d] + 2;
+        step[d] = (double)ss->sv[d] * sp;
+        ss->vsp[d] = sp;
+        total *= ss->nn[d];
+    }
+    ss->nst = 1;
+    ss->st_len = (double)(ss->dim[2] ? ss->dim[2] - 1 : 0);
+    ss->st_step = ss->st_len;
+    ss->swap_key = INFINITY;
+    ss->g = malloc(total * sizeof *ss->g);
+    ss->plane_st = calloc(ss->dim[2] ? ss->dim[2] : 1, sizeof *ss->plane_st);
+    ss->plane_w = calloc(ss->dim[2] ? ss->dim[2] : 1, sizeof *ss->plane_w);
+    sb_status st = SB_OK;
+    if (!ss->g || !ss->plane_st || !ss->plane_w || !bias_shape(ss, step, 0, ss->g))
+        st = sb_error_set(err, SB_ERR_MEMORY, "out of memory (bias field)");
     if (!st) { /* texture coefficients and each tissue's field and sign (SB_STREAM_TEXTURE) */
         size_t tn = TEX_FIELDS;
         for (int d = 0; d < 3; d++) {
@@ -167,30 +205,132 @@ sb_status sb_mri_session_begin(const sb_mr_tissues *m, const sb_subject *s, cons
     return SB_OK;
 }
 
-/* Normalisation statistics of the field over the body: the nodes whose nearest voxel is inside
- * it, visited plane by plane in ascending order (the same sum whatever the slabs). */
+/* Does station t cover plane position k (planes)? */
+static int station_covers(const sb_mri_session *ss, int t, double k) {
+    double z0 = (double)t * ss->st_step;
+    return ss->nst == 1 || (k >= z0 - 1e-9 && k <= z0 + ss->st_len + 1e-9);
+}
+
+/* The stations' length and step in planes of a grid of nz planes spaced spz mm. */
+static sb_status setup_geometry(const sb_mri_setup *o, size_t nz, double spz, double *len,
+                                double *step, sb_error *err) {
+    int n = o->stations > 0 ? o->stations : 1;
+    if (n > SB_STATIONS_MAX)
+        return sb_error_set(err, SB_ERR_USAGE, "%d stations (1..%d)", n, SB_STATIONS_MAX);
+    if (!(o->overlap_mm >= 0 && o->overlap_mm <= 1000))
+        return sb_error_set(err, SB_ERR_USAGE, "station overlap %g mm (0..1000)", o->overlap_mm);
+    if (!(o->fat_water_swap >= 0 && o->fat_water_swap <= 1))
+        return sb_error_set(err, SB_ERR_USAGE, "fat-water swap probability %g (0..1)",
+                            o->fat_water_swap);
+    double zlen = (double)(nz ? nz - 1 : 0), ov = o->overlap_mm / spz;
+    *len = (zlen + (n - 1) * ov) / n, *step = n > 1 ? *len - ov : *len;
+    if (n > 1 && !(*step >= ov && *step > 0))
+        return sb_error_set(err, SB_ERR_USAGE,
+                            "%d stations overlapping by %g mm do not fit the grid's %.0f mm "
+                            "along z (a station must be at least twice the overlap)",
+                            n, o->overlap_mm, zlen * spz);
+    return SB_OK;
+}
+
+sb_status sb_mri_setup_check(const sb_mri_setup *o, const sb_volume *grid, sb_error *err) {
+    double len = 0, step = 0;
+    return setup_geometry(o, grid->dim[2], grid->spacing[2] > 0 ? grid->spacing[2] : 1, &len, &step,
+                          err);
+}
+
+sb_status sb_mri_session_setup(sb_mri_session *ss, const sb_mri_setup *o, sb_error *err) {
+    if (ss->next_node || ss->finished)
+        return sb_error_set(err, SB_ERR_INTERNAL, "sb_mri_session_setup after the body");
+    double len = 0, step = 0;
+    sb_status st = setup_geometry(o, ss->dim[2], ss->vsp[2], &len, &step, err);
+    if (st) return st;
+    int n = o->stations > 0 ? o->stations : 1;
+    double ov = o->overlap_mm / ss->vsp[2];
+    ss->swap_p = o->fat_water_swap;
+    if (n == 1) return SB_OK;
+    size_t total = ss->nn[0] * ss->nn[1] * ss->nn[2];
+    float *g = realloc(ss->g, (size_t)n * total * sizeof *g);
+    if (!g) return sb_error_set(err, SB_ERR_MEMORY, "out of memory (bias fields)");
+    ss->g = g;
+    double nstep[3];
+    node_steps(ss, nstep);
+    for (int t = 1; t < n; t++)
+        if (!bias_shape(ss, nstep, t, g + (size_t)t * total))
+            return sb_error_set(err, SB_ERR_MEMORY, "out of memory (bias fields)");
+    ss->nst = n;
+    ss->st_len = len;
+    ss->st_step = step;
+    for (size_t k = 0; k < ss->dim[2]; k++) {
+        double kk = (double)k;
+        int t = (int)fmin(n - 1, floor(kk / step));
+        if (t > 0 && ov > 0 && kk <= (double)t * step + ov) { /* overlap of t - 1 and t */
+            ss->plane_st[k] = (uint16_t)(t - 1);
+            ss->plane_w[k] = (float)((kk - (double)t * step) / ov);
+        } else {
+            ss->plane_st[k] = (uint16_t)t;
+            ss->plane_w[k] = 0;
+        }
+    }
+    return SB_OK;
+}
+
+int sb_mri_session_stations(const sb_mri_session *ss, double *step, double *len) {
+    if (step) *step = ss->st_step;
+    if (len) *len = ss->st_len;
+    return ss->nst;
+}
+
+int sb_mri_session_swap(const sb_mri_session *ss, double centre_vox[3], double *radius_mm) {
+    if (!ss->swapped) return 0;
+    for (int d = 0; d < 3; d++) centre_vox[d] = ss->swap_c[d];
+    *radius_mm = ss->swap_r_mm;
+    return 1;
+}
+
+/* Normalisation statistics of each station's field over the body in the station: the nodes
+ * whose nearest voxel is inside it, visited plane by plane in ascending order (the same sums
+ * whatever the slabs); and the candidate centre of a fat-water swap. */
 sb_status sb_mri_session_body(sb_mri_session *ss, const sb_volume *tissues, size_t k0,
                               sb_error *err) {
     if (tissues->dtype != SB_DT_UINT8 || tissues->dim[0] != ss->dim[0] ||
         tissues->dim[1] != ss->dim[1] || k0 + tissues->dim[2] > ss->dim[2])
         return sb_error_set(err, SB_ERR_INTERNAL, "tissue slab does not fit the session grid");
     const uint8_t *T = tissues->data;
-    size_t plane = ss->dim[0] * ss->dim[1];
+    size_t plane = ss->dim[0] * ss->dim[1], total = ss->nn[0] * ss->nn[1] * ss->nn[2];
+    sb_rng rng;
+    sb_rng_init(&rng, ss->seed, ss->subject, SB_STREAM_BIAS);
     for (; ss->next_node < ss->nn[2]; ss->next_node++) {
         size_t vk = ss->next_node * ss->sv[2];
         if (vk >= ss->dim[2] || vk >= k0 + tissues->dim[2]) break;
         if (vk < k0)
             return sb_error_set(err, SB_ERR_INTERNAL, "node plane %zu of the bias field skipped",
                                 vk);
-        const float *g = ss->g + ss->nn[0] * ss->nn[1] * ss->next_node;
-        for (size_t j = 0; j < ss->nn[1]; j++)
+        for (int t = 0; t < ss->nst; t++) {
+            if (!station_covers(ss, t, (double)vk)) continue;
+            const float *g = ss->g + (size_t)t * total + ss->nn[0] * ss->nn[1] * ss->next_node;
+            for (size_t j = 0; j < ss->nn[1]; j++)
+                for (size_t i = 0; i < ss->nn[0]; i++) {
+                    size_t vi = i * ss->sv[0], vj = j * ss->sv[1];
+                    if (vi >= ss->dim[0] || vj >= ss->dim[1]) continue;
+                    if (!T[vi + ss->dim[0] * vj + plane * (vk - k0)]) continue;
+                    double v = g[i + ss->nn[0] * j];
+                    ss->sum[t] += v, ss->nbody[t]++;
+                    ss->lo[t] = fmin(ss->lo[t], v), ss->hi[t] = fmax(ss->hi[t], v);
+                }
+        }
+        for (size_t j = 0; ss->swap_p > 0 && j < ss->nn[1]; j++)
             for (size_t i = 0; i < ss->nn[0]; i++) {
                 size_t vi = i * ss->sv[0], vj = j * ss->sv[1];
                 if (vi >= ss->dim[0] || vj >= ss->dim[1]) continue;
                 if (!T[vi + ss->dim[0] * vj + plane * (vk - k0)]) continue;
-                double v = g[i + ss->nn[0] * j];
-                ss->sum += v, ss->nbody++;
-                ss->lo = fmin(ss->lo, v), ss->hi = fmax(ss->hi, v);
+                double z[2]; /* a key per node: the least one over the body is a uniform pick */
+                sb_rng_normal_pair(
+                    &rng, SWAP_NODE_BLOCK + i + ss->nn[0] * (j + ss->nn[1] * ss->next_node), z);
+                if (z[0] < ss->swap_key) {
+                    ss->swap_key = z[0];
+                    ss->swap_c[0] = (double)vi, ss->swap_c[1] = (double)vj,
+                    ss->swap_c[2] = (double)vk;
+                }
             }
     }
     return SB_OK;
@@ -204,10 +344,21 @@ sb_status sb_mri_session_finish(sb_mri_session *ss, sb_error *err) {
     if (ss->next_node < ss->nn[2] && ss->next_node * ss->sv[2] < ss->dim[2])
         return sb_error_set(err, SB_ERR_INTERNAL, "bias field: node planes from %zu not seen",
                             ss->next_node * ss->sv[2]);
-    double mean = ss->nbody ? ss->sum / (double)ss->nbody : 0,
-           range = ss->nbody && ss->hi > ss->lo ? ss->hi - ss->lo : 1;
     size_t total = ss->nn[0] * ss->nn[1] * ss->nn[2];
-    for (size_t i = 0; i < total; i++) ss->g[i] = (float)((ss->g[i] - mean) / range);
+    for (int t = 0; t < ss->nst; t++) {
+        double mean = ss->nbody[t] ? ss->sum[t] / (double)ss->nbody[t] : 0,
+               range = ss->nbody[t] && ss->hi[t] > ss->lo[t] ? ss->hi[t] - ss->lo[t] : 1;
+        float *g = ss->g + (size_t)t * total;
+        for (size_t i = 0; i < total; i++) g[i] = (float)((g[i] - mean) / range);
+    }
+    if (ss->swap_p > 0 && isfinite(ss->swap_key)) { /* does it happen, and how large */
+        sb_rng rng;
+        sb_rng_init(&rng, ss->seed, ss->subject, SB_STREAM_BIAS);
+        sb_rng_seek(&rng, SWAP_DRAW_BLOCK);
+        double u = sb_rng_uniform(&rng), r = sb_rng_uniform(&rng);
+        ss->swapped = u < ss->swap_p;
+        ss->swap_r_mm = SWAP_R_MIN_MM + (SWAP_R_MAX_MM - SWAP_R_MIN_MM) * r;
+    }
     ss->finished = 1;
     return SB_OK;
 }
@@ -224,6 +375,8 @@ sb_status sb_mri_session_new(const sb_mr_tissues *m, const sb_subject *s, const 
 void sb_mri_session_free(sb_mri_session *ss) {
     if (!ss) return;
     free(ss->g);
+    free(ss->plane_st);
+    free(ss->plane_w);
     free(ss);
 }
 
@@ -260,6 +413,10 @@ static sb_status check(const sb_acquisition *a, sb_error *err) {
     if (!(a->snr >= 0 && isfinite(a->snr))) return BAD("%s: SNR %g", a->name, a->snr);
     if (!(a->bias >= 0 && a->bias <= 0.8))
         return BAD("%s: bias amplitude %g (0..0.8)", a->name, a->bias);
+    if (!(a->ghost >= 0 && a->ghost <= 0.5))
+        return BAD("%s: ghosting amplitude %g (0..0.5)", a->name, a->ghost);
+    if (a->ghost_period != 0 && (a->ghost_period < 2 || a->ghost_period > 1024))
+        return BAD("%s: ghost period %d lines (2..1024)", a->name, a->ghost_period);
     if (sb_tissue_index(a->ref_tissue) <= 0)
         return BAD("%s: reference tissue \"%s\" unknown", a->name, a->ref_tissue);
     if (q->kind != SB_SEQ_DIXON && !(q->te_ms >= 0 && q->te_ms < q->tr_ms))
@@ -374,13 +531,15 @@ typedef struct {
     float *tc;   /* texture coefficients tc[f][cz][cy][cx] (texture_coefs) */
     size_t *tcx; /* texture along x: first control point and 4 weights per voxel */
     float *twx;
-    float *sig; /* k-space path: the noiseless complex images, nch x voxels x 2 */
-    size_t k0;  /* the slab's first plane: maps and outputs hold planes k0 .. */
+    float *sig;       /* k-space path: the noiseless complex images, nch x voxels x 2 */
+    mri_ghost *ghost; /* motion ghosting (NULL: none) */
+    size_t k0;        /* the slab's first plane: maps and outputs hold planes k0 .. */
 } acq_ctx;
 
 /* Per-thread scratch rows. */
 typedef struct {
     float *z, *er, *ei, *val, *bias, *node;
+    float *pl; /* ghosting without k-space truncation: the plane's complex signals, nch x 2 */
     uint8_t *fix;
     float *tp, *tr, *tg, *mt, *mp; /* texture: plane and row contractions, fields, factors */
     size_t tk;                     /* plane of tp (SIZE_MAX: none yet) */
@@ -388,7 +547,7 @@ typedef struct {
 
 static void rows_free(acq_rows *r) {
     free(r->z), free(r->er), free(r->ei), free(r->val), free(r->bias), free(r->node), free(r->fix);
-    free(r->tp), free(r->tr), free(r->tg), free(r->mt), free(r->mp);
+    free(r->tp), free(r->tr), free(r->tg), free(r->mt), free(r->mp), free(r->pl);
 }
 
 static int rows_alloc(acq_rows *r, const acq_ctx *c) {
@@ -407,6 +566,10 @@ static int rows_alloc(acq_rows *r, const acq_ctx *c) {
     r->mt = malloc(nx * sizeof *r->mt);
     r->mp = malloc(nx * sizeof *r->mp);
     r->tk = SIZE_MAX;
+    if (c->ghost && !c->sig) {
+        r->pl = malloc((size_t)c->nch * 2 * nx * c->ss->dim[1] * sizeof *r->pl);
+        if (!r->pl) return 0;
+    }
     return r->z && r->er && r->ei && r->val && r->bias && r->node && r->fix && r->tp && r->tr &&
            r->tg && r->mt && r->mp;
 }
@@ -499,12 +662,21 @@ static void row_signal(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
     if (amp > 0) { /* bilinear in (y, z) at each x node, then linear in x */
         size_t k0 = k / sv[2], j0 = j / sv[1];
         float wz = (float)(k % sv[2]) / (float)sv[2], wy = (float)(j % sv[1]) / (float)sv[1];
-        const float *g0 = ss->g + nn[0] * (j0 + nn[1] * k0);
-        size_t sy = nn[0], sz = nn[0] * nn[1];
+        size_t sy = nn[0], sz = nn[0] * nn[1], total = sz * nn[2];
+        const float *g0 = ss->g + total * ss->plane_st[k] + nn[0] * (j0 + nn[1] * k0);
         for (size_t a0 = 0; a0 < nn[0]; a0++) {
             float c0 = g0[a0] + wy * (g0[a0 + sy] - g0[a0]);
             float c1 = g0[a0 + sz] + wy * (g0[a0 + sz + sy] - g0[a0 + sz]);
             r->node[a0] = c0 + wz * (c1 - c0);
+        }
+        const float ws = ss->plane_w[k];
+        if (ws > 0) { /* in the overlap of two stations: linear blend of their fields */
+            const float *g1 = g0 + total;
+            for (size_t a0 = 0; a0 < nn[0]; a0++) {
+                float c0 = g1[a0] + wy * (g1[a0 + sy] - g1[a0]);
+                float c1 = g1[a0 + sz] + wy * (g1[a0 + sz + sy] - g1[a0 + sz]);
+                r->node[a0] = (1 - ws) * r->node[a0] + ws * (c0 + wz * (c1 - c0));
+            }
         }
         for (size_t i = 0; i < nx; i++) {
             const float *nd = r->node + c->ix0[i];
@@ -591,6 +763,20 @@ static void row_finish(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
                 dixon_solve((const double(*)[2])c->fc, c->te, nch, (const float(*)[2])e, r2s, &W,
                             &F);
                 v0[i] = (float)W, v1[i] = (float)F;
+            }
+        }
+        if (ss->swapped) { /* fat-water swap: W and F exchanged inside the ball */
+            double dy = ((double)j - ss->swap_c[1]) * ss->vsp[1],
+                   dz = ((double)k - ss->swap_c[2]) * ss->vsp[2],
+                   rem = ss->swap_r_mm * ss->swap_r_mm - dy * dy - dz * dz;
+            if (rem > 0) {
+                double half = sqrt(rem) / ss->vsp[0];
+                double ia = fmax(0, ceil(ss->swap_c[0] - half)),
+                       ib = fmin((double)nx - 1, floor(ss->swap_c[0] + half));
+                for (size_t i = (size_t)ia; (double)i <= ib; i++) {
+                    float t = v0[i];
+                    v0[i] = v1[i], v1[i] = t;
+                }
             }
         }
         for (size_t i = 0; i < nx; i++) {
@@ -772,10 +958,14 @@ sb_status sb_mri_acquire_slab(const sb_mri_session *ss, const sb_acquisition *a,
                             "in memory, not slabs",
                             a->name);
     }
-    const size_t nvox = nx * ny * nz;
+    const size_t nvox = nx * ny * nz, plane = nx * ny;
     if (kspace && !failed) {
         c->sig = malloc((size_t)nch * nvox * 2 * sizeof *c->sig);
         if (!c->sig) failed = 1;
+    }
+    if (a->ghost > 0 && !failed) {
+        c->ghost = mri_ghost_new(nx, ny, a->ghost, a->ghost_period ? a->ghost_period : 4);
+        if (!c->ghost) failed = 1;
     }
     const long nzl = (long)nz;
     if (!failed && kspace) {
@@ -809,12 +999,26 @@ sb_status sb_mri_acquire_slab(const sb_mri_session *ss, const sb_acquisition *a,
             failed |= !ok;
             /* planes in any order on any thread: each voxel depends only on its own index */
 #pragma omp for schedule(dynamic, 1)
-            for (long kk = 0; kk < nzl; kk++)
-                for (size_t j = 0; j < ny && ok; j++) {
-                    if (c->sig) {
-                        size_t n0 = nx * (j + ny * (size_t)kk);
+            for (long kk = 0; kk < nzl; kk++) {
+                if (!ok) continue;
+                /* ghosting: the plane's noiseless signals (kept, or made here) through k-space */
+                float *src = c->sig ? c->sig + 2 * plane * (size_t)kk : r.pl;
+                size_t cstride = c->sig ? nvox : plane; /* between channels, in voxels */
+                if (c->ghost && !c->sig)
+                    for (size_t j = 0; j < ny; j++) {
+                        row_signal(c, &r, j, k0 + (size_t)kk);
                         for (int ch = 0; ch < nch; ch++) {
-                            const float *d = c->sig + 2 * ((size_t)ch * nvox + n0);
+                            float *d = r.pl + 2 * ((size_t)ch * plane + nx * j);
+                            const float *er = r.er + (size_t)ch * nx, *ei = r.ei + (size_t)ch * nx;
+                            for (size_t i = 0; i < nx; i++) d[2 * i] = er[i], d[2 * i + 1] = ei[i];
+                        }
+                    }
+                for (int ch = 0; c->ghost && ch < nch; ch++)
+                    failed |= mri_ghost_plane(c->ghost, src + 2 * (size_t)ch * cstride) != 0;
+                for (size_t j = 0; j < ny; j++) {
+                    if (src) {
+                        for (int ch = 0; ch < nch; ch++) {
+                            const float *d = src + 2 * ((size_t)ch * cstride + nx * j);
                             float *er = r.er + (size_t)ch * nx, *ei = r.ei + (size_t)ch * nx;
                             for (size_t i = 0; i < nx; i++) er[i] = d[2 * i], ei[i] = d[2 * i + 1];
                         }
@@ -823,6 +1027,7 @@ sb_status sb_mri_acquire_slab(const sb_mri_session *ss, const sb_acquisition *a,
                     }
                     row_finish(c, &r, j, k0 + (size_t)kk);
                 }
+            }
             rows_free(&r);
         }
     }
@@ -830,6 +1035,7 @@ sb_status sb_mri_acquire_slab(const sb_mri_session *ss, const sb_acquisition *a,
     free(c->tcx);
     free(c->twx);
     free(c->sig);
+    mri_ghost_free(c->ghost);
     free(ix0);
     free(wxa);
     free(c);

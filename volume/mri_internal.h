@@ -24,6 +24,17 @@ void mri_normals(uint64_t seed, uint32_t subject, uint32_t stream, uint64_t firs
  * threads (mri_kspace.c). Returns 0, or -1 when out of memory. */
 int mri_kspace_truncate(float *img, const size_t dim[3], const double keep[3], int threads);
 
+/* Motion ghosting along y (mri_kspace.c): every line l of the acquisition order (ky = l - ny/2)
+ * of a complex nx x ny plane (interleaved re, im; x fastest) gets the phase error
+ * beta sin(2 pi l / period), J_1(beta) = amp, so ghosts of relative amplitude amp lie at
+ * +-ny / period pixels along y (and fainter ones at multiples). The same bytes on any thread.
+ * mri_ghost_new returns NULL when out of memory (not thread-safe: FFTW plans); mri_ghost_plane
+ * may run on many threads at once, returning 0, or -1 when out of memory. */
+typedef struct mri_ghost mri_ghost;
+mri_ghost *mri_ghost_new(size_t nx, size_t ny, double amp, int period);
+int mri_ghost_plane(const mri_ghost *g, float *plane);
+void mri_ghost_free(mri_ghost *g);
+
 /* The same map from one block's four Philox words to four normals, for tests. */
 void mri_uniform_to_normals(const uint32_t o[4], float z[4]);
 

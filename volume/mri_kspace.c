@@ -20,6 +20,7 @@
 #include "mri_internal.h"
 
 #include <fftw3.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,4 +106,108 @@ int mri_kspace_truncate(float *img, const size_t dim[3], const double keep[3], i
         fftwf_destroy_plan(bw);
     }
     return failed ? -1 : 0;
+}
+
+/* ---- motion ghosting -------------------------------------------------------------------------
+ * Periodic motion during the acquisition (breathing, pulsation) changes the phase of successive
+ * phase-encoding lines: a zero-order phase error phi(l) = beta sin(2 pi l / P) on line l of the
+ * acquisition order (ky = l - ny/2). Since exp(i beta sin x) = sum_m J_m(beta) exp(i m x)
+ * (Jacobi-Anger), the image becomes J_0(beta) times itself plus replicas shifted by m ny / P
+ * pixels along the phase direction with amplitudes J_m(beta): ghosts at FOV / P, 2 FOV / P, ...,
+ * wrapped around the field of view (Wood & Henkelman, Med Phys 1985). beta is chosen so that
+ * J_1(beta) = amp. Lines are transformed at their own length (no padding: the wrap-around is the
+ * scanner's field of view), in batches of BATCH columns with one plan, as above. */
+struct mri_ghost {
+    size_t nx, ny;
+    fftwf_plan fw, bw;
+    float *mod; /* per FFT index: cos, sin of the phase error of its line */
+};
+
+static double bessel_j1(double x) {
+    double term = x / 2, sum = term;
+    for (int m = 1; m < 30; m++) {
+        term *= -(x / 2) * (x / 2) / ((double)m * (double)(m + 1));
+        sum += term;
+    }
+    return sum;
+}
+
+void mri_ghost_free(mri_ghost *g) {
+    if (!g) return;
+    if (g->fw) fftwf_destroy_plan(g->fw);
+    if (g->bw) fftwf_destroy_plan(g->bw);
+    free(g->mod);
+    free(g);
+}
+
+mri_ghost *mri_ghost_new(size_t nx, size_t ny, double amp, int period) {
+    mri_ghost *g = calloc(1, sizeof *g);
+    if (!g) return NULL;
+    g->nx = nx, g->ny = ny;
+    double lo = 0, hi = 1.8; /* J1 rises from 0 to its maximum 0.58 at 1.84 */
+    for (int it = 0; it < 60; it++) {
+        double mid = (lo + hi) / 2;
+        if (bessel_j1(mid) < amp)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    double beta = (lo + hi) / 2;
+    g->mod = malloc(2 * ny * sizeof *g->mod);
+    fftwf_complex *pb = fftwf_alloc_complex(ny * BATCH);
+    int len = (int)ny;
+    if (g->mod && pb) {
+        g->fw = fftwf_plan_many_dft(1, &len, BATCH, pb, NULL, BATCH, 1, pb, NULL, BATCH, 1,
+                                    FFTW_FORWARD, FFTW_ESTIMATE);
+        g->bw = fftwf_plan_many_dft(1, &len, BATCH, pb, NULL, BATCH, 1, pb, NULL, BATCH, 1,
+                                    FFTW_BACKWARD, FFTW_ESTIMATE);
+    }
+    fftwf_free(pb);
+    if (!g->mod || !g->fw || !g->bw) {
+        mri_ghost_free(g);
+        return NULL;
+    }
+    for (size_t f = 0; f < ny; f++) {
+        long ky = f < (ny + 1) / 2 ? (long)f : (long)f - (long)ny;
+        long l = ky + (long)(ny / 2); /* acquisition order: from -ny/2 up */
+        double ph = beta * sin(2 * M_PI * (double)l / period);
+        g->mod[2 * f] = (float)cos(ph);
+        g->mod[2 * f + 1] = (float)sin(ph);
+    }
+    return g;
+}
+
+int mri_ghost_plane(const mri_ghost *g, float *plane) {
+    const size_t nx = g->nx, ny = g->ny;
+    fftwf_complex *b = fftwf_alloc_complex(ny * BATCH);
+    if (!b) return -1;
+    const float scale = 1.0f / (float)ny;
+    for (size_t x0 = 0; x0 < nx; x0 += BATCH) {
+        size_t count = nx - x0 < BATCH ? nx - x0 : BATCH;
+        memset(b, 0, ny * BATCH * sizeof *b);
+        for (size_t y = 0; y < ny; y++)
+            for (size_t l = 0; l < count; l++) {
+                const float *s = plane + 2 * (x0 + l + nx * y);
+                b[y * BATCH + l][0] = s[0];
+                b[y * BATCH + l][1] = s[1];
+            }
+        fftwf_execute_dft(g->fw, b, b);
+        for (size_t f = 0; f < ny; f++) {
+            const float cr = g->mod[2 * f], ci = g->mod[2 * f + 1];
+            for (size_t l = 0; l < BATCH; l++) {
+                float re = b[f * BATCH + l][0], im = b[f * BATCH + l][1];
+                b[f * BATCH + l][0] = re * cr - im * ci;
+                b[f * BATCH + l][1] = re * ci + im * cr;
+            }
+        }
+        fftwf_execute_dft(g->bw, b, b);
+        for (size_t y = 0; y < ny; y++)
+            for (size_t l = 0; l < count; l++) {
+                float *s = plane + 2 * (x0 + l + nx * y);
+                s[0] = b[y * BATCH + l][0] * scale;
+                s[1] = b[y * BATCH + l][1] * scale;
+            }
+    }
+    fftwf_free(b);
+    return 0;
 }

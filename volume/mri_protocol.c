@@ -21,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Overlap of neighbouring stations in the UK Biobank preset (a few slices of each). */
+#define UKB_OVERLAP_MM 30.0
+
 enum { ID_T1W = 1, ID_T2W, ID_PDW, ID_GRE, ID_STIR, ID_FLAIR, ID_BSSFP, ID_DIXON, ID_DWI };
 
 static sb_acquisition base(const char *name, uint32_t id, sb_seq_kind kind, double field) {
@@ -206,6 +209,8 @@ sb_status sb_mri_protocol(const char *protocol, const char *contrasts, double fi
     if (strstr(list, ",,") || list[0] == ',' || list[strlen(list) - 1] == ',')
         return sb_error_set(err, SB_ERR_USAGE, "contrast list \"%s\" has an empty name", list);
     finish_dwi(out);
+    if (!strcmp(name, "ukbiobank-dixon")) /* neck to knee in six overlapping stations */
+        out->stations = 6, out->overlap_mm = UKB_OVERLAP_MM;
     for (size_t i = 0; i < out->count; i++) {
         sb_acquisition *a = &out->acq[i];
         snprintf(a->ref_tissue, sizeof a->ref_tissue, "%s", ref);

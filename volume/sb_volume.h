@@ -202,7 +202,7 @@ typedef enum sb_seq_kind {
     SB_SEQ_DWI     /* diffusion-weighted spin-echo EPI, one image per b-value */
 } sb_seq_kind;
 
-enum { SB_DIXON_ECHOES_MAX = 3, SB_DWI_B_MAX = 4, SB_MRI_OUT_MAX = 5 };
+enum { SB_DIXON_ECHOES_MAX = 3, SB_DWI_B_MAX = 4, SB_MRI_OUT_MAX = 5, SB_STATIONS_MAX = 16 };
 
 typedef struct sb_sequence {
     sb_seq_kind kind;
@@ -228,6 +228,9 @@ typedef struct sb_acquisition {
     double texture;      /* tissue texture: SD of each solid tissue's smooth modulation, 0..0.3 */
     double kspace[3];    /* fraction of k-space acquired along x, y, z (0 or 1: all; else a
                             sharp truncation: PSF and Gibbs ringing) */
+    double ghost;        /* motion ghosting along y (phase encoding): amplitude of the first
+                            ghost relative to the image, 0..0.5 (0: none) */
+    int ghost_period;    /* k-space lines per motion cycle: ghosts at FOV / period (0: 4) */
 } sb_acquisition;
 
 /* The images an acquisition makes, in order: SE, GRE, IR, bSSFP: one (magnitude); Dixon:
@@ -251,6 +254,28 @@ size_t sb_mri_session_node_step(const sb_mri_session *ss);
 sb_status sb_mri_session_body(sb_mri_session *ss, const sb_volume *tissues, size_t k0,
                               sb_error *err);
 sb_status sb_mri_session_finish(sb_mri_session *ss, sb_error *err);
+
+/* Options of a session, set between sb_mri_session_begin and the first sb_mri_session_body.
+ * Stations: `stations` (0 or 1: one) of equal length tile the grid along z, neighbours
+ * overlapping by overlap_mm; each has its own receive bias field (normalised over the body in
+ * the station), blended linearly across the overlaps. Fat-water swap: with probability
+ * fat_water_swap the Dixon water and fat images (and so the fat fraction) are exchanged inside a
+ * ball of radius 50..150 mm centred on a random point of the body (drawn from the subject's BIAS
+ * stream). SB_ERR_USAGE names a value out of range or stations that do not fit the grid (each
+ * at least twice the overlap). */
+typedef struct sb_mri_setup {
+    int stations;
+    double overlap_mm;
+    double fat_water_swap;
+} sb_mri_setup;
+sb_status sb_mri_session_setup(sb_mri_session *ss, const sb_mri_setup *o, sb_error *err);
+/* The same checks on a grid (its dim and spacing; data not read), before any work. */
+sb_status sb_mri_setup_check(const sb_mri_setup *o, const sb_volume *grid, sb_error *err);
+/* The stations: returns their count; station s covers the planes [s step, s step + len]. */
+int sb_mri_session_stations(const sb_mri_session *ss, double *step, double *len);
+/* 1 and the ball (centre in voxel indices, radius in mm) if this subject's Dixon images have a
+ * fat-water swap (known after sb_mri_session_finish), else 0. */
+int sb_mri_session_swap(const sb_mri_session *ss, double centre_vox[3], double *radius_mm);
 
 /* The images of one acquisition (sb_mri_outputs order) on the tissue map's grid, those whose
  * bit is set in `want` (others NULL), as float32 or as int16 to be read with slope[k] (the
@@ -285,6 +310,8 @@ sb_status sb_mri_acquire_slab(const sb_mri_session *ss, const sb_acquisition *a,
 enum { SB_PROTOCOL_MAX = 12 };
 
 typedef struct sb_protocol {
+    int stations;      /* multi-station acquisition (0 or 1: one station), sb_mri_setup */
+    double overlap_mm; /* overlap of neighbouring stations */
     size_t count;
     sb_acquisition acq[SB_PROTOCOL_MAX];
     unsigned want[SB_PROTOCOL_MAX]; /* bit k: write output k of acq[i] */

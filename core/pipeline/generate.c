@@ -158,6 +158,49 @@ static cJSON *mri_json(const sb_generate_opts *opts, const sb_protocol *p, const
     return root;
 }
 
+/* The acquisition's artefacts, written only when asked for (so other outputs keep their
+ * bytes): stations (with their z ranges in world mm), ghosting, the fat-water swap (Dixon; the
+ * ball in world mm when it happened: the ground truth). BIDS sidecars (bids = 1) in their key
+ * style, subject.json "mri" in its own. */
+static void acquisition_json(cJSON *o, int bids, const sb_acquisition *a, const sb_mri_setup *ms,
+                             const sb_mri_session *ss, const sb_volume *grid) {
+    double step, len, c[3], r;
+    int n = sb_mri_session_stations(ss, &step, &len);
+    if (n > 1) {
+        cJSON_AddNumberToObject(o, bids ? "SynthbodyStations" : "stations", n);
+        cJSON_AddNumberToObject(o, bids ? "SynthbodyStationOverlapMM" : "station_overlap_mm",
+                                ms->overlap_mm);
+        cJSON *zs = bids ? NULL : cJSON_AddArrayToObject(o, "station_z_mm");
+        for (int t = 0; t < n && zs; t++) {
+            double z[2];
+            for (int e = 0; e < 2; e++)
+                z[e] = grid->affine[2][3] + grid->affine[2][2] * (t * step + e * len);
+            cJSON_AddItemToArray(zs, cJSON_CreateDoubleArray(z, 2));
+        }
+    }
+    if (a && a->ghost > 0) {
+        cJSON_AddStringToObject(o, "PhaseEncodingDirection", "j");
+        cJSON_AddNumberToObject(o, "SynthbodyGhosting", a->ghost);
+        cJSON_AddNumberToObject(o, "SynthbodyGhostPeriodLines",
+                                a->ghost_period ? a->ghost_period : 4);
+    }
+    if (ms->fat_water_swap > 0 && (!a || a->seq.kind == SB_SEQ_DIXON)) {
+        cJSON *w = cJSON_AddObjectToObject(o, bids ? "SynthbodyFatWaterSwap" : "fat_water_swap");
+        cJSON_AddNumberToObject(w, bids ? "Probability" : "probability", ms->fat_water_swap);
+        int hit = sb_mri_session_swap(ss, c, &r);
+        cJSON_AddBoolToObject(w, bids ? "Swapped" : "swapped", hit);
+        if (hit) {
+            double wc[3];
+            for (int d = 0; d < 3; d++)
+                wc[d] = grid->affine[d][3] + grid->affine[d][0] * c[0] + grid->affine[d][1] * c[1] +
+                        grid->affine[d][2] * c[2];
+            cJSON_AddItemToObject(w, bids ? "CentreMM" : "centre_mm",
+                                  cJSON_CreateDoubleArray(wc, 3));
+            cJSON_AddNumberToObject(w, bids ? "RadiusMM" : "radius_mm", r);
+        }
+    }
+}
+
 /* BIDS sidecar of output k of acquisition a: BIDS fields (seconds, degrees) and ours. */
 static cJSON *sidecar_json(const sb_acquisition *a, size_t k, const char *name, const sb_subject *s,
                            double slope) {
@@ -373,7 +416,13 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
         double inplane = opts->acq_voxel_mm > 0 ? opts->voxel_mm / opts->acq_voxel_mm : 1;
         a->kspace[0] = a->kspace[1] = inplane;
         a->kspace[2] = opts->slice_mm > 0 ? opts->voxel_mm / opts->slice_mm : 1;
+        a->ghost = opts->ghosting, a->ghost_period = opts->ghost_period;
     }
+    sb_mri_setup msetup = {.stations = opts->stations ? opts->stations : proto.stations,
+                           .overlap_mm = opts->has_overlap ? opts->overlap_mm
+                                         : proto.stations  ? proto.overlap_mm
+                                                           : 30,
+                           .fat_water_swap = opts->fat_water_swap};
     if (!s) s = sb_tissue_db_load(opts->tissues, &tdb, err);
     if (!s)
         s = opts->anatomy ? sb_anatomy_load(opts->anatomy, &anat, err)
@@ -383,6 +432,10 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
     if (!s) s = sb_voxelizer_new(anat, &subj, opts->voxel_mm, ctx, &vz, err);
     if (!s) sb_voxelizer_grid(vz, dim, origin);
     if (!s) s = plan_slabs(opts, &proto, dim, sb_ctx_threads(ctx), &slab, err);
+    if (!s) { /* stations that do not fit the grid: refused before any output */
+        sb_volume g = {.dim = {dim[0], dim[1], dim[2]}, .spacing = {1, 1, opts->voxel_mm}};
+        s = sb_mri_setup_check(&msetup, &g, err);
+    }
     if (!s) s = sb_anatomy_label_table(anat, subj.sex, &table, err);
     if (!s) s = outputs_plan(&outs, opts->out_dir, "labels.nii.gz", &p_labels, err);
     for (size_t i = 0; !s && i < proto.count; i++) {
@@ -390,7 +443,7 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
         size_t n = sb_mri_outputs(&proto.acq[i], names);
         for (size_t k = 0; !s && k < n; k++) {
             if (!(proto.want[i] & (1u << k))) continue;
-            snprintf(file, sizeof file, "%s.nii.gz", names[k]);
+            snprintf(file, sizeof file, "%s%s", names[k], opts->uncompressed ? ".nii" : ".nii.gz");
             s = outputs_plan(&outs, opts->out_dir, file, &p_img[i][k], err);
             snprintf(file, sizeof file, "%s.json", names[k]);
             if (!s) s = outputs_plan(&outs, opts->out_dir, file, &p_side[i][k], err);
@@ -438,6 +491,7 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
                dim[2], slab);
     sb_tissue_db_sample(tdb, &subj, &mt);
     if ((s = sb_mri_session_begin(&mt, &subj, &grid, &session, err))) goto done;
+    if ((s = sb_mri_session_setup(session, &msetup, err))) goto done;
     if (slab < dim[2]) { /* the bias field's body statistics from its node planes first (the
                           * body outline is the same without the speck clean-up) */
         size_t step = sb_mri_session_node_step(session);
@@ -500,6 +554,7 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
                 if (s || k1 < dim[2]) continue;
                 s = commit_file(&w_img[i][k], &outs, p_img[i][k], err);
                 cJSON *side = s ? NULL : sidecar_json(a, k, names[k], &subj, slope[k]);
+                if (side) acquisition_json(side, 1, a, &msetup, session, &grid);
                 if (!s && !side) s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
                 if (!s) s = write_json(side, p_side[i][k], opts->force, err);
                 if (!s) outputs_mark_done(&outs, p_side[i][k]);
@@ -522,6 +577,7 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
     outputs_mark_done(&outs, p_ctbl);
 
     mri = mri_json(opts, &proto, &mt);
+    if (mri) acquisition_json(mri, 0, NULL, &msetup, session, &grid);
     sb_body_composition bc;
     sb_voxelizer_composition(vz, &bc);
     json = mri ? subject_json(opts, &subj, &bc, &grid, table, mri) : NULL;

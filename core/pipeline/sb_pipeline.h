@@ -43,6 +43,16 @@ typedef struct sb_generate_opts {
     double texture;      /* tissue texture SD, 0..0.3 (0: none) */
     double acq_voxel_mm; /* acquired in-plane resolution, >= voxel_mm (0: the voxel size) */
     double slice_mm;     /* slice thickness, >= voxel_mm (0: the voxel size) */
+    /* acquisition (README "MRI physics"): stations along z (0: the protocol's) and their
+     * overlap (has_overlap 0: the protocol's, else 30 mm); motion ghosting amplitude and period
+     * in k-space lines (0: 4); probability of a Dixon fat-water swap; images written as .nii
+     * (uncompress 1) instead of .nii.gz */
+    int stations, has_overlap;
+    double overlap_mm;
+    double ghosting;
+    int ghost_period;
+    double fat_water_swap;
+    int uncompressed;
     /* memory budget in GiB (0: the memory available); grids larger than it are made and
      * written slab by slab (same bytes), README "Huge volumes" */
     double max_memory_gb;

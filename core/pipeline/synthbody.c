@@ -135,6 +135,14 @@ static const char USAGE_GENERATE[] =
     "                 default: the voxel size, no truncation)\n"
     "  --slice MM     slice thickness (k-space truncation along z; default: the voxel size)\n"
     "  --float        write images as float32 (default int16 with scl_slope)\n"
+    "  --stations N   multi-station acquisition: N stations along z, each with its own bias\n"
+    "                 field, blended across the overlaps (default: the protocol's; 1)\n"
+    "  --overlap-mm O overlap of neighbouring stations (default 30)\n"
+    "  --ghosting A   motion ghosts along y (phase encoding), first ghost A x the image, 0..0.5\n"
+    "  --ghost-period N  k-space lines per motion cycle: ghosts at FOV/N (default 4)\n"
+    "  --fat-water-swap P  probability of a Dixon fat-water swap (a ball where water and fat\n"
+    "                 change places; recorded in subject.json and the sidecars), 0..1\n"
+    "  --compress C   MR images as .nii.gz (gzip, default) or .nii (none: no deflate, mmap-able)\n"
     "  --max-memory-gb G  memory budget (default: what the machine has); a larger grid is\n"
     "                 made and written slab by slab, with the same bytes\n"
     "  --anatomy P    anatomy description: a JSON file or a folder of them (default: built in;\n"
@@ -185,10 +193,11 @@ static const char *const FLAGS_ANY[] = {"--version", "--force", NULL};
 static const char *const FLAGS_GENERATE[] = {"--version", "--force", "--mesh", "--float", NULL};
 static const char *const FLAGS_PREVIEW[] = {"--version", "--force", "--overlay", NULL};
 static const char *const VALUED_GENERATE[] = {
-    "--threads",       "--out",     "--seed",    "--voxel",    "--sex",       "--age",
-    "--height-cm",     "--bmi",     "--anatomy", "--protocol", "--contrasts", "--tissues",
-    "--field",         "--snr",     "--bias",    "--texture",  "--acq-voxel", "--slice",
-    "--max-memory-gb", "--formats", NULL};
+    "--threads",        "--out",      "--seed",     "--voxel",      "--sex",       "--age",
+    "--height-cm",      "--bmi",      "--anatomy",  "--protocol",   "--contrasts", "--tissues",
+    "--field",          "--snr",      "--bias",     "--texture",    "--acq-voxel", "--slice",
+    "--max-memory-gb",  "--formats",  "--stations", "--overlap-mm", "--ghosting",  "--ghost-period",
+    "--fat-water-swap", "--compress", NULL};
 static const char *const VALUED_MESH[] = {"--threads",      "--out",     "--labels",
                                           "--iso",          "--smooth",  "--target-tris",
                                           "--max-error-mm", "--backend", NULL};
@@ -343,6 +352,37 @@ int main(int argc, char **argv) {
             gen.contrasts = val;
         } else if (!strcmp(name, "--tissues")) {
             gen.tissues = val;
+        } else if (!strcmp(name, "--compress")) {
+            if (strcmp(val, "gzip") && strcmp(val, "none"))
+                return fail(&c, SB_ERR_USAGE, "--compress: \"%s\" is not gzip or none", val);
+            gen.uncompressed = !strcmp(val, "none");
+        } else if (!strcmp(name, "--stations") || !strcmp(name, "--ghost-period")) {
+            uint64_t u;
+            if (!sb_cli_parse_u64(name, val, &u, why, sizeof why))
+                return fail(&c, SB_ERR_USAGE, "%s", why);
+            int st = !strcmp(name, "--stations");
+            if (st ? u < 1 || u > SB_STATIONS_MAX : u < 2 || u > 1024)
+                return fail(&c, SB_ERR_USAGE, "%s %s is outside %d..%d", name, val, st ? 1 : 2,
+                            st ? SB_STATIONS_MAX : 1024);
+            if (st)
+                gen.stations = (int)u;
+            else
+                gen.ghost_period = (int)u;
+        } else if (!strcmp(name, "--overlap-mm") || !strcmp(name, "--ghosting") ||
+                   !strcmp(name, "--fat-water-swap")) {
+            if (!sb_cli_parse_double(name, val, &d, why, sizeof why))
+                return fail(&c, SB_ERR_USAGE, "%s", why);
+            double hi = !strcmp(name, "--overlap-mm") ? 1000
+                        : !strcmp(name, "--ghosting") ? 0.5
+                                                      : 1;
+            if (!(d >= 0 && d <= hi))
+                return fail(&c, SB_ERR_USAGE, "%s %s is outside 0..%g", name, val, hi);
+            if (!strcmp(name, "--overlap-mm"))
+                gen.overlap_mm = d, gen.has_overlap = 1;
+            else if (!strcmp(name, "--ghosting"))
+                gen.ghosting = d;
+            else
+                gen.fat_water_swap = d;
         } else if (!strcmp(name, "--max-memory-gb")) {
             if (!sb_cli_parse_double(name, val, &d, why, sizeof why))
                 return fail(&c, SB_ERR_USAGE, "%s", why);

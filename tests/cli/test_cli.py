@@ -743,6 +743,56 @@ def test_mri_bad_options():
     assert lb["liver"] < 0.7 * la["liver"] and abs(lb["spleen"] - la["spleen"]) < 1e-3, (la, lb)
 
 
+def test_mri_acquisition_options():
+    # stations, ghosting, fat-water swap and uncompressed images: bad values exit 2 naming the
+    # option and leave nothing; the artefacts are recorded (ground truth) only when asked for;
+    # --compress none writes the same images as .nii
+    d = fresh("mri_acq")
+    out = os.path.join(d, "s")
+    for args, words in ((("--stations", "0"), ["--stations", "1..16"]),
+                        (("--stations", "17"), ["--stations 17"]),
+                        (("--stations", "4", "--overlap-mm", "500"), ["4 stations", "500 mm"]),
+                        (("--overlap-mm", "-1"), ["--overlap-mm"]),
+                        (("--ghosting", "0.6"), ["--ghosting 0.6"]),
+                        (("--ghost-period", "1"), ["--ghost-period 1"]),
+                        (("--fat-water-swap", "2"), ["--fat-water-swap 2"]),
+                        (("--compress", "zip"), ["\"zip\"", "gzip or none"])):
+        p = run("generate", "--voxel", 8, "--out", out, *args, expect=USAGE)
+        for w in words:
+            assert w in p.stderr, (args, p.stderr)
+        assert not os.path.exists(out), args
+    plain = generate("acq_plain", "--protocol", "ukbiobank-dixon", "--stations", 1, voxel=8)
+    side = json.load(open(os.path.join(plain, "dixon_water.json")))
+    assert not any(k.startswith(("SynthbodyStation", "SynthbodyGhost", "SynthbodyFatWater"))
+                   for k in side), side
+    a = generate("acq_all", "--protocol", "ukbiobank-dixon", "--ghosting", 0.05,
+                 "--fat-water-swap", 1, "--compress", "none", voxel=8)
+    mri = json.load(open(os.path.join(a, "subject.json")))["mri"]
+    assert mri["stations"] == 6 and mri["station_overlap_mm"] == 30, mri.keys()
+    z = mri["station_z_mm"]
+    assert len(z) == 6 and all(abs((z[i][1] - z[i + 1][0]) - 30) < 1e-6 for i in range(5)), z
+    swap = mri["fat_water_swap"]
+    assert swap["swapped"] and 50 <= swap["radius_mm"] <= 150, swap
+    side = json.load(open(os.path.join(a, "dixon_fat.json")))
+    assert side["SynthbodyStations"] == 6 and side["PhaseEncodingDirection"] == "j", side
+    assert side["SynthbodyFatWaterSwap"]["CentreMM"] == swap["centre_mm"], side
+    names = sorted(os.listdir(a))
+    assert "dixon_water.nii" in names and "dixon_water.nii.gz" not in names, names
+    assert "labels.nii.gz" in names, names  # what the other commands read
+    # the swap: inside the ball water and fat change places (same grid, same noise streams)
+    b = generate("acq_noswap", "--protocol", "ukbiobank-dixon", "--ghosting", 0.05, voxel=8)
+    wa = nib.load(os.path.join(a, "dixon_water.nii"))
+    fb = nib.load(os.path.join(b, "dixon_fat.nii.gz")).get_fdata()
+    ijk = np.indices(wa.shape).reshape(3, -1).T
+    xyz = ijk @ wa.affine[:3, :3].T + wa.affine[:3, 3]
+    inside = (np.linalg.norm(xyz - swap["centre_mm"], axis=1) < swap["radius_mm"] - 8).reshape(
+        wa.shape)
+    assert inside.sum() > 50, inside.sum()
+    assert np.allclose(wa.get_fdata()[inside], fb[inside], atol=1e-6)
+    ib = nib.load(os.path.join(b, "dixon_in.nii.gz")).get_fdata()
+    assert np.array_equal(nib.load(os.path.join(a, "dixon_in.nii")).get_fdata(), ib)
+
+
 def main():
     global BIN, WORK
     ap = argparse.ArgumentParser()
