@@ -577,12 +577,24 @@ static int rows_alloc(acq_rows *r, const acq_ctx *c) {
 /* The subject's texture coefficients (made only for textured acquisitions: 4 floats per
  * control point, ~50 MB for a whole body): normals of blocks 0 .. of the TEXTURE stream,
  * scaled so that each field has unit SD. NULL when out of memory. */
-static float *texture_coefs(const sb_mri_session *ss) {
-    size_t tn = TEX_FIELDS * ss->tnc[0] * ss->tnc[1] * ss->tnc[2], nblk = (tn + 3) / 4;
-    float *tc = malloc(4 * nblk * sizeof *tc);
+static float *texture_coefs(const sb_mri_session *ss, size_t cz0, size_t cz1) {
+    size_t pl = ss->tnc[0] * ss->tnc[1], per_f = pl * ss->tnc[2], tn = TEX_FIELDS * per_f;
+    float *tc = malloc(4 * ((tn + 3) / 4) * sizeof *tc);
     if (!tc) return NULL;
-    mri_normals(ss->seed, ss->subject, SB_STREAM_TEXTURE, 0, nblk, tc);
-    for (size_t i = 0; i < tn; i++) tc[i] *= (float)(1 / TEX_FIELD_SD);
+    /* only the control planes cz0 .. cz1 - 1 a slab reads (the untouched pages of the rest
+     * cost nothing): per field the indices [f per_f + cz0 pl, f per_f + cz1 pl), block i / 4 */
+    cz1 = cz1 < ss->tnc[2] ? cz1 : ss->tnc[2];
+    for (size_t f = 0; f < TEX_FIELDS && cz0 < cz1; f++) {
+        size_t i0 = f * per_f + cz0 * pl, i1 = f * per_f + cz1 * pl, b0 = i0 / 4, b1 = (i1 + 3) / 4;
+        float *z = malloc(4 * (b1 - b0) * sizeof *z);
+        if (!z) {
+            free(tc);
+            return NULL;
+        }
+        mri_normals(ss->seed, ss->subject, SB_STREAM_TEXTURE, b0, b1 - b0, z);
+        for (size_t i = i0; i < i1; i++) tc[i] = z[i - 4 * b0] * (float)(1 / TEX_FIELD_SD);
+        free(z);
+    }
     return tc;
 }
 
@@ -940,7 +952,12 @@ sb_status sb_mri_acquire_slab(const sb_mri_session *ss, const sb_acquisition *a,
         c->tamp[t] = (float)a->texture * ss->tsign[t];
         c->textured |= c->tamp[t] != 0;
     }
-    if (c->textured) c->tc = texture_coefs(ss);
+    if (c->textured) { /* the control planes of the slab's planes */
+        float w[4];
+        size_t cz0 = tex_weights(c->spacing[2], k0, w),
+               cz1 = tex_weights(c->spacing[2], k0 + (nz ? nz - 1 : 0), w) + 4;
+        c->tc = texture_coefs(ss, cz0, cz1);
+    }
     failed |= c->textured && !c->tc;
     c->tcx = malloc(nx * sizeof *c->tcx);
     c->twx = malloc(4 * nx * sizeof *c->twx);

@@ -282,6 +282,23 @@ static sb_status write_meshes(const sb_volume *lab, const sb_label_table *t, out
     return s;
 }
 
+/* Planes [m0, m0 + n) of a map, sharing its data. */
+static sb_volume planes_view(const sb_volume *v, size_t m0, size_t n) {
+    sb_volume w = *v;
+    w.dim[2] = n;
+    w.data = (char *)v->data + v->dim[0] * v->dim[1] * sb_dtype_size(v->dtype) * m0;
+    for (int d = 0; d < 3; d++) w.affine[d][3] += v->affine[d][2] * (double)m0;
+    return w;
+}
+
+/* Does an acquisition truncate k-space (it then needs whole images)? */
+static int kspace_any(const sb_protocol *p) {
+    for (size_t i = 0; i < p->count; i++)
+        for (int d = 0; d < 3; d++)
+            if (p->acq[i].kspace[d] > 0 && p->acq[i].kspace[d] < 1) return 1;
+    return 0;
+}
+
 /* Commits a streamed file once its last plane is in, and frees its buffers. */
 static sb_status commit_file(sb_nifti_writer **w, outputs *outs, const char *path, sb_error *err) {
     sb_status s = sb_nifti_writer_commit(*w, err);
@@ -531,36 +548,47 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
             if (!s) s = sb_mri_session_finish(session, err);
         }
         t0 = now_s();
-        for (size_t i = 0; i < proto.count && !s; i++) {
-            const sb_acquisition *a = &proto.acq[i];
-            sb_volume *img[SB_MRI_OUT_MAX];
-            double slope[SB_MRI_OUT_MAX];
-            char names[SB_MRI_OUT_MAX][40];
-            size_t n = sb_mri_outputs(a, names);
-            s = sb_mri_acquire_slab(session, a, k0, maps.tissues, maps.pv_tissue, maps.pv_frac,
-                                    proto.want[i], opts->float_out ? SB_DT_FLOAT32 : SB_DT_INT16,
-                                    ctx, img, slope, err);
-            for (size_t k = 0; k < n && !s; k++) {
-                if (!img[k]) continue;
-                if (!w_img[i][k]) {    /* opened at the first slab: the slope is known now */
-                    char descrip[128]; /* the header keeps 79 */
-                    snprintf(descrip, sizeof descrip, "synthbody %.32s %s TR=%g", names[k],
-                             seq_kind_name(a->seq.kind), a->seq.tr_ms);
-                    grid.dtype = img[k]->dtype;
-                    s = sb_nifti_writer_open(&grid, p_img[i][k], opts->force, SB_NIFTI_INTENT_NONE,
-                                             descrip, slope[k], 0.0, &w_img[i][k], err);
+        /* the images in parts of ~8 M voxels, each written as soon as it is made: the same
+         * bytes (sb_mri_acquire_slab), a fraction of the memory and of its page faults */
+        size_t part = kspace_any(&proto) ? k1 - k0 : (size_t)fmax(1, 8e6 / (dim[0] * dim[1]));
+        for (size_t m0 = k0, m1; m0 < k1 && !s; m0 = m1) {
+            m1 = m0 + part < k1 ? m0 + part : k1;
+            sb_volume vt = planes_view(maps.tissues, m0 - k0, m1 - m0),
+                      vp = maps.pv_tissue ? planes_view(maps.pv_tissue, m0 - k0, m1 - m0) : vt,
+                      vf = maps.pv_frac ? planes_view(maps.pv_frac, m0 - k0, m1 - m0) : vt;
+            for (size_t i = 0; i < proto.count && !s; i++) {
+                const sb_acquisition *a = &proto.acq[i];
+                sb_volume *img[SB_MRI_OUT_MAX];
+                double slope[SB_MRI_OUT_MAX];
+                char names[SB_MRI_OUT_MAX][40];
+                size_t n = sb_mri_outputs(a, names);
+                s = sb_mri_acquire_slab(session, a, m0, &vt, maps.pv_tissue ? &vp : NULL,
+                                        maps.pv_frac ? &vf : NULL, proto.want[i],
+                                        opts->float_out ? SB_DT_FLOAT32 : SB_DT_INT16, ctx, img,
+                                        slope, err);
+                for (size_t k = 0; k < n && !s; k++) {
+                    if (!img[k]) continue;
+                    if (!w_img[i][k]) {    /* opened at the first slab: the slope is known now */
+                        char descrip[128]; /* the header keeps 79 */
+                        snprintf(descrip, sizeof descrip, "synthbody %.32s %s TR=%g", names[k],
+                                 seq_kind_name(a->seq.kind), a->seq.tr_ms);
+                        grid.dtype = img[k]->dtype;
+                        s = sb_nifti_writer_open(&grid, p_img[i][k], opts->force,
+                                                 SB_NIFTI_INTENT_NONE, descrip, slope[k], 0.0,
+                                                 &w_img[i][k], err);
+                    }
+                    if (!s) s = sb_nifti_writer_put(w_img[i][k], img[k], err);
+                    if (s || m1 < dim[2]) continue;
+                    s = commit_file(&w_img[i][k], &outs, p_img[i][k], err);
+                    cJSON *side = s ? NULL : sidecar_json(a, k, names[k], &subj, slope[k]);
+                    if (side) acquisition_json(side, 1, a, &msetup, session, &grid);
+                    if (!s && !side) s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+                    if (!s) s = write_json(side, p_side[i][k], opts->force, err);
+                    if (!s) outputs_mark_done(&outs, p_side[i][k]);
+                    cJSON_Delete(side);
                 }
-                if (!s) s = sb_nifti_writer_put(w_img[i][k], img[k], err);
-                if (s || k1 < dim[2]) continue;
-                s = commit_file(&w_img[i][k], &outs, p_img[i][k], err);
-                cJSON *side = s ? NULL : sidecar_json(a, k, names[k], &subj, slope[k]);
-                if (side) acquisition_json(side, 1, a, &msetup, session, &grid);
-                if (!s && !side) s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
-                if (!s) s = write_json(side, p_side[i][k], opts->force, err);
-                if (!s) outputs_mark_done(&outs, p_side[i][k]);
-                cJSON_Delete(side);
+                for (size_t k = 0; k < SB_MRI_OUT_MAX; k++) sb_volume_free(img[k]);
             }
-            for (size_t k = 0; k < SB_MRI_OUT_MAX; k++) sb_volume_free(img[k]);
         }
         t_mri += now_s() - t0;
         sb_anatomy_maps_free(&maps);
