@@ -231,6 +231,7 @@ typedef struct sb_acquisition {
     double ghost;        /* motion ghosting along y (phase encoding): amplitude of the first
                             ghost relative to the image, 0..0.5 (0: none) */
     int ghost_period;    /* k-space lines per motion cycle: ghosts at FOV / period (0: 4) */
+    double flow_cm_s;    /* blood velocity for flow voids in spin-echo sequences (0: none) */
 } sb_acquisition;
 
 /* The images an acquisition makes, in order: SE, GRE, IR, bSSFP: one (magnitude); Dixon:

@@ -184,6 +184,8 @@ static void acquisition_json(cJSON *o, int bids, const sb_acquisition *a, const 
         cJSON_AddNumberToObject(o, "SynthbodyGhostPeriodLines",
                                 a->ghost_period ? a->ghost_period : 4);
     }
+    if (a && a->flow_cm_s > 0)
+        cJSON_AddNumberToObject(o, "SynthbodyFlowVoidVelocityCMS", a->flow_cm_s);
     if (ms->fat_water_swap > 0 && (!a || a->seq.kind == SB_SEQ_DIXON)) {
         cJSON *w = cJSON_AddObjectToObject(o, bids ? "SynthbodyFatWaterSwap" : "fat_water_swap");
         cJSON_AddNumberToObject(w, bids ? "Probability" : "probability", ms->fat_water_swap);
@@ -434,6 +436,7 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
         a->kspace[0] = a->kspace[1] = inplane;
         a->kspace[2] = opts->slice_mm > 0 ? opts->voxel_mm / opts->slice_mm : 1;
         a->ghost = opts->ghosting, a->ghost_period = opts->ghost_period;
+        a->flow_cm_s = opts->flow_cm_s;
     }
     sb_mri_setup msetup = {.stations = opts->stations ? opts->stations : proto.stations,
                            .overlap_mm = opts->has_overlap ? opts->overlap_mm

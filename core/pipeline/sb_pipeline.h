@@ -53,6 +53,7 @@ typedef struct sb_generate_opts {
     int ghost_period;
     double fat_water_swap;
     int uncompressed;
+    double flow_cm_s; /* blood velocity for flow voids in spin-echo images (0: none) */
     /* memory budget in GiB (0: the memory available); grids larger than it are made and
      * written slab by slab (same bytes), README "Huge volumes" */
     double max_memory_gb;

@@ -142,6 +142,8 @@ static const char USAGE_GENERATE[] =
     "  --ghost-period N  k-space lines per motion cycle: ghosts at FOV/N (default 4)\n"
     "  --fat-water-swap P  probability of a Dixon fat-water swap (a ball where water and fat\n"
     "                 change places; recorded in subject.json and the sidecars), 0..1\n"
+    "  --flow-voids V blood velocity in cm/s: flow voids in spin-echo images (T1w, T2w, PDw,\n"
+    "                 STIR, FLAIR, DWI), blood keeps 1 - V TE/2 / slice of its signal (0: none)\n"
     "  --compress C   MR images as .nii.gz (gzip, default) or .nii (none: no deflate, mmap-able)\n"
     "  --max-memory-gb G  memory budget (default: what the machine has); a larger grid is\n"
     "                 made and written slab by slab, with the same bytes\n"
@@ -193,11 +195,12 @@ static const char *const FLAGS_ANY[] = {"--version", "--force", NULL};
 static const char *const FLAGS_GENERATE[] = {"--version", "--force", "--mesh", "--float", NULL};
 static const char *const FLAGS_PREVIEW[] = {"--version", "--force", "--overlay", NULL};
 static const char *const VALUED_GENERATE[] = {
-    "--threads",        "--out",      "--seed",     "--voxel",      "--sex",       "--age",
-    "--height-cm",      "--bmi",      "--anatomy",  "--protocol",   "--contrasts", "--tissues",
-    "--field",          "--snr",      "--bias",     "--texture",    "--acq-voxel", "--slice",
-    "--max-memory-gb",  "--formats",  "--stations", "--overlap-mm", "--ghosting",  "--ghost-period",
-    "--fat-water-swap", "--compress", NULL};
+    "--threads",   "--out",        "--seed",     "--voxel",         "--sex",
+    "--age",       "--height-cm",  "--bmi",      "--anatomy",       "--protocol",
+    "--contrasts", "--tissues",    "--field",    "--snr",           "--bias",
+    "--texture",   "--acq-voxel",  "--slice",    "--max-memory-gb", "--formats",
+    "--stations",  "--overlap-mm", "--ghosting", "--ghost-period",  "--fat-water-swap",
+    "--compress",  "--flow-voids", NULL};
 static const char *const VALUED_MESH[] = {"--threads",      "--out",     "--labels",
                                           "--iso",          "--smooth",  "--target-tris",
                                           "--max-error-mm", "--backend", NULL};
@@ -368,6 +371,12 @@ int main(int argc, char **argv) {
                 gen.stations = (int)u;
             else
                 gen.ghost_period = (int)u;
+        } else if (!strcmp(name, "--flow-voids")) {
+            if (!sb_cli_parse_double(name, val, &d, why, sizeof why))
+                return fail(&c, SB_ERR_USAGE, "%s", why);
+            if (!(d >= 0 && d <= 500))
+                return fail(&c, SB_ERR_USAGE, "--flow-voids %s is outside 0..500 cm/s", val);
+            gen.flow_cm_s = d;
         } else if (!strcmp(name, "--overlap-mm") || !strcmp(name, "--ghosting") ||
                    !strcmp(name, "--fat-water-swap")) {
             if (!sb_cli_parse_double(name, val, &d, why, sizeof why))
