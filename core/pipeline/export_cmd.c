@@ -174,19 +174,6 @@ static cJSON *manifest_root(const job *j) {
     return root;
 }
 
-static sb_status write_json_file(cJSON *root, const char *path, int force, sb_error *err) {
-    char *text = cJSON_Print(root);
-    if (!text) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
-    sb_outfile o;
-    sb_status s = sb_outfile_open(&o, path, force, err);
-    if (!s) s = sb_outfile_write(&o, text, strlen(text), err);
-    if (!s) s = sb_outfile_write(&o, "\n", 1, err);
-    if (!s) s = sb_outfile_commit(&o, err);
-    sb_outfile_abort(&o);
-    free(text);
-    return s;
-}
-
 /* --max-mb-per-file: the size of the largest combined file these meshes make, each requested
  * format written to a scratch folder inside out_dir (removed again). */
 static sb_status measure_files(void *user, const print_mesh *pm, size_t n, const sb_trimesh *stand,
@@ -307,7 +294,7 @@ static sb_status write_all(job *j, outputs *outs, const sb_ctx *ctx, sb_error *e
         sb_log(ctx, SB_LOG_INFO, "%s: %zu structures", p, j->n);
         sb_progress(ctx, "export", ++done, nfiles);
     }
-    if (!s) s = write_json_file(root, j->manifest, o->force, err);
+    if (!s) s = outputs_write_json(root, j->manifest, o->force, err);
     if (!s) outputs_mark_done(outs, j->manifest);
     cJSON_Delete(root);
     free(sm);

@@ -17,19 +17,6 @@ static double now_s(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static sb_status write_json(cJSON *root, const char *path, int force, sb_error *err) {
-    char *text = cJSON_Print(root);
-    if (!text) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
-    sb_outfile o;
-    sb_status s = sb_outfile_open(&o, path, force, err);
-    if (!s) s = sb_outfile_write(&o, text, strlen(text), err);
-    if (!s) s = sb_outfile_write(&o, "\n", 1, err);
-    if (!s) s = sb_outfile_commit(&o, err);
-    sb_outfile_abort(&o);
-    free(text);
-    return s;
-}
-
 static cJSON *affine_json(const double a[4][4]) {
     cJSON *rows = cJSON_CreateArray();
     for (int r = 0; r < 4; r++) cJSON_AddItemToArray(rows, cJSON_CreateDoubleArray(a[r], 4));
@@ -586,7 +573,7 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
                     cJSON *side = s ? NULL : sidecar_json(a, k, names[k], &subj, slope[k]);
                     if (side) acquisition_json(side, 1, a, &msetup, session, &grid);
                     if (!s && !side) s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
-                    if (!s) s = write_json(side, p_side[i][k], opts->force, err);
+                    if (!s) s = outputs_write_json(side, p_side[i][k], opts->force, err);
                     if (!s) outputs_mark_done(&outs, p_side[i][k]);
                     cJSON_Delete(side);
                 }
@@ -625,7 +612,7 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
         if ((s = write_meshes(lab, table, &outs, mesh_paths, opts->force, list, ctx, err)))
             goto done;
     }
-    if ((s = write_json(json, p_json, opts->force, err))) goto done;
+    if ((s = outputs_write_json(json, p_json, opts->force, err))) goto done;
     outputs_mark_done(&outs, p_json);
 
 done:

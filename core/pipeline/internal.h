@@ -21,6 +21,11 @@ void outputs_mark_done(outputs *o, const char *path);
 void outputs_rollback(outputs *o);
 void outputs_free(outputs *o);
 
+/* Writes root as indented JSON and a newline to path, through a temporary file renamed on
+ * success (SB_ERR_EXISTS if path exists, unless force). */
+struct cJSON;
+sb_status outputs_write_json(const struct cJSON *root, const char *path, int force, sb_error *err);
+
 /* Reads a BIDS dseg TSV (index, name[, abbreviation[, color #rrggbb]]) such as our
  * labels.tsv; rows with invalid or duplicate ids/names are skipped. NULL if unreadable. */
 sb_label_table *read_dseg_tsv(const char *path);

@@ -1,6 +1,8 @@
-/* outputs.c — planned outputs of a job: existence check before work, rollback on failure. */
+/* outputs.c — planned outputs of a job: existence check before work, rollback on failure;
+ * JSON files written whole or not at all. */
 #include "internal.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,4 +62,17 @@ void outputs_free(outputs *o) {
     free(o->paths);
     free(o->done);
     memset(o, 0, sizeof *o);
+}
+
+sb_status outputs_write_json(const cJSON *root, const char *path, int force, sb_error *err) {
+    char *text = cJSON_Print(root);
+    if (!text) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    sb_outfile o;
+    sb_status s = sb_outfile_open(&o, path, force, err);
+    if (!s) s = sb_outfile_write(&o, text, strlen(text), err);
+    if (!s) s = sb_outfile_write(&o, "\n", 1, err);
+    if (!s) s = sb_outfile_commit(&o, err);
+    sb_outfile_abort(&o);
+    free(text);
+    return s;
 }
