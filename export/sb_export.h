@@ -95,8 +95,9 @@ sb_status sb_labels_write_ctbl(const sb_label_table *t, const char *path, int fo
 
 /* ---- meshes -------------------------------------------------------------------------------- */
 
-/* Binary STL: 80-byte header (starts with "synthbody " and `name`), little-endian. Normals are
- * computed from the winding. Byte-identical output for identical input. */
+/* Binary STL of one mesh in world RAS+ mm: 80-byte header "synthbody NAME SPACE=RAS"
+ * (zero-padded), little-endian, normals computed from the winding; sb_scene_write's STL with
+ * one structure. Byte-identical output for identical input. */
 sb_status sb_stl_write(const sb_trimesh *m, const char *name, const char *path, int force,
                        sb_error *err);
 /* Reads any mesh file Assimp 5.2 reads (STL, OBJ, PLY, GLB/glTF, 3MF, ...): all meshes of the

@@ -48,9 +48,10 @@ static void test_stl(void) {
     CHECK(b && n == 84 + 4 * 50);
     CHECK(b && b2 && n == n2 && memcmp(b, b2, n) == 0);
     if (b && n == 284) {
-        CHECK(memcmp(b, "synthbody tetra", 16) == 0);
+        /* the header states the frame (world RAS+ mm), as the export's STL files do */
+        CHECK(memcmp(b, "synthbody tetra SPACE=RAS", 26) == 0);
         int zeros = 1;
-        for (int i = 16; i < 80; i++) zeros &= b[i] == 0;
+        for (int i = 26; i < 80; i++) zeros &= b[i] == 0;
         CHECK(zeros);
         CHECK((unsigned char)b[80] == 4 && b[81] == 0 && b[82] == 0 && b[83] == 0);
         /* triangle 0 = (0, 2, 1) lies in z = 0, seen from outside (below): normal -z */
