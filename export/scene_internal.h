@@ -60,6 +60,14 @@ static inline void frame_apply(const sb_scene_frame *f, const float *in, float o
 sb_status scene_check(const sb_scene_mesh *meshes, size_t n, const sb_scene_frame *frame,
                       const char *path, sb_error *err);
 
+/* Deflate of text[0..n) made of lines alike (export/deflate_lines.c): anchor[k] (nanchor
+ * increasing positions, `stride` per line) is matched against anchor[k - stride]. One
+ * dynamic-Huffman block and an empty stored block (sync flush): byte-aligned, not final.
+ * Returns the compressed size, 0 if out of memory or cap < deflate_lines_bound(n). */
+size_t deflate_lines(const char *text, size_t n, const uint32_t *anchor, size_t nanchor,
+                     size_t stride, uint8_t *out, size_t cap);
+size_t deflate_lines_bound(size_t n);
+
 sb_status scene_write_glb(const sb_scene_mesh *meshes, size_t n, const sb_scene_frame *frame,
                           const char *title, const char *path, int force, sb_error *err);
 sb_status scene_write_3mf(const sb_scene_mesh *meshes, size_t n, const sb_scene_frame *frame,

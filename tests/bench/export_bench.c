@@ -36,7 +36,7 @@ static const writer WRITERS[] = {
     {"stl", "all.stl", "ours: binary STL, every structure in one file"},
     {"stl-each", "stl", "ours: one binary STL per structure"},
     {"glb", "all.glb", "ours: glTF 2.0 binary"},
-    {"3mf", "all.3mf", "ours: 3MF, isa-l level 1 in parallel pieces"},
+    {"3mf", "all.3mf", "ours: 3MF, values-aware deflate in parallel pieces"},
     {"obj", "all.obj", "ours: OBJ + MTL"},
     {"ply", "all.ply", "ours: binary PLY"},
     {"vtp", "all.vtp", "ours: VTK XML PolyData"},

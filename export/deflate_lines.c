@@ -1,0 +1,319 @@
+/* deflate_lines.c — a deflate encoder (RFC 1951) for text made of lines alike, such as the
+ * <vertex .../> and <triangle .../> lines of a 3MF model.
+ *
+ * A general LZ77 compressor searches for repeats; here the caller knows where they are. It
+ * names, in every line, the same `stride` anchors (in 3MF: the closing quote of each attribute
+ * value), and the text from an anchor on — the markup up to the next value and the leading
+ * digits that value shares with the same value of the line before — is sent as one match
+ * against the same anchor of the previous line, extended byte by byte as far as the two agree
+ * (at most 258). The rest (the differing digits) is sent as literals. The parse needs no hash
+ * table and no search: a comparison of a few words per value.
+ *
+ * The symbols go into one dynamic-Huffman block. Its codes come from the symbol counts of the
+ * first 64 KiB of the text (the lines of a run are alike) plus one count for every symbol, so
+ * any text can be coded and the text is parsed and coded in one pass: a Huffman tree built
+ * with two queues over the symbols sorted by (count, symbol), the counts halved until no code
+ * is longer than 15 bits (7 for the code-length code), the limits every inflater accepts.
+ * Code lengths are sent without the run-length symbols 16-18 (~170 bytes a block); both trees
+ * are complete codes.
+ *
+ * The block ends on an empty stored block (zlib's sync flush): the output is byte-aligned and
+ * not final, so the outputs of consecutive calls, and of other compressors flushed the same
+ * way, concatenate into one deflate stream. The bytes depend only on the input. On our 3MF
+ * XML: 4.5x smaller (isa-l igzip level 1: 4.2x) in about half igzip's time (README "Export").
+ */
+#include "scene_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- bits, least significant first ---------------------------------------------------------- */
+
+/* Up to 56 bits are added (acc, n < 8 after a flush), then bits_flush stores 8 bytes and keeps
+ * the bits of the last partial byte: no branch per code. The output needs 8 bytes of slack. */
+typedef struct bitw {
+    uint8_t *p;
+    uint64_t acc;
+    unsigned n;
+} bitw;
+
+static inline void bits_add(bitw *w, uint64_t v, unsigned nb) {
+    w->acc |= v << w->n;
+    w->n += nb;
+}
+
+static inline void bits_flush(bitw *w) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(w->p, &w->acc, 8);
+#else
+    for (int i = 0; i < 8; i++) w->p[i] = (uint8_t)(w->acc >> (8 * i));
+#endif
+    w->p += w->n >> 3;
+    w->acc >>= w->n & ~7u;
+    w->n &= 7;
+}
+
+static inline void bits_put(bitw *w, uint32_t v, unsigned nb) {
+    bits_add(w, v, nb);
+    bits_flush(w);
+}
+
+/* Pads with zero bits to a whole byte. */
+static void bits_align(bitw *w) {
+    w->n = (w->n + 7) & ~7u;
+    bits_flush(w);
+}
+
+/* ---- Huffman codes ----------------------------------------------------------------------------
+ */
+
+#define NLIT 286
+#define NDIST 30
+
+/* Code lengths (at most `limit` bits) for the n symbols of freq; symbols of frequency 0 get no
+ * code. At least two frequencies must be non-zero. Ties break by symbol: deterministic. */
+static void huff_lengths(const uint32_t *freq_in, int n, int limit, uint8_t *len) {
+    uint32_t freq[NLIT];
+    memcpy(freq, freq_in, (size_t)n * sizeof *freq);
+    for (;;) {
+        int sym[NLIT], m = 0;
+        for (int s = 0; s < n; s++)
+            if (freq[s]) sym[m++] = s;
+        for (int i = 1; i < m; i++) { /* insertion sort by (freq, symbol): m <= 286 */
+            int s = sym[i], j = i;
+            while (j > 0 && freq[sym[j - 1]] > freq[s]) sym[j] = sym[j - 1], j--;
+            sym[j] = s;
+        }
+        /* nodes 0..m-1 the leaves in that order, m.. the internal nodes as they are made */
+        uint64_t weight[2 * NLIT];
+        int parent[2 * NLIT];
+        for (int i = 0; i < m; i++) weight[i] = freq[sym[i]];
+        int leaf = 0, inner = m, made = m;
+        for (; made < 2 * m - 1; made++) {
+            int pick[2];
+            for (int k = 0; k < 2; k++)
+                pick[k] =
+                    leaf < m && (inner >= made || weight[leaf] <= weight[inner]) ? leaf++ : inner++;
+            weight[made] = weight[pick[0]] + weight[pick[1]];
+            parent[pick[0]] = parent[pick[1]] = made;
+        }
+        int depth[2 * NLIT], longest = 0;
+        depth[2 * m - 2] = 0;
+        for (int i = 2 * m - 3; i >= 0; i--) depth[i] = depth[parent[i]] + 1;
+        memset(len, 0, (size_t)n);
+        for (int i = 0; i < m; i++) {
+            len[sym[i]] = (uint8_t)depth[i];
+            if (depth[i] > longest) longest = depth[i];
+        }
+        if (longest <= limit) return;
+        for (int s = 0; s < n; s++)
+            if (freq[s]) freq[s] = (freq[s] >> 1) | 1;
+    }
+}
+
+/* Canonical codes (RFC 1951, 3.2.2) of the lengths, bit-reversed for LSB-first output. */
+static void huff_codes(const uint8_t *len, int n, uint16_t *code) {
+    int count[16] = {0}, next[16];
+    for (int s = 0; s < n; s++) count[len[s]]++;
+    count[0] = 0;
+    int c = 0;
+    for (int b = 1; b < 16; b++) {
+        c = (c + count[b - 1]) << 1;
+        next[b] = c;
+    }
+    for (int s = 0; s < n; s++) {
+        int l = len[s];
+        if (!l) continue;
+        unsigned v = (unsigned)next[l]++, r = 0;
+        for (int i = 0; i < l; i++) r |= ((v >> i) & 1u) << (l - 1 - i);
+        code[s] = (uint16_t)r;
+    }
+}
+
+/* Makes at least two frequencies of n non-zero (a complete code for any inflater). */
+static void two_codes(uint32_t *freq, int n) {
+    int used = 0;
+    for (int s = 0; s < n; s++) used += freq[s] != 0;
+    for (int s = 0; s < n && used < 2; s++)
+        if (!freq[s]) freq[s] = 1, used++;
+}
+
+/* ---- lengths and distances --------------------------------------------------------------------
+ */
+
+static inline int floor_log2(uint32_t x) {
+    return 31 - __builtin_clz(x);
+}
+
+/* Match length 3..258: symbol, extra bits and their value. */
+static inline void len_code(int l, int *sym, int *nb, int *val) {
+    int x = l - 3;
+    if (l == 258) {
+        *sym = 285, *nb = 0, *val = 0;
+    } else if (x < 8) {
+        *sym = 257 + x, *nb = 0, *val = 0;
+    } else {
+        int k = floor_log2((uint32_t)x);
+        *sym = 257 + 4 * (k - 1) + ((x >> (k - 2)) & 3);
+        *nb = k - 2;
+        *val = x & ((1 << (k - 2)) - 1);
+    }
+}
+
+/* Distance 1..32768. */
+static inline void dist_code(int d, int *sym, int *nb, int *val) {
+    int x = d - 1;
+    if (x < 4) {
+        *sym = x, *nb = 0, *val = 0;
+    } else {
+        int k = floor_log2((uint32_t)x);
+        *sym = 2 * k + ((x >> (k - 1)) & 1);
+        *nb = k - 1;
+        *val = x & ((1 << (k - 1)) - 1);
+    }
+}
+
+/* ---- the parse --------------------------------------------------------------------------------
+ */
+
+/* The number of equal bytes at a and b, at most max. */
+static inline size_t agree(const char *a, const char *b, size_t max) {
+    size_t k = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (k + 8 <= max) { /* 8 bytes at a time: the first differing byte is the lowest */
+        uint64_t x, y;
+        memcpy(&x, a + k, 8);
+        memcpy(&y, b + k, 8);
+        if (x != y) return k + (size_t)(__builtin_ctzll(x ^ y) >> 3);
+        k += 8;
+    }
+#endif
+    while (k < max && a[k] == b[k]) k++;
+    return k;
+}
+
+/* The match at anchor k (against anchor k - stride) as its length, 0 for none. */
+static inline size_t match_at(const char *text, size_t n, const uint32_t *anchor, size_t k,
+                              size_t stride, size_t pos) {
+    size_t a = anchor[k], b = anchor[k - stride];
+    if (a < pos || a >= n || b >= a || a - b > 32768) return 0;
+    size_t l = agree(text + a, text + b, n - a < 258 ? n - a : 258);
+    return l >= 3 ? l : 0;
+}
+
+/* What the Huffman codes are made from: the symbols of the first SAMPLE bytes of the text
+ * (the lines of a piece are alike), and one of every symbol, so any text can be coded. */
+#define SAMPLE 65536
+
+static void sample_freqs(const char *text, size_t n, const uint32_t *anchor, size_t nanchor,
+                         size_t stride, uint32_t *lf, uint32_t *df) {
+    for (int s = 0; s < NLIT; s++) lf[s] = 1;
+    for (int s = 0; s < NDIST; s++) df[s] = 1;
+    size_t end = n < SAMPLE ? n : SAMPLE, pos = 0;
+    for (size_t k = stride; k < nanchor && anchor[k] < end; k++) {
+        size_t l = match_at(text, n, anchor, k, stride, pos);
+        if (!l) continue;
+        for (; pos < anchor[k]; pos++) lf[(uint8_t)text[pos]]++;
+        int s, nb, v;
+        len_code((int)l, &s, &nb, &v);
+        lf[s]++;
+        dist_code((int)(anchor[k] - anchor[k - stride]), &s, &nb, &v);
+        df[s]++;
+        pos = anchor[k] + l;
+    }
+    for (; pos < end; pos++) lf[(uint8_t)text[pos]]++;
+}
+
+size_t deflate_lines(const char *text, size_t n, const uint32_t *anchor, size_t nanchor,
+                     size_t stride, uint8_t *out, size_t cap) {
+    if (cap < deflate_lines_bound(n) || n > UINT32_MAX) return 0;
+    uint32_t lf[NLIT], df[NDIST];
+    sample_freqs(text, n, anchor, nanchor, stride, lf, df);
+    uint8_t ll[NLIT], dl[NDIST];
+    uint16_t lc[NLIT], dc[NDIST];
+    huff_lengths(lf, NLIT, 15, ll);
+    huff_lengths(df, NDIST, 15, dl);
+    huff_codes(ll, NLIT, lc);
+    huff_codes(dl, NDIST, dc);
+
+    uint8_t seq[NLIT + NDIST];
+    memcpy(seq, ll, NLIT);
+    memcpy(seq + NLIT, dl, NDIST);
+    uint32_t cf[19] = {0};
+    for (int i = 0; i < NLIT + NDIST; i++) cf[seq[i]]++;
+    two_codes(cf, 19);
+    uint8_t cl[19];
+    uint16_t cc[19];
+    huff_lengths(cf, 19, 7, cl);
+    huff_codes(cl, 19, cc);
+    static const uint8_t ORDER[19] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
+                                      11, 4,  12, 3, 13, 2, 14, 1, 15};
+    int hclen = 19;
+    while (hclen > 4 && !cl[ORDER[hclen - 1]]) hclen--;
+
+    /* a match's length (3..258) and distance (1..512) as one code each, extra bits included */
+    uint32_t lenc[259], distc[513];
+    uint8_t lenn[259], distn[513];
+    for (int l = 3; l <= 258; l++) {
+        int s, nb, v;
+        len_code(l, &s, &nb, &v);
+        lenc[l] = lc[s] | (uint32_t)v << ll[s];
+        lenn[l] = (uint8_t)(ll[s] + nb);
+    }
+    for (int d = 1; d <= 512; d++) {
+        int s, nb, v;
+        dist_code(d, &s, &nb, &v);
+        distc[d] = dc[s] | (uint32_t)v << dl[s];
+        distn[d] = (uint8_t)(dl[s] + nb);
+    }
+
+    bitw w = {out, 0, 0};
+    bits_put(&w, 0, 1); /* not final */
+    bits_put(&w, 2, 2); /* dynamic Huffman */
+    bits_put(&w, NLIT - 257, 5);
+    bits_put(&w, NDIST - 1, 5);
+    bits_put(&w, (uint32_t)(hclen - 4), 4);
+    for (int i = 0; i < hclen; i++) bits_put(&w, cl[ORDER[i]], 3);
+    for (int i = 0; i < NLIT + NDIST; i++) bits_put(&w, cc[seq[i]], cl[seq[i]]);
+
+    const uint8_t *t = (const uint8_t *)text;
+    size_t pos = 0;
+    for (size_t k = stride < nanchor ? stride : nanchor;; k++) {
+        int last = k >= nanchor;
+        size_t l = last ? 0 : match_at(text, n, anchor, k, stride, pos);
+        if (!l && !last) continue;
+        size_t a = last ? n : anchor[k]; /* literals up to the match, or to the end */
+        for (; pos + 3 <= a; pos += 3) { /* three codes of <= 15 bits a flush */
+            bits_add(&w, lc[t[pos]], ll[t[pos]]);
+            bits_add(&w, lc[t[pos + 1]], ll[t[pos + 1]]);
+            bits_add(&w, lc[t[pos + 2]], ll[t[pos + 2]]);
+            bits_flush(&w);
+        }
+        for (; pos < a; pos++) bits_put(&w, lc[t[pos]], ll[t[pos]]);
+        if (!l) break;
+        size_t d = a - anchor[k - stride];
+        bits_add(&w, lenc[l], lenn[l]);
+        if (d <= 512) {
+            bits_add(&w, distc[d], distn[d]);
+        } else {
+            int s, nb, v;
+            dist_code((int)d, &s, &nb, &v);
+            bits_add(&w, dc[s] | (uint32_t)v << dl[s], dl[s] + (unsigned)nb);
+        }
+        bits_flush(&w);
+        pos = a + l;
+    }
+    bits_put(&w, lc[256], ll[256]); /* end of block */
+    bits_put(&w, 0, 3);             /* empty stored block, not final: the sync flush */
+    bits_align(&w);
+    static const uint8_t EMPTY[4] = {0, 0, 0xff, 0xff};
+    memcpy(w.p, EMPTY, 4);
+    return (size_t)(w.p + 4 - out);
+}
+
+size_t deflate_lines_bound(size_t n) {
+    /* a literal costs at most 15 bits, a match (>= 3 bytes) at most 15+5+15+13; the header
+     * at most 14 + 19 * 3 + 316 * 7 bits; the end of block and the stored block 8 bytes, and
+     * bits_flush stores 8 bytes ahead */
+    return 2 * n + 400 + 16;
+}
