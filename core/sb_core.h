@@ -102,7 +102,8 @@ enum {
     SB_STREAM_TEXTURE = 4,
     SB_STREAM_TISSUE = 5,   /* per-subject tissue MR values (volume/mri_tissue.c) */
     SB_STREAM_BIAS = 6,     /* receive bias field (volume/mri_acquire.c) */
-    SB_STREAM_LIVER_FAT = 7 /* liver fat fraction (volume/population.c) */
+    SB_STREAM_LIVER_FAT = 7, /* liver fat fraction (volume/population.c) */
+    SB_STREAM_LESION = 8     /* lesions, keyed by the lesion seed (volume/lesions.c) */
 };
 
 void sb_rng_init(sb_rng *r, uint64_t seed, uint32_t subject, uint32_t stream);

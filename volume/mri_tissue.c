@@ -59,6 +59,16 @@ const sb_tissue_props sb_tissue_table[] = {{"background"},
                                            {"adrenal"},
                                            {"breast_gland"},
                                            {"lymph_node"},
+                                           {"cyst_fluid"}, /* lesion classes (volume/lesions.c) */
+                                           {"metastasis"},
+                                           {"necrosis"},
+                                           {"hcc"},
+                                           {"rcc"},
+                                           {"lung_nodule"},
+                                           {"bone_metastasis"},
+                                           {"glioma"},
+                                           {"oedema"},
+                                           {"ms_lesion"},
                                            {NULL}};
 
 size_t sb_tissue_count(void) {

@@ -327,6 +327,76 @@ typedef struct sb_protocol {
 sb_status sb_mri_protocol(const char *protocol, const char *contrasts, double field_t, double snr,
                           double bias, sb_protocol *out, sb_error *err);
 
+/* ---- pathology: lesions with ground-truth masks (volume/lesions.c, README "Pathology") ------
+ * Lesion types are data (volume/lesions.json, embedded; a file of the same format replaces
+ * it): host structures, count and size ranges, shape, tissue classes of the lesion, its core
+ * and its oedema. A subject's lesions are drawn once (sb_lesions_plan, from the lesion seed's
+ * LESION stream and a 4 mm label map of the subject) and painted into any slab of the maps
+ * (sb_lesions_paint): inside their host's labels only, changing the tissue and partial-volume
+ * maps, never the label map. The same lesions whatever the slabs, threads or voxel size. */
+typedef struct sb_lesion_catalog sb_lesion_catalog;
+
+/* The embedded description (path NULL) or the file `path`. SB_ERR_INPUT names the file and
+ * the JSON path of the field at fault. */
+sb_status sb_lesion_catalog_load(const char *path, sb_lesion_catalog **out, sb_error *err);
+void sb_lesion_catalog_free(sb_lesion_catalog *c); /* NULL is a no-op */
+/* Classes of the class map: 1..n the focal types in file order, then "oedema" (n + 1). */
+size_t sb_lesion_class_count(const sb_lesion_catalog *c);
+/* Class k (1-based): name and colour; NULL name if k is out of range. */
+const char *sb_lesion_class_name(const sb_lesion_catalog *c, size_t k, uint8_t rgb[3]);
+/* What class k's type expects of its lesions against their host (README "Pathology"): per
+ * contrast name ("T1w", "ADC", ...) sign +1 (brighter/higher) or -1; returns the count. */
+size_t sb_lesion_class_expect(const sb_lesion_catalog *c, size_t k, char contrast[8][16],
+                              int sign[8]);
+/* Class k's tissue class (index into sb_tissue_table; its core may have another), -1 if none. */
+int sb_lesion_class_tissue(const sb_lesion_catalog *c, size_t k);
+/* Class k's range of equivalent-sphere diameters (mm); 0, 0 for oedema. */
+void sb_lesion_class_sizes(const sb_lesion_catalog *c, size_t k, double diameter_mm[2]);
+/* The lesion-type string "type[:N|:A-B],..." checked against the catalogue; SB_ERR_USAGE
+ * names the unknown type or bad count. */
+sb_status sb_lesion_spec_check(const sb_lesion_catalog *c, const char *spec, sb_error *err);
+
+typedef struct sb_lesions sb_lesions;
+
+/* One subject's lesions for `spec` (sb_lesion_spec_check), drawn from (lesion_seed,
+ * s->subject, SB_STREAM_LESION). Diffuse changes (steatosis) change *s (liver_fat) and must
+ * therefore be planned before the tissue values are drawn. A lesion that finds no room in its
+ * hosts is left out with a warning (sb_lesions_count tells). */
+sb_status sb_lesions_plan(const sb_lesion_catalog *c, const char *spec, uint64_t lesion_seed,
+                          const sb_anatomy *a, sb_subject *s, const sb_ctx *ctx, sb_lesions **out,
+                          sb_error *err);
+void sb_lesions_free(sb_lesions *l); /* NULL is a no-op */
+size_t sb_lesions_count(const sb_lesions *l);
+/* The first tissue class used by lesions: a subject without lesions uses the classes below it
+ * only (sb_mr_tissues.count may be cut there, keeping the images of older versions). */
+int sb_lesion_tissue_first(void);
+
+/* Paints the lesions into the maps of planes k0 .. k0 + nz - 1 (maps.labels, .tissues,
+ * .pv_tissue, .pv_frac of one slab, as sb_voxelizer_slab makes them) and fills `instance`
+ * (uint16 lesion id, 0 none) and `classes` (uint8 class) of the same planes, allocated here
+ * with the slab's affine. Adds the voxels to each lesion's statistics: paint every plane of
+ * the grid once before reading them. */
+sb_status sb_lesions_paint(sb_lesions *l, sb_anatomy_maps *maps, size_t k0, sb_volume **instance,
+                           sb_volume **classes, sb_error *err);
+
+/* One lesion as painted: id (1-based), type, host (the first name of its host group), its
+ * class, voxels and volume (ml) of its mask, centroid in world mm, equivalent-sphere diameter
+ * of the mask, the model's largest diameter (a bound), oedema volume (ml), the drawn diameter
+ * and the host's label ids. */
+typedef struct sb_lesion_info {
+    int id;
+    char type[48], host[64];
+    int class_id;
+    size_t voxels;
+    double volume_ml, centroid_mm[3], diameter_mm, max_diameter_mm, oedema_ml;
+    double model_diameter_mm; /* the drawn equivalent diameter */
+    uint16_t host_labels[8];  /* the label ids the lesion may occupy */
+    int nhost_labels;
+} sb_lesion_info;
+void sb_lesions_info(const sb_lesions *l, size_t i, sb_lesion_info *out);
+/* Diffuse changes applied: a short text (e.g. "steatosis liver_fat=0.213"), "" if none. */
+const char *sb_lesions_diffuse(const sb_lesions *l);
+
 #ifdef __cplusplus
 }
 #endif

@@ -62,6 +62,15 @@ uint64_t sb_batch_subject_seed(uint64_t master_seed, uint32_t k) {
     return z ^ (z >> 31);
 }
 
+int sb_batch_subject_abnormal(uint64_t master_seed, uint32_t k, double rate) {
+    uint64_t z = sb_batch_subject_seed(master_seed, k) ^ 0x4C4553494F4EULL; /* "LESION" */
+    z += 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return (double)(z >> 11) * 0x1.0p-53 < rate;
+}
+
 /* The caller's stop flag (its signal handler sets it to the signal number); 0 if none. */
 static int stop_signal(const sb_batch_opts *b) {
     return b->stop ? (int)*b->stop : 0;
@@ -142,6 +151,11 @@ static char *batch_json(const sb_batch_opts *b) {
     if (r->age_y > 0) cJSON_AddNumberToObject(o, "age_y", r->age_y);
     if (r->height_cm > 0) cJSON_AddNumberToObject(o, "height_cm", r->height_cm);
     if (r->bmi > 0) cJSON_AddNumberToObject(o, "bmi", r->bmi);
+    if (g->lesions) { /* only with lesions: older datasets keep their bytes */
+        cJSON_AddStringToObject(o, "lesions", g->lesions);
+        cJSON_AddNumberToObject(o, "lesion_rate", b->lesion_rate);
+        cJSON_AddStringToObject(o, "lesion_file", g->lesion_file ? g->lesion_file : "default");
+    }
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     if (!text) return NULL;
@@ -181,7 +195,7 @@ static sb_status top_level_files(const sb_batch_opts *b, const sb_label_table *a
     if (!s) s = top_add_text(&t, tmpdir, "README", root, "README", bids_readme(), err);
     if (!s)
         s = top_add_text(&t, tmpdir, "participants.json", root, "participants.json",
-                         bids_participants_json(), err);
+                         bids_participants_json(b->gen.lesions != NULL), err);
     if (!s)
         s = top_add_text(&t, tmpdir, "derivative_description.json", deriv,
                          "dataset_description.json", bids_dataset_description(ms, 1), err);
@@ -290,6 +304,8 @@ static void child_generate(const batch_run *r, uint32_t k, const char *dir, int 
     sb_generate_opts g = r->b->gen;
     g.subject.seed = sb_batch_subject_seed(r->b->gen.subject.seed, k);
     g.subject.subject = 0;
+    if (g.lesions && !sb_batch_subject_abnormal(r->b->gen.subject.seed, k, r->b->lesion_rate))
+        g.lesions = NULL; /* a normal subject of a dataset with lesions */
     g.out_dir = dir;
     g.force = 0;
     sb_error e = {0};
@@ -382,6 +398,17 @@ static sb_status place_subject(const batch_run *r, const char *id, const char *s
             s = move(a, b, err);
         }
     }
+    /* lesions: instance and class maps (dseg with their tables) and lesions.tsv */
+    static const char *const lesion_files[][2] = {
+        {"lesions.nii.gz", "desc-lesions_dseg.nii.gz"},
+        {"lesion_classes.nii.gz", "desc-lesionclasses_dseg.nii.gz"},
+        {"lesion_classes.tsv", "desc-lesionclasses_dseg.tsv"},
+        {"lesions.tsv", "lesions.tsv"}};
+    for (size_t i = 0; !s && i < sizeof lesion_files / sizeof lesion_files[0]; i++) {
+        pathf(a, "%s/%s", out, lesion_files[i][0]);
+        pathf(b, "%s/anat/%s_%s", der, id, lesion_files[i][1]);
+        if (sb_path_exists(a)) s = move(a, b, err);
+    }
     if (!s && r->b->gen.mesh) {
         pathf(a, "%s/meshes", out);
         pathf(b, "%s/meshes", der);
@@ -463,6 +490,12 @@ sb_status sb_pipeline_batch(const sb_batch_opts *b, const sb_ctx *ctx, sb_batch_
         s = b->gen.anatomy ? sb_anatomy_load(b->gen.anatomy, &anat, err)
                            : sb_anatomy_load_default(&anat, err);
     if (!s) s = sb_anatomy_label_table(anat, SB_SEX_RANDOM, &all, err);
+    if (!s && b->gen.lesions) { /* the lesion request checked before anything is written */
+        sb_lesion_catalog *lc = NULL;
+        s = sb_lesion_catalog_load(b->gen.lesion_file, &lc, err);
+        if (!s) s = sb_lesion_spec_check(lc, b->gen.lesions, err);
+        sb_lesion_catalog_free(lc);
+    }
     if (!s) s = sb_mkdir_p(r->work, err);
     if (!s) s = sb_mkdir_p(logs, err);
     if (s) goto done;

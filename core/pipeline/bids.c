@@ -103,7 +103,7 @@ char *bids_dataset_description(uint64_t master_seed, int derivative) {
     return print_json(o);
 }
 
-char *bids_participants_json(void) {
+char *bids_participants_json(int lesions) {
     static const struct {
         const char *col, *desc, *units;
     } cols[] = {{"participant_id", "subject label: sub-<k>, k = 1..count", NULL},
@@ -112,9 +112,13 @@ char *bids_participants_json(void) {
                 {"height", "stature", "cm"},
                 {"weight", "body mass", "kg"},
                 {"bmi", "body mass index", "kg/m^2"},
-                {"seed", "synthbody generate --seed of this subject (64-bit)", NULL}};
+                {"seed", "synthbody generate --seed of this subject (64-bit)", NULL},
+                {"pathology", "synthbody generate --lesions of this subject (n/a: none)", NULL},
+                {"lesion_count",
+                 "lesions in derivatives/synthbody/sub-<k>/anat/sub-<k>_lesions.tsv", NULL}};
     cJSON *o = cJSON_CreateObject();
-    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+    size_t ncols = sizeof cols / sizeof cols[0] - (lesions ? 0 : 2);
+    for (size_t i = 0; i < ncols; i++) {
         cJSON *c = cJSON_AddObjectToObject(o, cols[i].col);
         cJSON_AddStringToObject(c, "Description", cols[i].desc);
         if (cols[i].units) cJSON_AddStringToObject(c, "Units", cols[i].units);
@@ -178,8 +182,8 @@ char *bids_read_file(const char *path, size_t *len) {
     return read_text(path, len);
 }
 
-static sb_status participant_row(const char *record, const char *id, char *row, size_t n,
-                                 sb_error *err) {
+static sb_status participant_row(const char *record, const char *id, int with_lesions, char *row,
+                                 size_t n, sb_error *err) {
     char *text = read_text(record, NULL);
     if (!text)
         return sb_error_set(err, SB_ERR_INPUT, "cannot read %s: %s", record, strerror(errno));
@@ -188,6 +192,9 @@ static sb_status participant_row(const char *record, const char *id, char *row, 
     cJSON *p = j ? cJSON_GetObjectItemCaseSensitive(j, "subject_parameters") : NULL;
     cJSON *seed = j ? cJSON_GetObjectItemCaseSensitive(j, "seed") : NULL;
     cJSON *sex = cJSON_GetObjectItemCaseSensitive(p, "sex");
+    cJSON *les = j ? cJSON_GetObjectItemCaseSensitive(j, "lesions") : NULL;
+    cJSON *les_req = cJSON_GetObjectItemCaseSensitive(les, "request");
+    cJSON *les_n = cJSON_GetObjectItemCaseSensitive(les, "count");
     const char *keys[] = {"age_y", "height_cm", "weight_kg", "bmi"};
     double v[4];
     int ok = cJSON_IsString(seed) && cJSON_IsString(sex);
@@ -200,10 +207,15 @@ static sb_status participant_row(const char *record, const char *id, char *row, 
     if (!ok)
         s = sb_error_set(err, SB_ERR_INPUT,
                          "%s: not a synthbody subject record (seed, subject_parameters)", record);
-    else
+    else if (!with_lesions)
         snprintf(row, n, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.2f\t%s\n", id,
                  !strcmp(sex->valuestring, "male") ? "M" : "F", v[0], v[1], v[2], v[3],
                  seed->valuestring);
+    else
+        snprintf(row, n, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.2f\t%s\t%s\t%d\n", id,
+                 !strcmp(sex->valuestring, "male") ? "M" : "F", v[0], v[1], v[2], v[3],
+                 seed->valuestring, cJSON_IsString(les_req) ? les_req->valuestring : "n/a",
+                 cJSON_IsNumber(les_n) ? (int)les_n->valuedouble : 0);
     cJSON_Delete(j);
     return s;
 }
@@ -214,25 +226,32 @@ void bids_record_path(const char *root, const char *id, char *out, size_t n) {
 
 sb_status bids_participants(const char *root, uint32_t count, int complete_only, int *written,
                             sb_error *err) {
+    /* lesion columns when the dataset was made with lesions (batch.json says so) */
+    char bj[4096];
+    snprintf(bj, sizeof bj, "%s/derivatives/synthbody/batch.json", root);
+    char *bt = read_text(bj, NULL);
+    int with_lesions = bt && strstr(bt, "\"lesion_rate\"") != NULL;
+    free(bt);
     *written = 0;
     int w = bids_label_width(count);
-    size_t cap = 128 + (size_t)count * 128;
+    size_t cap = 128 + (size_t)count * (with_lesions ? 1100 : 128);
     char *tsv = malloc(cap);
     if (!tsv) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
     size_t len =
-        (size_t)snprintf(tsv, cap, "participant_id\tsex\tage\theight\tweight\tbmi\tseed\n");
+        (size_t)snprintf(tsv, cap, "participant_id\tsex\tage\theight\tweight\tbmi\tseed%s\n",
+                         with_lesions ? "\tpathology\tlesion_count" : "");
     uint32_t missing = 0;
     char first_missing[64] = "";
     sb_status s = SB_OK;
     for (uint32_t k = 1; !s && k <= count; k++) {
-        char id[32], rec[4096], row[256];
+        char id[32], rec[4096], row[1024];
         snprintf(id, sizeof id, "sub-%0*u", w, (unsigned)k);
         bids_record_path(root, id, rec, sizeof rec);
         if (!sb_path_exists(rec)) {
             if (!missing++) snprintf(first_missing, sizeof first_missing, "%s", id);
             continue;
         }
-        s = participant_row(rec, id, row, sizeof row, err);
+        s = participant_row(rec, id, with_lesions, row, sizeof row, err);
         if (!s) len += (size_t)snprintf(tsv + len, cap - len, "%s", row);
     }
     if (!s && missing) {

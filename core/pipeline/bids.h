@@ -15,7 +15,8 @@ int bids_label_width(uint32_t count);
 
 /* Whole texts (malloc'd, NUL-terminated, ending in a newline; NULL: out of memory). */
 char *bids_dataset_description(uint64_t master_seed, int derivative);
-char *bids_participants_json(void);
+/* lesions: also the pathology and lesion_count columns */
+char *bids_participants_json(int lesions);
 char *bids_readme(void);
 /* A file's bytes (malloc'd, NUL added), NULL if unreadable. */
 char *bids_read_file(const char *path, size_t *len);

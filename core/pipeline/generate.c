@@ -2,6 +2,7 @@
 #include "sb_pipeline.h"
 
 #include "internal.h"
+#include "lesion_job.h"
 #include "sb_export.h"
 #include "sb_mesh.h"
 
@@ -309,7 +310,7 @@ static sb_status plan_slabs(const sb_generate_opts *opts, const sb_protocol *pro
                             const size_t dim[3], int threads, size_t *slab, sb_error *err) {
     const double MiB = 1048576.0;
     double plane = (double)dim[0] * (double)dim[1], nvox = plane * (double)dim[2];
-    double per_vox = 5, whole = opts->mesh ? 2 : 0;
+    double per_vox = opts->lesions ? 8 : 5, whole = opts->mesh ? 2 : 0; /* lesion maps: 3 */
     double fixed = 128 * MiB + fmin(threads * 17 * MiB, 2.1 * 2 * nvox); /* + labels file */
     int kspace = 0;
     for (size_t i = 0; i < proto->count; i++) {
@@ -398,6 +399,7 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
     sb_tissue_db *tdb = NULL;
     sb_mri_session *session = NULL;
     sb_mr_tissues mt;
+    lesion_job lj = {0};
     char mesh_dir[4096];
     size_t dim[3];
     double origin[3];
@@ -460,6 +462,10 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
     if (!s) s = outputs_plan(&outs, opts->out_dir, "labels.itksnap.txt", &p_itk, err);
     if (!s) s = outputs_plan(&outs, opts->out_dir, "labels.ctbl", &p_ctbl, err);
     if (!s) s = outputs_plan(&outs, opts->out_dir, "subject.json", &p_json, err);
+    if (!s)
+        s = lesion_job_begin(&lj, opts->lesions, opts->lesion_file,
+                             opts->has_lesion_seed ? opts->lesion_seed : subj.seed, opts->out_dir,
+                             &outs, err);
     sb_export_opts eo = {.out_dir = mesh_dir,
                          .formats = opts->mesh_formats,
                          .force = opts->force,
@@ -496,7 +502,10 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
     if (slab < dim[2])
         sb_log(ctx, SB_LOG_INFO, "%zux%zux%zu voxels in slabs of %zu planes", dim[0], dim[1],
                dim[2], slab);
+    if ((s = lesion_job_plan(&lj, anat, &subj, &grid, opts->force, ctx, err))) goto done;
     sb_tissue_db_sample(tdb, &subj, &mt);
+    if (!lj.les) /* no lesion classes in the maps: the images of older versions */
+        mt.count = (size_t)sb_lesion_tissue_first();
     if ((s = sb_mri_session_begin(&mt, &subj, &grid, &session, err))) goto done;
     if ((s = sb_mri_session_setup(session, &msetup, err))) goto done;
     if (slab < dim[2]) { /* the bias field's body statistics from its node planes first (the
@@ -525,6 +534,7 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
         double t0 = now_s();
         s = sb_voxelizer_slab(vz, k0, k1, SB_MAP_LABELS | SB_MAP_TISSUES | SB_MAP_PV, ctx, &maps,
                               err);
+        if (!s) s = lesion_job_slab(&lj, &maps, k0, dim[2], &outs, err);
         t_anat += now_s() - t0;
         if (!s) s = sb_nifti_writer_put(w_labels, maps.labels, err);
         if (!s && k1 == dim[2]) s = commit_file(&w_labels, &outs, p_labels, err);
@@ -604,6 +614,7 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
         s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
         goto done;
     }
+    if ((s = lesion_job_finish(&lj, json, opts->force, &outs, err))) goto done;
     if (opts->mesh && opts->mesh_formats) {
         if ((s = export_present(lab, table, &eo, base, &outs, ctx, err))) goto done;
         cJSON_AddStringToObject(json, "mesh_manifest", "meshes/manifest.json");
@@ -629,6 +640,7 @@ done:
     sb_voxelizer_free(vz);
     sb_labels_free(table);
     sb_anatomy_free(anat);
+    lesion_job_free(&lj);
     free(mesh_paths);
     outputs_free(&outs);
     return s;

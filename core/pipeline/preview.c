@@ -91,6 +91,10 @@ sb_status sb_pipeline_preview(const sb_preview_opts *opts, const sb_ctx *ctx, sb
         if ((s = sb_path_join(img_path, sizeof img_path, opts->input, name, err)) ||
             (s = sb_path_join(lab_path, sizeof lab_path, opts->input, "labels.nii.gz", err)))
             return s;
+        if (opts->overlay_map) { /* another label map of the directory, its own colour table */
+            snprintf(name, sizeof name, "%.200s.nii.gz", opts->overlay_map);
+            if ((s = sb_path_join(lab_path, sizeof lab_path, opts->input, name, err))) return s;
+        }
     } else {
         snprintf(img_path, sizeof img_path, "%s", opts->input);
         snprintf(lab_path, sizeof lab_path, "%s", opts->input);
@@ -110,7 +114,13 @@ sb_status sb_pipeline_preview(const sb_preview_opts *opts, const sb_ctx *ctx, sb
             goto done;
         }
         if ((s = sb_nifti_read(lab_path, ctx, &lab, NULL, err))) goto done;
-        names = sibling_dseg_tsv(lab_path);
+        if (opts->overlay_map) {
+            char tsv[4096], name[256];
+            snprintf(name, sizeof name, "%.200s.tsv", opts->overlay_map);
+            if (!sb_path_join(tsv, sizeof tsv, opts->input, name, NULL)) names = read_dseg_tsv(tsv);
+        } else {
+            names = sibling_dseg_tsv(lab_path);
+        }
     }
     vol_sampler si, sl;
     if (!vol_sampler_init(&si, img) || (lab && !vol_sampler_init(&sl, lab))) {
@@ -133,8 +143,8 @@ sb_status sb_pipeline_preview(const sb_preview_opts *opts, const sb_ctx *ctx, sb
      * column: at the requested fractions of the height, or one through the centre */
     panel panels[2 + SB_PREVIEW_MAX_AXIAL];
     int np = 0;
-    panels[np++] = (panel){1, 2, 0, 0.5 * (lo[0] + hi[0]), 0, 0};
-    panels[np++] = (panel){0, 2, 1, 0.5 * (lo[1] + hi[1]), 0, 0};
+    panels[np++] = (panel){1, 2, 0, opts->has_at ? opts->at[0] : 0.5 * (lo[0] + hi[0]), 0, 0};
+    panels[np++] = (panel){0, 2, 1, opts->has_at ? opts->at[1] : 0.5 * (lo[1] + hi[1]), 0, 0};
     if (opts->naxial == 0) panels[np++] = (panel){0, 1, 2, 0.5 * (lo[2] + hi[2]), 0, 0};
     for (int i = 0; i < opts->naxial && i < SB_PREVIEW_MAX_AXIAL; i++)
         panels[np++] = (panel){0, 1, 2, lo[2] + opts->axial[i] * (hi[2] - lo[2]), 0, 0};

@@ -57,6 +57,11 @@ typedef struct sb_generate_opts {
     /* memory budget in GiB (0: the memory available); grids larger than it are made and
      * written slab by slab (same bytes), README "Huge volumes" */
     double max_memory_gb;
+    /* lesions (README "Pathology"): "type[:N|:A-B],..." (NULL: none), the lesion types file
+     * (NULL: built in) and the lesion seed (default: the subject's seed) */
+    const char *lesions, *lesion_file;
+    int has_lesion_seed;
+    uint64_t lesion_seed;
 } sb_generate_opts;
 
 /* Writes labels.nii.gz, one <contrast>.nii.gz + <contrast>.json (BIDS sidecar) per contrast of
@@ -71,6 +76,8 @@ typedef struct sb_batch_opts {
     sb_generate_opts gen;
     uint32_t count;                    /* subjects 1..count */
     uint32_t shard_index, shard_count; /* this call makes subjects k, (k-1) % count == index */
+    /* with gen.lesions: the fraction of subjects given lesions (sb_batch_subject_abnormal) */
+    double lesion_rate;
     /* NULL, or a flag the caller's signal handler sets to the signal number: the batch then
      * kills the subject being made, removes its staging files and returns (checked 5 times a
      * second) */
@@ -85,6 +92,9 @@ typedef struct sb_batch_result {
 
 /* The seed of subject k (1..count): output k of SplitMix64 seeded with master_seed. */
 uint64_t sb_batch_subject_seed(uint64_t master_seed, uint32_t k);
+/* 1 if subject k of a batch with lesions at `rate` (0..1) has them: u_k < rate, u_k the top 53
+ * bits of SplitMix64's output for (subject seed XOR "LESION") over 2^53. */
+int sb_batch_subject_abnormal(uint64_t master_seed, uint32_t k, double rate);
 
 /* Makes this shard's unfinished subjects of the dataset in b->gen.out_dir, each in a child
  * process (fork; the child takes the default action of SIGINT, SIGTERM, SIGHUP, SIGQUIT and
@@ -213,6 +223,11 @@ typedef struct sb_preview_opts {
     int force;
     int naxial;                         /* 0: one axial slice through the centre */
     double axial[SB_PREVIEW_MAX_AXIAL]; /* else: axial slices at these fractions of the height */
+    /* with overlay: the label map of the directory to blend, "<name>.nii.gz" with colours from
+     * "<name>.tsv" (NULL: "labels"; e.g. "lesion_classes") */
+    const char *overlay_map;
+    int has_at;   /* the sagittal and coronal slices at x = at[0], y = at[1] (world mm) */
+    double at[2]; /* instead of the centre */
 } sb_preview_opts;
 
 /* Sagittal, coronal and axial mid-slices side by side (radiological convention: the subject's

@@ -69,8 +69,9 @@ static void test_table(void) {
     /* every class but background has every quantity, each with a listed source */
     static const char *const Q[] = {"pd", "ff", "t1_ms", "t2_ms", "t2s_ms", "adc"};
     size_t n = sb_tissue_count(), sourced = 0, estimated = 0;
-    CHECK(n == 40 && n <= SB_TISSUE_MAX);
-    CHECK(!strcmp(sb_tissue_table[0].name, "background") && sb_tissue_index("lymph_node") == 39);
+    CHECK(n == 50 && n <= SB_TISSUE_MAX);
+    CHECK(!strcmp(sb_tissue_table[0].name, "background") && sb_tissue_index("lymph_node") == 39 &&
+          sb_tissue_index("ms_lesion") == 49);
     for (size_t t = 1; t < n; t++)
         for (int q = 0; q < 6; q++) {
             const char *src = sb_tissue_db_source(db, (int)t, Q[q]);

@@ -1,0 +1,137 @@
+/* lesion_job.c — the lesion outputs of `generate --lesions` (README "Pathology"). */
+#include "lesion_job.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+sb_status lesion_job_begin(lesion_job *j, const char *spec, const char *file, uint64_t seed,
+                           const char *out_dir, outputs *outs, sb_error *err) {
+    memset(j, 0, sizeof *j);
+    if (!spec) return SB_OK;
+    j->spec = spec, j->file = file, j->seed = seed;
+    sb_status s = sb_lesion_catalog_load(file, &j->cat, err);
+    if (!s) s = sb_lesion_spec_check(j->cat, spec, err);
+    if (!s) s = outputs_plan(outs, out_dir, "lesions.nii.gz", &j->p_inst, err);
+    if (!s) s = outputs_plan(outs, out_dir, "lesion_classes.nii.gz", &j->p_cls, err);
+    if (!s) s = outputs_plan(outs, out_dir, "lesions.tsv", &j->p_tsv, err);
+    if (!s) s = outputs_plan(outs, out_dir, "lesion_classes.tsv", &j->p_ctsv, err);
+    return s;
+}
+
+sb_status lesion_job_plan(lesion_job *j, const sb_anatomy *a, sb_subject *s, const sb_volume *grid,
+                          int force, const sb_ctx *ctx, sb_error *err) {
+    if (!j->cat) return SB_OK;
+    sb_status st = sb_lesions_plan(j->cat, j->spec, j->seed, a, s, ctx, &j->les, err);
+    sb_volume g = *grid;
+    g.data = NULL;
+    g.dtype = SB_DT_UINT16;
+    if (!st)
+        st = sb_nifti_writer_open(&g, j->p_inst, force, SB_NIFTI_INTENT_LABEL,
+                                  "synthbody lesion instances", 1.0, 0.0, &j->w_inst, err);
+    g.dtype = SB_DT_UINT8;
+    if (!st)
+        st = sb_nifti_writer_open(&g, j->p_cls, force, SB_NIFTI_INTENT_LABEL,
+                                  "synthbody lesion classes", 1.0, 0.0, &j->w_cls, err);
+    return st;
+}
+
+static sb_status commit(sb_nifti_writer **w, outputs *outs, const char *path, sb_error *err) {
+    sb_status s = sb_nifti_writer_commit(*w, err);
+    sb_nifti_writer_free(*w);
+    *w = NULL;
+    if (!s) outputs_mark_done(outs, path);
+    return s;
+}
+
+sb_status lesion_job_slab(lesion_job *j, sb_anatomy_maps *maps, size_t k0, size_t nz_total,
+                          outputs *outs, sb_error *err) {
+    if (!j->cat) return SB_OK;
+    sb_volume *inst = NULL, *cls = NULL;
+    sb_status s = sb_lesions_paint(j->les, maps, k0, &inst, &cls, err);
+    if (!s) s = sb_nifti_writer_put(j->w_inst, inst, err);
+    if (!s) s = sb_nifti_writer_put(j->w_cls, cls, err);
+    int last = !s && k0 + inst->dim[2] == nz_total;
+    if (last) s = commit(&j->w_inst, outs, j->p_inst, err);
+    if (!s && last) s = commit(&j->w_cls, outs, j->p_cls, err);
+    sb_volume_free(inst);
+    sb_volume_free(cls);
+    return s;
+}
+
+/* lesions.tsv: one row per lesion, read off the masks as painted. */
+static sb_status write_tsv(const lesion_job *j, const char *path, int force, sb_error *err) {
+    sb_outfile o;
+    sb_status s = sb_outfile_open(&o, path, force, err);
+    char line[512];
+    int n = snprintf(line, sizeof line,
+                     "id\ttype\thost\tclass\tvoxels\tvolume_ml\tcentroid_x_mm\tcentroid_y_mm\t"
+                     "centroid_z_mm\tdiameter_mm\tmax_diameter_mm\toedema_ml\n");
+    if (!s) s = sb_outfile_write(&o, line, (size_t)n, err);
+    for (size_t i = 0; !s && i < sb_lesions_count(j->les); i++) {
+        sb_lesion_info li;
+        sb_lesions_info(j->les, i, &li);
+        n = snprintf(
+            line, sizeof line, "%d\t%s\t%s\t%d\t%zu\t%.4f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.4f\n",
+            li.id, li.type, li.host, li.class_id, li.voxels, li.volume_ml, li.centroid_mm[0],
+            li.centroid_mm[1], li.centroid_mm[2], li.diameter_mm, li.max_diameter_mm, li.oedema_ml);
+        s = sb_outfile_write(&o, line, (size_t)n, err);
+    }
+    if (!s) s = sb_outfile_commit(&o, err);
+    sb_outfile_abort(&o);
+    return s;
+}
+
+/* The class map's table (BIDS dseg), type names with '_' for '-'. */
+static sb_status write_classes(const lesion_job *j, const char *path, int force, sb_error *err) {
+    sb_label_table *t = sb_labels_create();
+    if (!t) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    sb_status s = SB_OK;
+    for (size_t k = 1; !s && k <= sb_lesion_class_count(j->cat); k++) {
+        sb_label l;
+        memset(&l, 0, sizeof l);
+        uint8_t rgb[3];
+        const char *name = sb_lesion_class_name(j->cat, k, rgb);
+        l.id = (int)k;
+        snprintf(l.name, sizeof l.name, "%s", name);
+        for (char *c = l.name; *c; c++)
+            if (*c == '-') *c = '_';
+        snprintf(l.abbrev, sizeof l.abbrev, "L%zu", k);
+        snprintf(l.group, sizeof l.group, "lesion");
+        memcpy(l.rgba, rgb, 3);
+        l.rgba[3] = 255;
+        s = sb_labels_add(t, &l, err);
+    }
+    if (!s) s = sb_labels_write_tsv(t, path, force, err);
+    sb_labels_free(t);
+    return s;
+}
+
+sb_status lesion_job_finish(lesion_job *j, cJSON *subject, int force, outputs *outs,
+                            sb_error *err) {
+    if (!j->cat) return SB_OK;
+    sb_status s = write_tsv(j, j->p_tsv, force, err);
+    if (!s) outputs_mark_done(outs, j->p_tsv);
+    if (!s) s = write_classes(j, j->p_ctsv, force, err);
+    if (!s) outputs_mark_done(outs, j->p_ctsv);
+    if (!s && subject) {
+        cJSON *o = cJSON_AddObjectToObject(subject, "lesions");
+        char seed[32];
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)j->seed);
+        cJSON_AddStringToObject(o, "request", j->spec);
+        cJSON_AddStringToObject(o, "lesion_seed", seed);
+        cJSON_AddStringToObject(o, "description", j->file ? j->file : "default");
+        cJSON_AddNumberToObject(o, "count", (double)sb_lesions_count(j->les));
+        cJSON_AddStringToObject(o, "diffuse", sb_lesions_diffuse(j->les));
+    }
+    return s;
+}
+
+void lesion_job_free(lesion_job *j) {
+    sb_nifti_writer_free(j->w_inst);
+    sb_nifti_writer_free(j->w_cls);
+    sb_lesions_free(j->les);
+    sb_lesion_catalog_free(j->cat);
+    sb_volume_free(j->inst_whole);
+    memset(j, 0, sizeof *j);
+}

@@ -1,0 +1,187 @@
+/* test_lesions.c — lesion types, requests, the plan and the painting (volume/lesions.c). */
+#include "sb_test.h"
+#include "sb_volume.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static sb_subject subject(uint64_t seed) {
+    sb_subject_request r = {.seed = seed, .sex = SB_SEX_FEMALE};
+    sb_subject s;
+    sb_error err;
+    CHECK_OK(sb_subject_sample(&r, &s, &err));
+    return s;
+}
+
+static int write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (!f) return 0;
+    fputs(text, f);
+    return fclose(f) == 0;
+}
+
+static void test_catalogue(void) {
+    sb_lesion_catalog *c = NULL;
+    sb_error err;
+    CHECK_OK(sb_lesion_catalog_load(NULL, &c, &err));
+    if (!c) return;
+    CHECK(sb_lesion_class_count(c) == 11); /* ten focal types + oedema */
+    uint8_t rgb[3];
+    CHECK(!strcmp(sb_lesion_class_name(c, 1, rgb), "liver-metastasis"));
+    CHECK(rgb[0] == 0xd5 && rgb[1] == 0x5e && rgb[2] == 0x00);
+    CHECK(!strcmp(sb_lesion_class_name(c, 11, NULL), "oedema"));
+    CHECK(sb_lesion_class_name(c, 12, NULL) == NULL && sb_lesion_class_name(c, 0, NULL) == NULL);
+    CHECK(sb_lesion_tissue_first() == sb_tissue_index("cyst_fluid"));
+    CHECK(sb_tissue_index("ms_lesion") > sb_lesion_tissue_first());
+
+    CHECK_OK(sb_lesion_spec_check(c, "liver-metastasis:3,lung-nodule:2-5,steatosis", &err));
+    CHECK(sb_lesion_spec_check(c, "liver-tumor:2", &err) == SB_ERR_USAGE &&
+          strstr(err.msg, "liver-tumor") && strstr(err.msg, "liver-cyst"));
+    const char *bad[] = {"liver-cyst:5-2", "liver-cyst:", "liver-cyst:-1",   "liver-cyst:201",
+                         "steatosis:2",    ",liver-cyst", "liver-cyst,,hcc", "hcc:1,hcc:2"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int s = sb_lesion_spec_check(c, bad[i], &err);
+        CHECK(s == SB_ERR_USAGE);
+        if (s != SB_ERR_USAGE) fprintf(stderr, "accepted: %s\n", bad[i]);
+    }
+    sb_lesion_catalog_free(c);
+
+    /* a file of one's own: errors name the file and the field */
+    const char *path = "test_lesions_bad.json";
+    CHECK(write_file(path, "{\"format\": \"synthbody-lesions\", \"version\": 1, \"oedema\": "
+                           "{\"tissue\": \"oedema\", \"color\": \"#ffff00\"}, \"types\": {\"x\": "
+                           "{\"hosts\": [\"liver\"], \"tissue\": \"metastasis\", \"color\": "
+                           "\"#ff0000\", \"count\": [1, 2], \"diameter_mm\": [40, 10], "
+                           "\"elongation\": [1, 1], \"irregularity\": 0}}}"));
+    c = NULL;
+    CHECK(sb_lesion_catalog_load(path, &c, &err) == SB_ERR_INPUT && c == NULL &&
+          strstr(err.msg, path) && strstr(err.msg, "types.x.diameter_mm"));
+    CHECK(sb_lesion_catalog_load("no_such_file.json", &c, &err) == SB_ERR_INPUT &&
+          strstr(err.msg, "no_such_file.json"));
+    remove(path);
+}
+
+static int same(const sb_volume *whole, const sb_volume *s, size_t k0) {
+    size_t plane = whole->dim[0] * whole->dim[1] * sb_dtype_size(whole->dtype);
+    return s->dim[0] == whole->dim[0] && s->dim[1] == whole->dim[1] &&
+           memcmp((const char *)whole->data + k0 * plane, s->data, s->dim[2] * plane) == 0;
+}
+
+static void test_plan_and_paint(void) {
+    sb_anatomy *a = NULL;
+    sb_lesion_catalog *c = NULL;
+    sb_error err;
+    CHECK_OK(sb_anatomy_load_default(&a, &err));
+    CHECK_OK(sb_lesion_catalog_load(NULL, &c, &err));
+    if (!a || !c) return;
+    const char *spec = "liver-metastasis:4,ms-lesion:6,bone-metastasis:3,brain-tumour:1,steatosis";
+    sb_subject s = subject(5), s2 = s, s3 = s;
+    double fat0 = s.liver_fat;
+    sb_ctx c1 = {.threads = 1}, c2 = {.threads = 2};
+    sb_lesions *L = NULL, *L2 = NULL, *L3 = NULL;
+    CHECK_OK(sb_lesions_plan(c, spec, 77, a, &s, &c1, &L, &err));
+    CHECK_OK(sb_lesions_plan(c, spec, 77, a, &s2, &c2, &L2, &err));
+    CHECK_OK(sb_lesions_plan(c, spec, 78, a, &s3, &c2, &L3, &err));
+    if (!L || !L2 || !L3) goto done;
+    CHECK(sb_lesions_count(L) == 14 && sb_lesions_count(L2) == 14);
+    CHECK(s.liver_fat >= 0.10 && s.liver_fat <= 0.35 && s.liver_fat != fat0);
+    CHECK(s.liver_fat == s2.liver_fat && s.liver_fat != s3.liver_fat);
+    CHECK(strstr(sb_lesions_diffuse(L), "steatosis") != NULL);
+
+    /* the whole grid at 6 mm, and the same grid in slabs of 17 planes */
+    const double voxel = 6.0;
+    const unsigned all = SB_MAP_LABELS | SB_MAP_TISSUES | SB_MAP_PV;
+    sb_anatomy_maps whole = {0};
+    sb_volume *inst = NULL, *cls = NULL;
+    CHECK_OK(sb_anatomy_voxelize_maps(a, &s, voxel, all, &c2, &whole, &err));
+    if (!whole.labels) goto done;
+    CHECK_OK(sb_lesions_paint(L, &whole, 0, &inst, &cls, &err));
+    sb_voxelizer *vz = NULL;
+    CHECK_OK(sb_voxelizer_new(a, &s2, voxel, &c1, &vz, &err));
+    size_t nz = whole.labels->dim[2], slabs = 0;
+    for (size_t k0 = 0; vz && inst && k0 < nz; k0 += 17, slabs++) {
+        size_t k1 = k0 + 17 < nz ? k0 + 17 : nz;
+        sb_anatomy_maps m = {0};
+        sb_volume *i2 = NULL, *c2v = NULL;
+        CHECK_OK(sb_voxelizer_slab(vz, k0, k1, all, &c1, &m, &err));
+        CHECK_OK(sb_lesions_paint(L2, &m, k0, &i2, &c2v, &err));
+        if (i2 && c2v) {
+            CHECK(same(inst, i2, k0) && same(cls, c2v, k0));
+            CHECK(same(whole.tissues, m.tissues, k0) && same(whole.pv_tissue, m.pv_tissue, k0));
+            CHECK(same(whole.pv_frac, m.pv_frac, k0));
+        }
+        sb_volume_free(i2);
+        sb_volume_free(c2v);
+        sb_anatomy_maps_free(&m);
+    }
+    CHECK(slabs >= 3);
+    sb_voxelizer_free(vz);
+    if (!inst || !cls) goto done_maps;
+
+    /* statistics = the masks; lesions inside their hosts; their tissues; pure voxels */
+    sb_label_table *tab = NULL;
+    CHECK_OK(sb_anatomy_label_table(a, s.sex, &tab, &err));
+    const uint16_t *I = inst->data, *lab = whole.labels->data;
+    const uint8_t *C = cls->data, *T = whole.tissues->data, *P = whole.pv_tissue->data,
+                  *F = whole.pv_frac->data;
+    size_t n = sb_volume_nvox(inst), oedema = 0, bad_pv = 0;
+    size_t count[64] = {0};
+    int wm = sb_labels_find_name(tab, "brain_white_matter")->id;
+    int oed_class = (int)sb_lesion_class_count(c), oed_t = sb_tissue_index("oedema");
+    for (size_t v = 0; v < n; v++) {
+        if (I[v] && I[v] < 64) count[I[v]]++;
+        if (C[v] == oed_class) {
+            oedema++;
+            CHECK(I[v] == 0 && lab[v] == wm && T[v] == oed_t);
+        }
+        bad_pv += F[v] == 255 ? P[v] != T[v] : P[v] == T[v];
+    }
+    CHECK(bad_pv == 0);
+    CHECK(oedema > 0);
+    int placed_in_host = 1, vox = 0;
+    for (size_t i = 0; i < sb_lesions_count(L); i++) {
+        sb_lesion_info li, li2;
+        sb_lesions_info(L, i, &li);
+        sb_lesions_info(L2, i, &li2);
+        CHECK(li.voxels == count[li.id] && li.voxels == li2.voxels);
+        CHECK_NEAR(li.centroid_mm[0], li2.centroid_mm[0], 1e-9);
+        vox += li.voxels > 0;
+        /* every voxel of the lesion carries one of the host's labels */
+        const sb_label *h = sb_labels_find_name(tab, li.host);
+        CHECK(h != NULL);
+        for (size_t v = 0; h && v < n; v++)
+            if (I[v] == li.id) {
+                const sb_label *l = sb_labels_find_id(tab, lab[v]);
+                int ok = l && (l->id == h->id ||
+                               (!strcmp(li.type, "brain-tumour") && !strcmp(l->name, "brain")));
+                placed_in_host &= ok;
+            }
+        printf("%2d %-16s %-22s %6.2f ml  d %5.1f mm (model <= %5.1f)  at %.0f %.0f %.0f\n", li.id,
+               li.type, li.host, li.volume_ml, li.diameter_mm, li.max_diameter_mm,
+               li.centroid_mm[0], li.centroid_mm[1], li.centroid_mm[2]);
+    }
+    CHECK(placed_in_host);
+    CHECK(vox >= 10); /* at 6 mm a 4 mm MS lesion may hold no voxel centre */
+    sb_lesion_info a1, a3;
+    sb_lesions_info(L, 0, &a1);
+    sb_lesions_info(L3, 0, &a3);
+    CHECK(strcmp(a1.type, a3.type) == 0 && a1.centroid_mm[2] != a3.centroid_mm[2]);
+    sb_labels_free(tab);
+done_maps:
+    sb_volume_free(inst);
+    sb_volume_free(cls);
+    sb_anatomy_maps_free(&whole);
+done:
+    sb_lesions_free(L);
+    sb_lesions_free(L2);
+    sb_lesions_free(L3);
+    sb_lesion_catalog_free(c);
+    sb_anatomy_free(a);
+}
+
+int main(void) {
+    test_catalogue();
+    test_plan_and_paint();
+    TEST_RETURN();
+}
