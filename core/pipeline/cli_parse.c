@@ -66,6 +66,17 @@ static int listed(const char *const *list, const char *name) {
     return 0;
 }
 
+sb_cli_args sb_cli_start(int argc, char **argv, const char *const *flags, const char *const *valued,
+                         int *verbosity) {
+    sb_cli_args a = {.argc = argc,
+                     .argv = argv,
+                     .i = 2,
+                     .flags = flags,
+                     .valued = valued,
+                     .verbosity = verbosity};
+    return a;
+}
+
 sb_cli_kind sb_cli_next(sb_cli_args *a, char *why, size_t n) {
     for (;;) {
         if (a->i >= a->argc) return SB_CLI_END;

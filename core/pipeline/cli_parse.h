@@ -43,6 +43,10 @@ typedef enum {
     SB_CLI_BAD_VALUE, /* one of `valued` without a value, or with an empty one: why says which */
 } sb_cli_kind;
 
+/* The reader of argv[2..argc-1] (argv[1] is the subcommand) with these option lists. */
+sb_cli_args sb_cli_start(int argc, char **argv, const char *const *flags, const char *const *valued,
+                         int *verbosity);
+
 /* Reads the next argument (-q and -v are taken here and not returned). The caller words its
  * own "unknown option" message; `why` (size n) is written for SB_CLI_BAD_VALUE only. */
 sb_cli_kind sb_cli_next(sb_cli_args *a, char *why, size_t n);

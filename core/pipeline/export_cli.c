@@ -99,12 +99,7 @@ int sb_cli_export(int argc, char **argv) {
                                          "--max-mb-per-file",
                                          "--hollow",
                                          NULL};
-    sb_cli_args args = {.argc = argc,
-                        .argv = argv,
-                        .i = 2,
-                        .flags = FLAGS,
-                        .valued = VALUED,
-                        .verbosity = &c.verbosity};
+    sb_cli_args args = sb_cli_start(argc, argv, FLAGS, VALUED, &c.verbosity);
     for (sb_cli_kind k; (k = sb_cli_next(&args, why, sizeof why)) != SB_CLI_END;) {
         const char *a = args.arg, *name = args.name, *val = args.val;
         if (k == SB_CLI_HELP) {

@@ -55,8 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const char *const valued[] = {"--out", "--voxel", NULL};
     int verbosity = 1, reads = 0;
     char *argv[] = {"synthbody", "generate", a, b, NULL};
-    sb_cli_args args = {
-        .argc = 4, .argv = argv, .i = 2, .flags = flags, .valued = valued, .verbosity = &verbosity};
+    sb_cli_args args = sb_cli_start(4, argv, flags, valued, &verbosity);
     for (sb_cli_kind k; (k = sb_cli_next(&args, why, sizeof why)) != SB_CLI_END;) {
         FUZZ_CHECK(++reads <= 2 && args.i <= 4, "read %d arguments, at %d", reads, args.i);
         if (k == SB_CLI_OPTION)
