@@ -37,6 +37,10 @@ static const char USAGE_BATCH[] =
     "  --texture A, --float, --anatomy P, --tissues F   as for `synthbody generate`\n"
     "  --threads N      worker threads per subject (bytes do not depend on N)\n"
     "  --max-memory-gb G  memory budget per subject, as for generate (bytes do not depend on G)\n"
+    "  --lesions L      lesions as for generate (README \"Pathology\") in some subjects:\n"
+    "  --lesion-rate R  the fraction R (0..1, default 1) of subjects that get them; recorded in\n"
+    "                   participants.tsv (pathology, lesion_count)\n"
+    "  --lesion-file F  lesion types JSON replacing the built-in ones\n"
     "\n"
     "Interrupted (SIGINT, SIGTERM, SIGHUP, SIGQUIT): the running subject's partial files are\n"
     "removed and the process dies of the signal; exit codes as for generate.\n";
@@ -169,13 +173,16 @@ int sb_cli_batch(int argc, char **argv) {
     sb_batch_opts b = {.gen = {.subject = {.sex = SB_SEX_RANDOM}, .voxel_mm = 2.0}};
     const char *shard = NULL, *merge = NULL;
     uint32_t shard_count = 0;
-    int have_seed = 0, have_count = 0;
+    int have_seed = 0, have_count = 0, have_rate = 0;
     char why[600];
     static const char *const FLAGS[] = {"--force", "--mesh", "--float", NULL};
-    static const char *const VALUED[] = {
-        "--count",    "--out",       "--seed",    "--shard",       "--merge",         "--voxel",
-        "--protocol", "--contrasts", "--field",   "--snr",         "--bias",          "--texture",
-        "--anatomy",  "--tissues",   "--threads", "--shard-count", "--max-memory-gb", NULL};
+    static const char *const VALUED[] = {"--count",       "--out",           "--seed",
+                                         "--shard",       "--merge",         "--voxel",
+                                         "--protocol",    "--contrasts",     "--field",
+                                         "--snr",         "--bias",          "--texture",
+                                         "--anatomy",     "--tissues",       "--threads",
+                                         "--shard-count", "--max-memory-gb", "--lesions",
+                                         "--lesion-rate", "--lesion-file",   NULL};
     sb_cli_args args = sb_cli_start(argc, argv, FLAGS, VALUED, &c.verbosity);
     for (sb_cli_kind k; (k = sb_cli_next(&args, why, sizeof why)) != SB_CLI_END;) {
         const char *a = args.arg, *name = args.name, *val = args.val;
@@ -208,6 +215,16 @@ int sb_cli_batch(int argc, char **argv) {
             b.gen.anatomy = val;
         } else if (!strcmp(name, "--tissues")) {
             b.gen.tissues = val;
+        } else if (!strcmp(name, "--lesions")) {
+            b.gen.lesions = val;
+        } else if (!strcmp(name, "--lesion-file")) {
+            b.gen.lesion_file = val;
+        } else if (!strcmp(name, "--lesion-rate")) {
+            if (!sb_cli_parse_double(name, val, &d, why, sizeof why))
+                return fail(SB_ERR_USAGE, "%s", why);
+            if (!(d >= 0 && d <= 1))
+                return fail(SB_ERR_USAGE, "--lesion-rate %s is outside 0..1", val);
+            b.lesion_rate = d, have_rate = 1;
         } else if (!strcmp(name, "--seed") || !strcmp(name, "--count") ||
                    !strcmp(name, "--threads") || !strcmp(name, "--shard-count")) {
             if (!sb_cli_parse_u64(name, val, &u, why, sizeof why))
@@ -270,6 +287,9 @@ int sb_cli_batch(int argc, char **argv) {
     }
     if (!have_count) return fail(SB_ERR_USAGE, "batch needs --count N");
     if (!b.gen.out_dir) return fail(SB_ERR_USAGE, "batch needs --out DIR");
+    if ((have_rate || b.gen.lesion_file) && !b.gen.lesions)
+        return fail(SB_ERR_USAGE, "--lesion-rate and --lesion-file need --lesions");
+    if (b.gen.lesions && !have_rate) b.lesion_rate = 1;
     if (!resolve_shard(shard, shard_count, &b.shard_index, &b.shard_count, why, sizeof why))
         return fail(SB_ERR_USAGE, "%s", why);
     if (!have_seed) recorded_seed(b.gen.out_dir, &b.gen.subject.seed);

@@ -149,6 +149,12 @@ static const char USAGE_GENERATE[] =
     "                 made and written slab by slab, with the same bytes\n"
     "  --anatomy P    anatomy description: a JSON file or a folder of them (default: built in;\n"
     "                 format in the README)\n"
+    "  --lesions L    lesions: type[:N|:A-B],... e.g. liver-metastasis:3,lung-nodule:1-4\n"
+    "                 (types: README \"Pathology\"); writes lesions.nii.gz, "
+    "lesion_classes.nii.gz,\n"
+    "                 lesions.tsv, lesion_classes.tsv\n"
+    "  --lesion-seed N  seed of the lesions (default: --seed): the same body, other lesions\n"
+    "  --lesion-file F  lesion types JSON replacing the built-in ones\n"
     "  --threads N    worker threads (output bytes do not depend on N)\n";
 
 static const char USAGE_LABELS[] =
@@ -182,13 +188,15 @@ static const char USAGE_INFO[] =
 
 static const char USAGE_PREVIEW[] =
     "usage: synthbody preview DIR|FILE --out PNG [--contrast T1w] [--overlay] [--force]\n"
-    "                         [--axial F1,F2,...]\n"
+    "                         [--axial F1,F2,...] [--overlay-map NAME] [--at X,Y]\n"
     "\n"
     "Sagittal, coronal and axial slices through the centre. DIR is a generate output: the\n"
     "contrast (default T1w) is drawn, --overlay blends the label colours in. --axial draws\n"
     "axial slices at these fractions of the height (0 = feet, 1 = vertex; at most 8) in a\n"
     "column beside the others, e.g. --axial 0.85,0.72,0.64,0.52 (neck, heart, upper abdomen,\n"
-    "pelvis).\n";
+    "pelvis). --overlay-map NAME blends NAME.nii.gz of DIR instead of labels.nii.gz, coloured\n"
+    "by NAME.tsv (e.g. lesion_classes); --at X,Y puts the sagittal slice at x = X and the\n"
+    "coronal one at y = Y (world mm) instead of the centre.\n";
 
 /* Options without a value and with one, per command (every command also takes -h, -q, -v). */
 static const char *const FLAGS_ANY[] = {"--version", "--force", NULL};
@@ -200,12 +208,14 @@ static const char *const VALUED_GENERATE[] = {
     "--contrasts", "--tissues",    "--field",    "--snr",           "--bias",
     "--texture",   "--acq-voxel",  "--slice",    "--max-memory-gb", "--formats",
     "--stations",  "--overlap-mm", "--ghosting", "--ghost-period",  "--fat-water-swap",
-    "--compress",  "--flow-voids", NULL};
+    "--compress",  "--flow-voids", "--lesions",  "--lesion-seed",   "--lesion-file",
+    NULL};
 static const char *const VALUED_MESH[] = {"--threads",      "--out",     "--labels",
                                           "--iso",          "--smooth",  "--target-tris",
                                           "--max-error-mm", "--backend", NULL};
 static const char *const VALUED_INFO[] = {"--threads", NULL};
-static const char *const VALUED_PREVIEW[] = {"--threads", "--out", "--contrast", "--axial", NULL};
+static const char *const VALUED_PREVIEW[] = {"--threads",     "--out", "--contrast", "--axial",
+                                             "--overlay-map", "--at",  NULL};
 static const char *const VALUED_LABELS[] = {"--threads", "--anatomy", NULL};
 
 typedef struct {
@@ -261,8 +271,9 @@ int main(int argc, char **argv) {
     int have_seed = 0;
     const char *out = NULL, *labels = NULL, *contrast = NULL, *input = NULL, *anatomy = NULL;
     int force = 0, mesh = 0, overlay = 0, use_iso = 0, iso_auto = 0, backend_vtk = 0;
-    int naxial = 0;
-    double axial[SB_PREVIEW_MAX_AXIAL] = {0};
+    int naxial = 0, nat = 0;
+    double axial[SB_PREVIEW_MAX_AXIAL] = {0}, at[2] = {0, 0};
+    const char *overlay_map = NULL;
     int smooth_iters = -1;
     size_t target_tris = 0;
     double iso = 0, max_error_mm = -1;
@@ -350,6 +361,14 @@ int main(int argc, char **argv) {
             gen.contrasts = val;
         } else if (!strcmp(name, "--tissues")) {
             gen.tissues = val;
+        } else if (!strcmp(name, "--lesions")) {
+            gen.lesions = val;
+        } else if (!strcmp(name, "--lesion-file")) {
+            gen.lesion_file = val;
+        } else if (!strcmp(name, "--lesion-seed")) {
+            if (!sb_cli_parse_u64(name, val, &gen.lesion_seed, why, sizeof why))
+                return fail(&c, SB_ERR_USAGE, "%s", why);
+            gen.has_lesion_seed = 1;
         } else if (!strcmp(name, "--compress")) {
             if (strcmp(val, "gzip") && strcmp(val, "none"))
                 return fail(&c, SB_ERR_USAGE, "--compress: \"%s\" is not gzip or none", val);
@@ -426,6 +445,11 @@ int main(int argc, char **argv) {
                     return fail(&c, SB_ERR_USAGE, "--bias %s is outside 0..0.8", val);
                 gen.bias = d, gen.has_bias = 1;
             }
+        } else if (!strcmp(name, "--overlay-map")) {
+            overlay_map = val;
+        } else if (!strcmp(name, "--at")) {
+            if (!sb_cli_parse_list(name, val, -1e5, 1e5, at, 2, &nat, why, sizeof why) || nat != 2)
+                return fail(&c, SB_ERR_USAGE, "--at: expected X,Y in world mm (%s)", val);
         } else if (!strcmp(name, "--axial")) {
             if (!sb_cli_parse_list(name, val, 0, 1, axial, SB_PREVIEW_MAX_AXIAL, &naxial, why,
                                    sizeof why))
@@ -507,6 +531,9 @@ int main(int argc, char **argv) {
                               .force = force,
                               .naxial = naxial};
         memcpy(po.axial, axial, sizeof axial);
+        po.overlay_map = overlay_map;
+        po.has_at = nat == 2;
+        memcpy(po.at, at, sizeof at);
         s = sb_pipeline_preview(&po, &ctx, &err);
     }
     clear_bar(&c);
