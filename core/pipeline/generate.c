@@ -310,7 +310,8 @@ static sb_status plan_slabs(const sb_generate_opts *opts, const sb_protocol *pro
                             const size_t dim[3], int threads, size_t *slab, sb_error *err) {
     const double MiB = 1048576.0;
     double plane = (double)dim[0] * (double)dim[1], nvox = plane * (double)dim[2];
-    double per_vox = opts->lesions ? 8 : 5, whole = opts->mesh ? 2 : 0; /* lesion maps: 3 */
+    /* lesion maps: 3 bytes per slab voxel; with meshes the whole instance map, 2 */
+    double per_vox = opts->lesions ? 8 : 5, whole = opts->mesh ? (opts->lesions ? 4 : 2) : 0;
     double fixed = 128 * MiB + fmin(threads * 17 * MiB, 2.1 * 2 * nvox); /* + labels file */
     int kspace = 0;
     for (size_t i = 0; i < proto->count; i++) {
@@ -502,7 +503,9 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
     if (slab < dim[2])
         sb_log(ctx, SB_LOG_INFO, "%zux%zux%zu voxels in slabs of %zu planes", dim[0], dim[1],
                dim[2], slab);
-    if ((s = lesion_job_plan(&lj, anat, &subj, &grid, opts->force, ctx, err))) goto done;
+    if ((s = lesion_job_plan(&lj, anat, &subj, &grid, opts->mesh ? mesh_dir : NULL, &outs,
+                             opts->force, ctx, err)))
+        goto done;
     sb_tissue_db_sample(tdb, &subj, &mt);
     if (!lj.les) /* no lesion classes in the maps: the images of older versions */
         mt.count = (size_t)sb_lesion_tissue_first();
@@ -614,7 +617,7 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
         s = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
         goto done;
     }
-    if ((s = lesion_job_finish(&lj, json, opts->force, &outs, err))) goto done;
+    if ((s = lesion_job_finish(&lj, json, opts->force, &outs, ctx, err))) goto done;
     if (opts->mesh && opts->mesh_formats) {
         if ((s = export_present(lab, table, &eo, base, &outs, ctx, err))) goto done;
         cJSON_AddStringToObject(json, "mesh_manifest", "meshes/manifest.json");

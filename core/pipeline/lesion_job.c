@@ -1,6 +1,8 @@
 /* lesion_job.c — the lesion outputs of `generate --lesions` (README "Pathology"). */
 #include "lesion_job.h"
 
+#include "sb_mesh.h"
+
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +22,24 @@ sb_status lesion_job_begin(lesion_job *j, const char *spec, const char *file, ui
 }
 
 sb_status lesion_job_plan(lesion_job *j, const sb_anatomy *a, sb_subject *s, const sb_volume *grid,
-                          int force, const sb_ctx *ctx, sb_error *err) {
+                          const char *mesh_dir, outputs *outs, int force, const sb_ctx *ctx,
+                          sb_error *err) {
     if (!j->cat) return SB_OK;
     sb_status st = sb_lesions_plan(j->cat, j->spec, j->seed, a, s, ctx, &j->les, err);
+    size_t n = st ? 0 : sb_lesions_count(j->les);
+    if (!st && mesh_dir && n) { /* the meshes' names are known now: checked before the work */
+        j->mesh_dir = mesh_dir;
+        j->mesh_paths = calloc(n, sizeof *j->mesh_paths);
+        if (!j->mesh_paths) st = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+        for (size_t i = 0; !st && i < n; i++) {
+            char name[64];
+            snprintf(name, sizeof name, "lesion_%zu.stl", i + 1);
+            st = outputs_plan(outs, mesh_dir, name, &j->mesh_paths[i], err);
+        }
+        if (!st) st = outputs_check(outs, force, err);
+        if (!st) st = sb_volume_create(grid->dim, grid->spacing, SB_DT_UINT16, &j->inst_whole, err);
+        if (!st) memcpy(j->inst_whole->affine, grid->affine, sizeof grid->affine);
+    }
     sb_volume g = *grid;
     g.data = NULL;
     g.dtype = SB_DT_UINT16;
@@ -51,6 +68,9 @@ sb_status lesion_job_slab(lesion_job *j, sb_anatomy_maps *maps, size_t k0, size_
     sb_status s = sb_lesions_paint(j->les, maps, k0, &inst, &cls, err);
     if (!s) s = sb_nifti_writer_put(j->w_inst, inst, err);
     if (!s) s = sb_nifti_writer_put(j->w_cls, cls, err);
+    if (!s && j->inst_whole)
+        memcpy((uint16_t *)j->inst_whole->data + inst->dim[0] * inst->dim[1] * k0, inst->data,
+               sb_volume_bytes_needed(inst->dim, SB_DT_UINT16));
     int last = !s && k0 + inst->dim[2] == nz_total;
     if (last) s = commit(&j->w_inst, outs, j->p_inst, err);
     if (!s && last) s = commit(&j->w_cls, outs, j->p_cls, err);
@@ -107,8 +127,42 @@ static sb_status write_classes(const lesion_job *j, const char *path, int force,
     return s;
 }
 
+/* meshes/lesion_<id>.stl: one closed surface per lesion of the instance map (none for a
+ * lesion without a voxel). */
+static sb_status write_meshes(lesion_job *j, int force, outputs *outs, cJSON *list,
+                              const sb_ctx *ctx, sb_error *err) {
+    size_t n = sb_lesions_count(j->les);
+    int *ids = malloc(n * sizeof *ids);
+    sb_trimesh **ms = calloc(n, sizeof *ms);
+    sb_surface_info *info = calloc(n, sizeof *info);
+    sb_status s = ids && ms && info ? SB_OK : sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    for (size_t i = 0; !s && i < n; i++) ids[i] = (int)i + 1;
+    if (!s) s = sb_mesh_surfaces(j->inst_whole, ids, n, NULL, ctx, ms, info, err);
+    for (size_t i = 0; !s && i < n; i++) {
+        if (!ms[i]) continue;
+        char name[64];
+        snprintf(name, sizeof name, "lesion_%zu", i + 1);
+        s = sb_stl_write(ms[i], name, j->mesh_paths[i], force, err);
+        if (s) break;
+        outputs_mark_done(outs, j->mesh_paths[i]);
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "name", name);
+        cJSON_AddNumberToObject(e, "triangles", (double)info[i].report.ntris);
+        cJSON_AddNumberToObject(e, "volume_ml", info[i].report.volume_mm3 / 1000.0);
+        if (list)
+            cJSON_AddItemToArray(list, e);
+        else
+            cJSON_Delete(e);
+    }
+    for (size_t i = 0; ms && i < n; i++) sb_trimesh_free(ms[i]);
+    free(ms);
+    free(ids);
+    free(info);
+    return s;
+}
+
 sb_status lesion_job_finish(lesion_job *j, cJSON *subject, int force, outputs *outs,
-                            sb_error *err) {
+                            const sb_ctx *ctx, sb_error *err) {
     if (!j->cat) return SB_OK;
     sb_status s = write_tsv(j, j->p_tsv, force, err);
     if (!s) outputs_mark_done(outs, j->p_tsv);
@@ -123,6 +177,10 @@ sb_status lesion_job_finish(lesion_job *j, cJSON *subject, int force, outputs *o
         cJSON_AddStringToObject(o, "description", j->file ? j->file : "default");
         cJSON_AddNumberToObject(o, "count", (double)sb_lesions_count(j->les));
         cJSON_AddStringToObject(o, "diffuse", sb_lesions_diffuse(j->les));
+        if (j->inst_whole)
+            s = write_meshes(j, force, outs, cJSON_AddArrayToObject(o, "meshes"), ctx, err);
+    } else if (!s && j->inst_whole) {
+        s = write_meshes(j, force, outs, NULL, ctx, err);
     }
     return s;
 }
@@ -133,5 +191,6 @@ void lesion_job_free(lesion_job *j) {
     sb_lesions_free(j->les);
     sb_lesion_catalog_free(j->cat);
     sb_volume_free(j->inst_whole);
+    free(j->mesh_paths);
     memset(j, 0, sizeof *j);
 }

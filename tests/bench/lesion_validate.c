@@ -27,6 +27,17 @@ typedef struct {
     double e_ratio[8];
 } class_stats;
 
+/* Warnings of the plan ("... of N lesions found room"): lesions left out. */
+static size_t g_left_out;
+static void on_log(void *user, sb_log_level level, const char *msg) {
+    (void)user;
+    int placed, asked;
+    const char *p = strchr(msg, ':');
+    if (level == SB_LOG_WARN && p && sscanf(p, ": %d of %d lesions", &placed, &asked) == 2)
+        g_left_out += (size_t)(asked - placed);
+    if (level <= SB_LOG_WARN) fprintf(stderr, "lesion_validate: %s\n", msg);
+}
+
 static int in_set(uint16_t v, const uint16_t *set, int n) {
     for (int k = 0; k < n; k++)
         if (set[k] == v) return 1;
@@ -109,7 +120,7 @@ int main(int argc, char **argv) {
         cs[k].dmin = cs[k].dmodel_min = INFINITY, cs[k].cmin = 1 << 30;
     size_t outside_host = 0, label_diff = 0, img_diff = 0, table_bad = 0, lesions_total = 0;
     double cen_err = 0;
-    sb_ctx ctx = {0};
+    sb_ctx ctx = {.log = on_log};
     printf("%d subjects from seed %d, %.1f mm, lesion seed = seed + %llu, lesions %s\n", subjects,
            first, voxel, (unsigned long long)seed_offset, spec);
     for (int n = first; n < first + subjects; n++) {
@@ -156,11 +167,10 @@ int main(int argc, char **argv) {
                     }
         }
         size_t nles = sb_lesions_count(L);
-        for (size_t li = 0; li < nles; li++) { /* lesions without a voxel: partial volume only */
+        for (size_t li = 0; li < nles; li++) { /* a lesion's reach: partial volume around it */
             sb_lesion_info info;
             sb_lesions_info(L, li, &info);
-            if (info.voxels) continue;
-            double r = info.max_diameter_mm / 2 + voxel;
+            double r = info.max_diameter_mm / 2 + 2 * voxel;
             for (size_t v = 0; v < nv; v++) {
                 double ijk[3] = {(double)(v % d[0]), (double)((v / d[0]) % d[1]),
                                  (double)(v / (d[0] * d[1]))},
@@ -274,6 +284,7 @@ int main(int argc, char **argv) {
     printf("\nsubjects whose label map changed: %zu; image voxels changed outside the lesions' "
            "reach: %zu\n",
            label_diff, img_diff);
+    printf("lesions left out for want of room: %zu\n", g_left_out);
     printf("lesions: %zu; lesion voxels outside their host: %zu; table rows disagreeing with the "
            "map: %zu; centroid difference max %.2g mm\n\n",
            lesions_total, outside_host, table_bad, cen_err);

@@ -129,14 +129,14 @@ def test_lesions_identity_masks_table():
     assert set(np.unique(labels[om])) <= wm
     # images identical outside lesions + oedema + one voxel around them (partial volume)
     touched = ndimage.binary_dilation((inst > 0) | om, structure=np.ones((3, 3, 3)))
-    # and around lesions smaller than a voxel (no voxel centre inside: only partial volume)
+    # and each lesion's reach (partial volume where its surface crosses a voxel whose centre
+    # is outside: half its largest diameter + 2 voxels around its centroid)
     grid = np.stack(np.meshgrid(*[np.arange(n) for n in labels.shape], indexing="ij"), -1)
     world = grid @ lab.affine[:3, :3].T + lab.affine[:3, 3]
     for r in rows:
-        if int(r["voxels"]) == 0:
-            c = np.array([float(r[k]) for k in ("centroid_x_mm", "centroid_y_mm", "centroid_z_mm")])
-            reach = float(r["max_diameter_mm"]) / 2 + lab.header.get_zooms()[0]
-            touched |= np.linalg.norm(world - c, axis=-1) < reach
+        c = np.array([float(r[k]) for k in ("centroid_x_mm", "centroid_y_mm", "centroid_z_mm")])
+        reach = float(r["max_diameter_mm"]) / 2 + 2 * lab.header.get_zooms()[0]
+        touched |= np.linalg.norm(world - c, axis=-1) < reach
     for c in ("T1w", "T2w", "ADC"):
         x = np.asarray(nib.load(os.path.join(a, c + ".nii.gz")).dataobj)
         y = np.asarray(nib.load(os.path.join(b, c + ".nii.gz")).dataobj)
@@ -258,6 +258,37 @@ def test_lesions_bad_input():
     p = run("generate", "--seed", 3, "--voxel", 8, "--out", d, "--lesions", "spleen-cyst:1",
             "--lesion-file", f, "--lesion-seed", 9, expect=EXISTS)
     assert sha(os.path.join(d, "lesions.nii.gz")) == before
+
+
+def test_lesions_meshes():
+    # --mesh: meshes/lesion_<id>.stl, closed, enclosing the lesion's volume (lesions.tsv)
+    import struct
+    d = generate("les_mesh", "--contrasts", "T2w", "--mesh", "--lesions",
+                 "liver-cyst:2,bone-metastasis:1", voxel=6)
+    rows = tsv(os.path.join(d, "lesions.tsv"))
+    sj = json.load(open(os.path.join(d, "subject.json")))
+    listed = {m["name"]: m for m in sj["lesions"]["meshes"]}
+    for r in rows:
+        path = os.path.join(d, "meshes", f"lesion_{r['id']}.stl")
+        if int(r["voxels"]) == 0:
+            assert not os.path.exists(path)
+            continue
+        data = open(path, "rb").read()
+        (n,) = struct.unpack_from("<I", data, 80)
+        v = np.frombuffer(data, dtype=np.dtype([("n", "<f4", 3), ("v", "<f4", (3, 3)),
+                                                ("a", "<u2")]), count=n, offset=84)["v"]
+        v = v.astype(np.float64)
+        vol = np.einsum("ij,ij->i", v[:, 0], np.cross(v[:, 1], v[:, 2])).sum() / 6000
+        e = np.concatenate([v[:, [0, 1]], v[:, [1, 2]], v[:, [2, 0]]])  # (3n, 2, 3)
+        a, b = [x.reshape(-1, 3) for x in (e[:, 0], e[:, 1])]
+        first = np.array([tuple(p) <= tuple(q) for p, q in zip(a, b)])
+        lo, hi = np.where(first[:, None], a, b), np.where(first[:, None], b, a)
+        _, counts = np.unique(np.hstack([lo, hi]), axis=0, return_counts=True)
+        assert (counts == 2).all(), f"lesion {r['id']}: open or non-manifold"
+        ml = float(r["volume_ml"])
+        assert abs(vol - ml) < 0.35 * ml + 0.216, (r["id"], vol, ml)  # + one 6 mm voxel
+        assert listed[f"lesion_{r['id']}"]["triangles"] == n
+    assert len(listed) >= 2
 
 
 def png_rgb(path):
