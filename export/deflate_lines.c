@@ -13,7 +13,8 @@
  * first 64 KiB of the text (the lines of a run are alike) plus one count for every symbol, so
  * any text can be coded and the text is parsed and coded in one pass: a Huffman tree built
  * with two queues over the symbols sorted by (count, symbol), the counts halved until no code
- * is longer than 15 bits (7 for the code-length code), the limits every inflater accepts.
+ * is longer than 12 bits (7 for the code-length code; deflate allows 15), so four literals go
+ * out per store.
  * Code lengths are sent without the run-length symbols 16-18 (~170 bytes a block); both trees
  * are complete codes.
  *
@@ -69,27 +70,38 @@ static void bits_align(bitw *w) {
 
 #define NLIT 286
 #define NDIST 30
+/* Our longest code (deflate allows 15): four literals, or a match with its extra bits, then
+ * fit the 56 bits bits_add may hold. */
+#define MAXBITS 12
+
+/* Sorting by (count, symbol). */
+typedef struct sym_count {
+    uint32_t count;
+    int sym;
+} sym_count;
+
+static int by_count(const void *a, const void *b) {
+    const sym_count *x = a, *y = b;
+    if (x->count != y->count) return x->count < y->count ? -1 : 1;
+    return x->sym - y->sym;
+}
 
 /* Code lengths (at most `limit` bits) for the n symbols of freq; symbols of frequency 0 get no
- * code. At least two frequencies must be non-zero. Ties break by symbol: deterministic. */
-static void huff_lengths(const uint32_t *freq_in, int n, int limit, uint8_t *len) {
-    uint32_t freq[NLIT];
-    memcpy(freq, freq_in, (size_t)n * sizeof *freq);
+ * code. At least two frequencies must be non-zero. Deterministic: ties break by symbol. */
+static void huff_lengths(const uint32_t *freq, int n, int limit, uint8_t *len) {
+    sym_count sc[NLIT];
+    int m = 0;
+    for (int s = 0; s < n; s++)
+        if (freq[s]) sc[m++] = (sym_count){freq[s], s};
+    qsort(sc, (size_t)m, sizeof *sc, by_count);
     for (;;) {
-        int sym[NLIT], m = 0;
-        for (int s = 0; s < n; s++)
-            if (freq[s]) sym[m++] = s;
-        for (int i = 1; i < m; i++) { /* insertion sort by (freq, symbol): m <= 286 */
-            int s = sym[i], j = i;
-            while (j > 0 && freq[sym[j - 1]] > freq[s]) sym[j] = sym[j - 1], j--;
-            sym[j] = s;
-        }
-        /* nodes 0..m-1 the leaves in that order, m.. the internal nodes as they are made */
+        /* nodes 0..m-1 the leaves in that order, m.. the internal nodes as they are made (in
+         * non-decreasing weight: two queues give the Huffman tree in linear time) */
         uint64_t weight[2 * NLIT];
         int parent[2 * NLIT];
-        for (int i = 0; i < m; i++) weight[i] = freq[sym[i]];
-        int leaf = 0, inner = m, made = m;
-        for (; made < 2 * m - 1; made++) {
+        for (int i = 0; i < m; i++) weight[i] = sc[i].count;
+        int leaf = 0, inner = m;
+        for (int made = m; made < 2 * m - 1; made++) {
             int pick[2];
             for (int k = 0; k < 2; k++)
                 pick[k] =
@@ -102,12 +114,12 @@ static void huff_lengths(const uint32_t *freq_in, int n, int limit, uint8_t *len
         for (int i = 2 * m - 3; i >= 0; i--) depth[i] = depth[parent[i]] + 1;
         memset(len, 0, (size_t)n);
         for (int i = 0; i < m; i++) {
-            len[sym[i]] = (uint8_t)depth[i];
+            len[sc[i].sym] = (uint8_t)depth[i];
             if (depth[i] > longest) longest = depth[i];
         }
         if (longest <= limit) return;
-        for (int s = 0; s < n; s++)
-            if (freq[s]) freq[s] = (freq[s] >> 1) | 1;
+        /* flatter: halve the counts (keeps their order, so the leaves stay sorted) */
+        for (int i = 0; i < m; i++) sc[i].count = (sc[i].count >> 1) | 1;
     }
 }
 
@@ -231,8 +243,8 @@ size_t deflate_lines(const char *text, size_t n, const uint32_t *anchor, size_t 
     sample_freqs(text, n, anchor, nanchor, stride, lf, df);
     uint8_t ll[NLIT], dl[NDIST];
     uint16_t lc[NLIT], dc[NDIST];
-    huff_lengths(lf, NLIT, 15, ll);
-    huff_lengths(df, NDIST, 15, dl);
+    huff_lengths(lf, NLIT, MAXBITS, ll);
+    huff_lengths(df, NDIST, MAXBITS, dl);
     huff_codes(ll, NLIT, lc);
     huff_codes(dl, NDIST, dc);
 
@@ -283,13 +295,15 @@ size_t deflate_lines(const char *text, size_t n, const uint32_t *anchor, size_t 
         size_t l = last ? 0 : match_at(text, n, anchor, k, stride, pos);
         if (!l && !last) continue;
         size_t a = last ? n : anchor[k]; /* literals up to the match, or to the end */
-        for (; pos + 3 <= a; pos += 3) { /* three codes of <= 15 bits a flush */
+        for (; pos + 4 <= a; pos += 4) { /* four codes of <= MAXBITS bits a flush */
             bits_add(&w, lc[t[pos]], ll[t[pos]]);
             bits_add(&w, lc[t[pos + 1]], ll[t[pos + 1]]);
             bits_add(&w, lc[t[pos + 2]], ll[t[pos + 2]]);
+            bits_add(&w, lc[t[pos + 3]], ll[t[pos + 3]]);
             bits_flush(&w);
         }
-        for (; pos < a; pos++) bits_put(&w, lc[t[pos]], ll[t[pos]]);
+        for (; pos < a; pos++) bits_add(&w, lc[t[pos]], ll[t[pos]]); /* at most three */
+        bits_flush(&w);
         if (!l) break;
         size_t d = a - anchor[k - stride];
         bits_add(&w, lenc[l], lenn[l]);

@@ -92,7 +92,40 @@ static const char DIGITS2[201] =
     "34353637383940414243444546474849505152535455565758596061626364656667"
     "6869707172737475767778798081828384858687888990919293949596979899";
 
+/* Decimal digits of v. */
+static inline size_t ndigits32(uint32_t v) {
+    return v < 10           ? 1
+           : v < 100        ? 2
+           : v < 1000       ? 3
+           : v < 10000      ? 4
+           : v < 100000     ? 5
+           : v < 1000000    ? 6
+           : v < 10000000   ? 7
+           : v < 100000000  ? 8
+           : v < 1000000000 ? 9
+                            : 10;
+}
+
 size_t fmt_uint(char *out, uint64_t v) {
+    if (v <= UINT32_MAX) { /* indices: 32-bit division, digits written in place */
+        uint32_t u = (uint32_t)v;
+        size_t n = ndigits32(u);
+        char *p = out + n;
+        while (u >= 100) {
+            uint32_t r = u % 100;
+            u /= 100;
+            p -= 2;
+            p[0] = DIGITS2[2 * r];
+            p[1] = DIGITS2[2 * r + 1];
+        }
+        if (u >= 10) {
+            p[-2] = DIGITS2[2 * u];
+            p[-1] = DIGITS2[2 * u + 1];
+        } else {
+            p[-1] = (char)('0' + u);
+        }
+        return n;
+    }
     char tmp[24];
     int k = 24;
     while (v >= 100) {

@@ -12,7 +12,10 @@
  * wall clock from our in-memory meshes to the closed (fsync'ed) file, including any conversion the
  * library needs (Assimp's scene, lib3mf's model). Prints one row per writer: median wall seconds
  * and CPU seconds (user + sys of all its threads: steadier on a loaded machine), each with its
- * ratio to our merged binary STL, peak extra MiB, file size.
+ * ratio to our merged binary STL, peak extra MiB, file size. With `stl` among the writers, every
+ * run of another writer is paired with a run of the STL writer just before it and the ratios
+ * are the medians of the N pairs' ratios, so a load that drifts during the benchmark (other
+ * jobs on a shared machine) weighs on both sides of each ratio.
  */
 #define _GNU_SOURCE
 #include "export_bench.h"
@@ -288,17 +291,26 @@ int main(int argc, char **argv) {
         }
         double *sec = calloc((size_t)repeat, sizeof *sec), peak = 0;
         double *cpu = calloc((size_t)repeat, sizeof *cpu);
-        int ok = 1;
+        double *rsec = calloc((size_t)repeat, sizeof *rsec);
+        double *rcpu = calloc((size_t)repeat, sizeof *rcpu);
+        int ok = 1, paired = stl_time > 0 && strcmp(w->name, "stl");
         for (int r = 0; r < repeat && ok; r++) {
-            double mib;
-            ok = measure(w, ms, n, out, &sec[r], &mib, &cpu[r]) == 0;
+            double mib, ssec = 0, scpu = 0, smib;
+            if (paired) { /* the STL writer just before, for this run's ratio */
+                ok = measure(&WRITERS[0], ms, n, out, &ssec, &smib, &scpu) == 0;
+                remove_output(out, &WRITERS[0]);
+            }
+            ok = ok && measure(w, ms, n, out, &sec[r], &mib, &cpu[r]) == 0;
             if (mib > peak) peak = mib;
+            if (paired && ok) rsec[r] = sec[r] / ssec, rcpu[r] = cpu[r] / scpu;
         }
         if (!ok) {
             remove_output(out, w);
             printf("| %s | %s | failed | | | | | |\n", w->name, w->what);
             free(sec);
             free(cpu);
+            free(rsec);
+            free(rcpu);
             continue;
         }
         qsort(sec, (size_t)repeat, sizeof *sec, cmp_double);
@@ -308,14 +320,23 @@ int main(int argc, char **argv) {
         double mb = file_mb(out, w);
         remove_output(out, w);
         char ratio[32] = "", cratio[32] = "", size[32] = "(one per structure)";
-        if (stl_time > 0) snprintf(ratio, sizeof ratio, "%.2f", med / stl_time);
-        if (stl_cpu > 0) snprintf(cratio, sizeof cratio, "%.2f", cmed / stl_cpu);
+        qsort(rsec, (size_t)repeat, sizeof *rsec, cmp_double);
+        qsort(rcpu, (size_t)repeat, sizeof *rcpu, cmp_double);
+        if (paired) {
+            snprintf(ratio, sizeof ratio, "%.2f", rsec[repeat / 2]);
+            snprintf(cratio, sizeof cratio, "%.2f", rcpu[repeat / 2]);
+        } else if (stl_time > 0) {
+            snprintf(ratio, sizeof ratio, "%.2f", med / stl_time);
+            snprintf(cratio, sizeof cratio, "%.2f", cmed / stl_cpu);
+        }
         if (mb >= 0) snprintf(size, sizeof size, "%.1f", mb);
         printf("| %s | %s | %.2f | %s | %.2f | %s | %.0f | %s |\n", w->name, w->what, med, ratio,
                cmed, cratio, peak, size);
         fflush(stdout);
         free(sec);
         free(cpu);
+        free(rsec);
+        free(rcpu);
     }
     for (size_t i = 0; i < n; i++) sb_trimesh_free((sb_trimesh *)ms[i].mesh);
     free(ms);
