@@ -20,6 +20,7 @@ enum {
     P_PELVIS_SCALE,
     P_SHOULDER_SCALE,
     P_HEAD_SCALE,
+    P_CSF_MM,
     P_COUNT
 };
 extern const char *const sb_anatomy_param_names[P_COUNT];
@@ -75,12 +76,18 @@ int sdf_tree_copy(sdf_tree *dst, const sdf_tree *src);
 
 /* specks.c: a structure that is one piece (connected[label] != 0) keeps no 26-connected piece
  * of at most SPECK_MAX voxels within SPECK_NEAR voxels of a larger piece of it; such specks of
- * planes [c0, c1) of the maps take their most common neighbour's label and tissue. Reads at
- * most SPECK_HALO planes beyond [c0, c1). -1 on out of memory (maps unchanged), else 0. */
-#define SPECK_MAX 4
+ * planes [c0, c1) of the maps take their most common neighbour's label and tissue. With a skin
+ * label (non-zero), small pockets of the outside enclosed by the body and labelled voxels
+ * touching the outside become skin (tissue skin_tissue). Reads at most SPECK_HALO planes beyond
+ * [c0, c1). -1 on out of memory (maps unchanged), else 0. */
+#define SPECK_MAX 8
+/* ...at any distance from the rest of a structure expected to fill more than this many voxels
+ * (connected[label] == 2) */
+#define SPECK_LARGE (64 * SPECK_MAX)
 #define SPECK_NEAR 4
 #define SPECK_HALO (2 * SPECK_MAX + SPECK_NEAR)
 _Static_assert(SPECK_HALO <= SB_SLAB_MARGIN, "the slab margin must cover the speck rule");
-int specks_clear(sb_anatomy_maps *m, size_t c0, size_t c1, const uint8_t *connected, int threads);
+int specks_clear(sb_anatomy_maps *m, size_t c0, size_t c1, const uint8_t *connected, uint16_t skin,
+                 uint8_t skin_tissue, int threads);
 
 #endif

@@ -14,8 +14,9 @@
 #include <string.h>
 
 const char *const sb_anatomy_param_names[P_COUNT] = {
-    "skin_mm",   "fat_trunk_mm", "fat_hip_mm",   "fat_limb_mm",  "fat_head_mm",    "fat_breast_mm",
-    "breast_mm", "vat_mm",       "muscle_scale", "pelvis_scale", "shoulder_scale", "head_scale"};
+    "skin_mm",        "fat_trunk_mm", "fat_hip_mm", "fat_limb_mm",  "fat_head_mm",
+    "fat_breast_mm",  "breast_mm",    "vat_mm",     "muscle_scale", "pelvis_scale",
+    "shoulder_scale", "head_scale",   "csf_mm"};
 
 static const char *const GROUPS[] = {
     "skin",        "fat",       "muscle",  "skeleton",     "nervous",  "cardiovascular",

@@ -79,6 +79,7 @@ void anat_reference_params(double p[P_COUNT]) {
     p[P_PELVIS_SCALE] = 1.0;
     p[P_SHOULDER_SCALE] = 1.0;
     p[P_HEAD_SCALE] = 1.0;
+    p[P_CSF_MM] = 1.0;
 }
 
 /* Body surface area (Mosteller), m^2. */
@@ -113,7 +114,14 @@ static void subject_params(const sb_subject *s, double voxel_mm, const double g[
     /* x 1.025: the labelled brain fills ~68 % of the cavity (its sulci, fissures and cut floor),
      * so the cavity is a little larger than the one that fits the ICRP brain's envelope
      * (anatomy_validate, 30 + 30 subjects at 2 mm: brain -14.4 % men / -15.9 % women without) */
-    p[P_HEAD_SCALE] = 1.025 * cbrt(brain / (1450.0 / 1.05 * pow(175.0 / 176.0, 3))) / g[2];
+    /* the subarachnoid space over the brain: 1 mm, at least a voxel, so that it is sampled as
+     * one piece (thinner, the grid cuts it into pockets between the brain and the skull); the
+     * cavity (mean radius ~75 mm) grows by what a thicker space takes, so the brain keeps its
+     * volume at any voxel size */
+    const double csf = fmax(1.0, voxel_mm);
+    p[P_HEAD_SCALE] = 1.025 * cbrt(brain / (1450.0 / 1.05 * pow(175.0 / 176.0, 3))) *
+                      (1.0 + (csf - 1.0) / 75.0) / g[2];
+    p[P_CSF_MM] = csf / g[2];
 }
 
 static void scene_free(scene *sc) {
@@ -690,7 +698,10 @@ struct sb_voxelizer {
     double voxel;
     size_t dim[3];
     double origin[3];
-    uint8_t connected[65536]; /* per label id: a structure that is one piece (specks.c) */
+    uint8_t connected[65536]; /* per label id: a structure that is one piece (specks.c): 1,
+                               * 2 if it is expected to fill more than SPECK_LARGE voxels */
+    uint16_t skin;            /* the label of the structure "skin" that seals the body, or 0 */
+    uint8_t skin_tissue;
 };
 
 /* The grid around a built scene (see sb_anatomy_grid); `bytes_per_voxel` of memory checked. */
@@ -744,6 +755,20 @@ sb_status sb_voxelizer_new(const sb_anatomy *a, const sb_subject *s, double voxe
     v->voxel = voxel_mm;
     for (int i = 0; i < a->nstructs; i++)
         v->connected[(uint16_t)a->structs[i].label.id] = !a->structs[i].several;
+    /* a one-piece structure expected to fill many voxels has no specks anywhere (specks.c) */
+    const double vox_ml = voxel_mm * voxel_mm * voxel_mm / 1000.0;
+    for (int i = 0; i < v->sc.n; i++) {
+        const scene_struct *ss = &v->sc.s[i];
+        const double ml =
+            ss->src->ref_volume_ml * ss->f * ss->f * ss->f * v->sc.g[0] * v->sc.g[1] * v->sc.g[2];
+        if (v->connected[(uint16_t)ss->src->label.id] && ml > SPECK_LARGE * vox_ml)
+            v->connected[(uint16_t)ss->src->label.id] = 2;
+    }
+    for (int i = 0; i < v->sc.n; i++)
+        if (!strcmp(v->sc.s[i].src->label.name, "skin")) {
+            v->skin = (uint16_t)v->sc.s[i].src->label.id;
+            v->skin_tissue = (uint8_t)v->sc.s[i].tissue;
+        }
     v->connected[0] = 0;
     /* only the grid's size is checked here (a slab is checked when it is made) */
     if ((st = scene_grid(&v->sc, voxel_mm, 0, v->dim, v->origin, err))) {
@@ -863,7 +888,8 @@ sb_status sb_voxelizer_slab(const sb_voxelizer *v, size_t k0, size_t k1, unsigne
     }
     sb_progress(ctx, "anatomy", (size_t)nblocks, (size_t)nblocks);
     if (!fail && !(want & SB_MAP_RAW))
-        fail = specks_clear(&m, s0 - k0, s1 - k0, v->connected, sb_ctx_threads(ctx)) != 0;
+        fail = specks_clear(&m, s0 - k0, s1 - k0, v->connected, v->skin, v->skin_tissue,
+                            sb_ctx_threads(ctx)) != 0;
     if (fail) {
         sb_anatomy_maps_free(&m);
         return sb_error_set(err, SB_ERR_MEMORY, "out of memory");

@@ -118,7 +118,7 @@ sb_status sb_voxelizer_slab(const sb_voxelizer *v, size_t k0, size_t k1, unsigne
 void sb_voxelizer_free(sb_voxelizer *v); /* NULL is a no-op */
 /* A slab is made with up to this many extra planes on each side (for the speck clean-up),
  * held while it is made: budget them. */
-#define SB_SLAB_MARGIN 12
+#define SB_SLAB_MARGIN 20
 
 /* The body composition the voxelizer gave the subject (README "Body composition"): its mass
  * follows the weight, with the adipose tissue of the body-fat percentage (Gallagher et al.

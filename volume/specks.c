@@ -6,15 +6,27 @@
  * in a sulcus). Such a speck is not anatomy — the structure is connected, the grid too coarse to
  * show the neck — and it breaks what users check: one connected component per structure,
  * meshes without crumbs. So a 26-connected piece of at most SPECK_MAX voxels of a structure
- * not marked "connected": false, lying within SPECK_NEAR voxels of a larger piece of it, takes
+ * not marked "connected": false, lying within SPECK_NEAR voxels of a larger piece of it or
+ * belonging to a structure expected to fill more than SPECK_LARGE voxels (the tip of the
+ * liver's left lobe beyond the stomach, a crescent of colon beyond the liver), takes
  * the label of its most common 26-neighbour structure
  * (ties: the smaller id; never the outside, so the body's outline is unchanged), and that
  * neighbour's tissue; for the MR signal the voxel keeps its own tissue as the partial-volume
  * partner at half the voxel.
  *
+ * The skin seals the body (when the anatomy has a structure "skin"): where two skin surfaces
+ * meet in a crease (an arm on the trunk, a hand on the thigh, folds of an obese belly) the
+ * voxel sampling of the two surfaces' distance fields leaves a few voxels of fat or muscle
+ * touching the outside, and pockets of one to a few voxels of outside enclosed by skin. A
+ * 6-connected pocket of label 0 of at most SEAL_MAX voxels enclosed by labelled voxels becomes
+ * skin (the two folds touch); a labelled voxel that is not skin and 6-touches the remaining
+ * outside becomes skin (it keeps its old tissue as the partial-volume partner). So every
+ * structure lies inside the skin, whatever the voxel size.
+ *
  * Each voxel's decision reads the unchanged maps within (SPECK_MAX - 1) + SPECK_NEAR + SPECK_MAX
- * voxels of it only (its piece, the box around it, the pieces found there), so a slab made
- * with SPECK_HALO planes of margin on each side gives the whole map's bytes.
+ * voxels of it only (its piece, the box around it, the pieces found there; a pocket and its
+ * rim: SEAL_MAX + 1), so a slab made with SPECK_HALO planes of margin on each side gives the
+ * whole map's bytes. The seal's changes are applied after the specks' and win over them.
  */
 #include "anatomy_internal.h"
 
@@ -31,6 +43,10 @@ typedef struct {
     change *c;
     size_t n, cap;
 } changes;
+
+/* A pocket of the outside enclosed by the body of at most this many voxels is sealed. */
+#define SEAL_MAX 8
+_Static_assert(SEAL_MAX + 1 <= SPECK_HALO, "the slab margin must cover the seal rule");
 
 static int push(changes *ch, change c) {
     if (ch->n == ch->cap) {
@@ -49,6 +65,9 @@ static const int OFF[26][3] = {
     {0, 1, -1},   {1, 1, -1},  {-1, -1, 0}, {0, -1, 0},  {1, -1, 0}, {-1, 1, 0}, {0, 1, 0},
     {1, 1, 0},    {-1, 0, 0},  {1, 0, 0},   {-1, -1, 1}, {0, -1, 1}, {1, -1, 1}, {-1, 0, 1},
     {0, 0, 1},    {1, 0, 1},   {-1, 1, 1},  {0, 1, 1},   {1, 1, 1}};
+
+/* The 6 face neighbours; the first of each pair is the lower one. */
+static const int OFF6[6][3] = {{-1, 0, 0}, {1, 0, 0}, {0, -1, 0}, {0, 1, 0}, {0, 0, -1}, {0, 0, 1}};
 
 /* Index of neighbour o of voxel (i, j, k), or SIZE_MAX outside the maps. */
 static size_t neighbour(const size_t dim[3], size_t i, size_t j, size_t k, const int o[3]) {
@@ -137,47 +156,88 @@ static int around(const uint16_t *L, const uint8_t *T, const size_t dim[3], cons
     return nl > 0;
 }
 
-int specks_clear(sb_anatomy_maps *m, size_t c0, size_t c1, const uint8_t *connected, int threads) {
+/* The 6-connected region of label 0 around voxel n if it is a pocket of at most SEAL_MAX
+ * voxels enclosed by labelled voxels (returns its size, voxels in pocket[]), else 0. */
+static size_t pocket_of(const uint16_t *L, const size_t dim[3], size_t n, size_t pocket[SEAL_MAX]) {
+    size_t count = 1;
+    pocket[0] = n;
+    for (size_t p = 0; p < count; p++) {
+        size_t q = pocket[p], i = q % dim[0], j = (q / dim[0]) % dim[1], k = q / (dim[0] * dim[1]);
+        for (int o = 0; o < 6; o++) {
+            size_t m = neighbour(dim, i, j, k, OFF6[o]);
+            if (m == SIZE_MAX) return 0; /* the grid's border is outside */
+            if (L[m]) continue;
+            int seen = 0;
+            for (size_t s = 0; s < count && !seen; s++) seen = pocket[s] == m;
+            if (seen) continue;
+            if (count == SEAL_MAX) return 0;
+            pocket[count++] = m;
+        }
+    }
+    return count;
+}
+
+/* The seal's decision for voxel n (see the top of the file): 1 and *c filled if it becomes
+ * skin. A pocket is decided at its first voxel in memory order (whose -x, -y and -z neighbours
+ * are labelled) and pushed whole; `pockets` receives the pocket's other voxels. */
+static int seal_voxel(const uint16_t *L, const size_t dim[3], size_t i, size_t j, size_t k,
+                      size_t n, uint16_t skin, uint8_t skin_tissue, changes *pockets, int *fail) {
+    const size_t plane = dim[0] * dim[1];
+    size_t pocket[SEAL_MAX];
+    /* inside the grid, most voxels are decided by their 6 neighbours alone: the outside's
+     * with a -x, -y or -z neighbour of the outside, labelled ones with no outside beside them */
+    if (i > 0 && j > 0 && k > 0 && i + 1 < dim[0] && j + 1 < dim[1] && k + 1 < dim[2]) {
+        if (!L[n] ? !L[n - 1] || !L[n - dim[0]] || !L[n - plane]
+                  : L[n] == skin || (L[n - 1] && L[n + 1] && L[n - dim[0]] && L[n + dim[0]] &&
+                                     L[n - plane] && L[n + plane]))
+            return 0;
+    }
+    if (!L[n]) {
+        size_t mx = neighbour(dim, i, j, k, OFF6[0]), my = neighbour(dim, i, j, k, OFF6[2]),
+               mz = neighbour(dim, i, j, k, OFF6[4]);
+        if (mx == SIZE_MAX || my == SIZE_MAX || mz == SIZE_MAX || !L[mx] || !L[my] || !L[mz])
+            return 0;
+        size_t count = pocket_of(L, dim, n, pocket);
+        for (size_t p = 1; p < count; p++)
+            *fail |= !push(pockets, (change){pocket[p], skin, skin_tissue, 0});
+        return count > 0;
+    }
+    if (L[n] == skin) return 0;
+    for (int o = 0; o < 6; o++) {
+        size_t m = neighbour(dim, i, j, k, OFF6[o]);
+        if (m != SIZE_MAX && !L[m] && !pocket_of(L, dim, m, pocket)) return 1;
+    }
+    return 0;
+}
+
+/* The speck rule's decision for voxel n (i, j, k) of a connected structure: 1 and *c filled
+ * if it changes. */
+static int speck_voxel(const uint16_t *L, const uint8_t *T, const uint8_t *connected,
+                       const size_t dim[3], size_t i, size_t j, size_t k, size_t n, change *c) {
+    size_t piece[SPECK_MAX];
+    /* a voxel with SPECK_MAX same neighbours lies in a larger piece: first the four in its
+     * plane (most voxels), then all 26 */
+    if (i > 0 && j > 0 && i + 1 < dim[0] && j + 1 < dim[1] && L[n - 1] == L[n] &&
+        L[n + 1] == L[n] && L[n - dim[0]] == L[n] && L[n + dim[0]] == L[n])
+        return 0;
+    int same = 0;
+    for (int o = 0; o < 26 && same < SPECK_MAX; o++) {
+        size_t q = neighbour(dim, i, j, k, OFF[o]);
+        same += q != SIZE_MAX && L[q] == L[n];
+    }
+    size_t count = same < SPECK_MAX ? speck_of(L, dim, n, piece) : 0;
+    if (!count || (connected[L[n]] == 1 && !near_body(L, dim, piece, count))) return 0;
+    *c = (change){n, 0, 0, T ? T[n] : 0};
+    return around(L, T, dim, piece, count, &c->label, &c->tissue);
+}
+
+static void apply(sb_anatomy_maps *m, const changes *ch, size_t c0, size_t c1) {
     uint16_t *L = m->labels->data;
     uint8_t *T = m->tissues ? m->tissues->data : NULL;
-    const size_t *dim = m->labels->dim, plane = dim[0] * dim[1];
-    int fail = 0;
-    changes all = {0};
-#pragma omp parallel num_threads(threads) reduction(| : fail)
-    {
-        changes mine = {0};
-#pragma omp for schedule(dynamic, 1)
-        for (long kk = (long)c0; kk < (long)c1; kk++) {
-            size_t k = (size_t)kk;
-            for (size_t j = 0; j < dim[1]; j++)
-                for (size_t i = 0; i < dim[0]; i++) {
-                    size_t n = i + dim[0] * j + plane * k, piece[SPECK_MAX];
-                    if (!connected[L[n]]) continue;
-                    /* a voxel with SPECK_MAX same neighbours lies in a larger piece: first the
-                     * four in its plane (most voxels), then all 26 */
-                    if (i > 0 && j > 0 && i + 1 < dim[0] && j + 1 < dim[1] &&
-                        L[n - 1] == L[n] && L[n + 1] == L[n] && L[n - dim[0]] == L[n] &&
-                        L[n + dim[0]] == L[n])
-                        continue;
-                    int same = 0;
-                    for (int o = 0; o < 26 && same < SPECK_MAX; o++) {
-                        size_t q = neighbour(dim, i, j, k, OFF[o]);
-                        same += q != SIZE_MAX && L[q] == L[n];
-                    }
-                    size_t count = same < SPECK_MAX ? speck_of(L, dim, n, piece) : 0;
-                    if (!count || !near_body(L, dim, piece, count)) continue;
-                    change c = {n, 0, 0, T ? T[n] : 0};
-                    if (around(L, T, dim, piece, count, &c.label, &c.tissue))
-                        fail |= !push(&mine, c);
-                }
-        }
-#pragma omp critical
-        for (size_t s = 0; s < mine.n && !fail; s++) fail |= !push(&all, mine.c[s]);
-        free(mine.c);
-    }
-    /* applied after every decision was made on the unchanged maps: any order, same result */
-    for (size_t s = 0; s < all.n && !fail; s++) {
-        const change *c = &all.c[s];
+    const size_t plane = m->labels->dim[0] * m->labels->dim[1];
+    for (size_t s = 0; s < ch->n; s++) {
+        const change *c = &ch->c[s];
+        if (c->at / plane < c0 || c->at / plane >= c1) continue;
         L[c->at] = c->label;
         if (T) T[c->at] = c->tissue;
         if (m->pv_tissue && c->old_tissue != c->tissue) {
@@ -185,6 +245,50 @@ int specks_clear(sb_anatomy_maps *m, size_t c0, size_t c1, const uint8_t *connec
             ((uint8_t *)m->pv_frac->data)[c->at] = 128;
         }
     }
-    free(all.c);
+}
+
+int specks_clear(sb_anatomy_maps *m, size_t c0, size_t c1, const uint8_t *connected, uint16_t skin,
+                 uint8_t skin_tissue, int threads) {
+    const uint16_t *L = m->labels->data;
+    const uint8_t *T = m->tissues ? m->tissues->data : NULL;
+    const size_t *dim = m->labels->dim, plane = dim[0] * dim[1];
+    /* a pocket reaching into [c0, c1) starts at most SEAL_MAX - 1 planes below c0 */
+    const size_t from = skin && c0 >= SEAL_MAX ? c0 - (SEAL_MAX - 1) : skin ? 0 : c0;
+    int fail = 0;
+    changes specks = {0}, seal = {0};
+#pragma omp parallel num_threads(threads) reduction(| : fail)
+    {
+        changes mine = {0}, sealed = {0};
+#pragma omp for schedule(dynamic, 1)
+        for (long kk = (long)from; kk < (long)c1; kk++) {
+            size_t k = (size_t)kk;
+            for (size_t j = 0; j < dim[1]; j++)
+                for (size_t i = 0; i < dim[0]; i++) {
+                    size_t n = i + dim[0] * j + plane * k;
+                    change c;
+                    if (k >= c0 && connected[L[n]] &&
+                        speck_voxel(L, T, connected, dim, i, j, k, n, &c))
+                        fail |= !push(&mine, c);
+                    if (skin && (k >= c0 || !L[n]) &&
+                        seal_voxel(L, dim, i, j, k, n, skin, skin_tissue, &sealed, &fail))
+                        fail |= !push(&sealed, (change){n, skin, skin_tissue, T ? T[n] : 0});
+                }
+        }
+#pragma omp critical
+        {
+            for (size_t s = 0; s < mine.n && !fail; s++) fail |= !push(&specks, mine.c[s]);
+            for (size_t s = 0; s < sealed.n && !fail; s++) fail |= !push(&seal, sealed.c[s]);
+        }
+        free(mine.c);
+        free(sealed.c);
+    }
+    /* applied after every decision was made on the unchanged maps: any order, same result;
+     * the seal after the specks */
+    if (!fail) {
+        apply(m, &specks, c0, c1);
+        apply(m, &seal, c0, c1);
+    }
+    free(specks.c);
+    free(seal.c);
     return fail ? -1 : 0;
 }

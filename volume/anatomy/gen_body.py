@@ -120,11 +120,11 @@ shapes = {
     "cranial_cavity": ell([sc[0], sc[1] - 5, sc[2] + 5],
                           ["72*head_scale", "90*head_scale", "62*head_scale"]),
 }
-# the brain keeps 1 mm of CSF inside the cranial cavity everywhere (so the subarachnoid space
-# stays one piece), and where that clips the brain, the white matter stays a cortex' thickness
-# (2.5 mm) further in, so the clipped cortex is one continuous layer
-shapes["brain_space"] = {"offset": {"d": -1.0, "of": {"ref": "cranial_cavity"}}}
-shapes["white_matter_space"] = {"offset": {"d": -3.5, "of": {"ref": "cranial_cavity"}}}
+# the brain keeps csf_mm of CSF (1 mm, at least a voxel) inside the cranial cavity everywhere
+# (so the subarachnoid space stays one piece), and where that clips the brain, the white matter
+# stays a cortex' thickness (2.5 mm) further in, so the clipped cortex is one continuous layer
+shapes["brain_space"] = {"offset": {"d": "-1*csf_mm", "of": {"ref": "cranial_cavity"}}}
+shapes["white_matter_space"] = {"offset": {"d": -2.5, "of": {"ref": "brain_space"}}}
 # the cavities stay inside the trunk wall: at least 6 mm of muscle
 wall = {"offset": {"d": -6, "of": {"ref": "lean"}}}
 shapes["thoracic_cavity"] = {"intersect": [{"difference": [thx_ell, domes]}, wall]}
