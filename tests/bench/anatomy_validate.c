@@ -302,6 +302,8 @@ int main(int argc, char **argv) {
             }
             /* organ volumes */
             double ml_vox = voxel * voxel * voxel / 1000.0;
+            /* one line per subject, so that runs split over seed ranges can be pooled */
+            if (!quiet) printf("  seed %llu: volumes ml", (unsigned long long)seed);
             for (size_t o = 0; o < NORG; o++) {
                 double v = 0;
                 for (size_t i = 0; i < t->count; i++)
@@ -309,7 +311,9 @@ int main(int argc, char **argv) {
                         v += (double)st[t->labels[i].id].count * ml_vox;
                 sum[o] += v;
                 sum2[o] += v * v;
+                if (!quiet) printf(" %s=%.1f", ORGANS[o].prefix, v);
             }
+            if (!quiet) printf("\n");
             /* sides and order (RAS: x > 0 is the subject's right) */
             const stats *liver = find(t, st, "liver"), *spleen = find(t, st, "spleen"),
                         *stomach = find(t, st, "stomach"), *brain = find(t, st, "brain"),
