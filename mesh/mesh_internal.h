@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Marching-cubes case table (mesh/marching_cubes.c), derived at run time from the face rule. */
 #define SB__MC_MAX_TRIS 12
 typedef struct sb__mc_case {
@@ -26,6 +30,16 @@ int sb__mc_table_build(sb__mc_table *t);
 /* Pairs of triangles that intersect (mesh/selfx.c); hit (may be NULL, ntris bytes) receives 1
  * for every triangle of such a pair, 0 elsewhere. 0 if out of memory. */
 int sb__mesh_self_intersections(const sb_trimesh *m, size_t *count, uint8_t *hit);
+/* The same among the pairs with at least one triangle t flagged only[t] (only NULL: all). */
+int sb__mesh_self_intersections_of(const sb_trimesh *m, const uint8_t *only, size_t *count,
+                                   uint8_t *hit);
+
+/* The tiny-component rule of the surface pipeline, whichever backend made the surface
+ * (mesh/surfaces.c; the VTK backend, mesh/vtk_bridge.cxx): drops the triangles of the
+ * components (sharing vertices) whose |volume| is below min_mm3, except the largest, and
+ * compacts the vertices. min_mm3 <= 0: nothing. Returns the number of components removed, or
+ * SIZE_MAX when out of memory (m unchanged). */
+size_t sb__mesh_drop_small(sb_trimesh *m, double min_mm3);
 
 /* sb_mesh_check, with the self-intersection count taken from known_crossings unless it is
  * SIZE_MAX (for a mesh whose crossings were just counted by sb__mesh_self_intersections). */
@@ -46,7 +60,9 @@ typedef struct sb__simplify_log {
     size_t n, cap;      /* collapses */
     size_t *pass_end;   /* index after the last collapse of each pass */
     size_t npass, pcap; /* passes */
-    int replay;         /* 0: record; 1: replay, then on to the budget; 2: replay only */
+    int replay; /* 0: record; 1: replay, then on to the budget; 2: replay only; 3: the recorded
+                   collapses made at once, unchecked (for a recording whose mapped replay is
+                   known closed and manifold: surfaces.c), then on to the budget */
 } sb__simplify_log;
 
 void sb__simplify_log_free(sb__simplify_log *log);
@@ -97,5 +113,9 @@ double sb__trigrid_nearest_at(const sb__trigrid *g, const double p[3], const dou
  * (UINT32_MAX: none skipped); INFINITY if none. */
 double sb__trigrid_ray(const sb__trigrid *g, const double o[3], const double d[3], double tmin,
                        double tmax, uint32_t skip_v);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

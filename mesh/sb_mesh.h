@@ -168,20 +168,25 @@ int sb_mesh_have_vtk(void);
 sb_status sb_mesh_vtk_extract_label(const sb_volume *labels, int label, sb_trimesh **out,
                                     sb_error *err);
 
-/* Options of the VTK backend: vtkWindowedSincPolyDataFilter (smooth_iters > 0, passband, 0:
- * 0.1) then vtkDecimatePro with PreserveTopology on, splitting off (target_reduction in (0, 1)). */
+/* Options of the VTK backend: the tiny-component rule of sb_surface_opts (min_component_mm3:
+ * components, by shared points, whose |volume| is below it are dropped after extraction, never
+ * a label's largest; < 0: one voxel; 0: none), then vtkWindowedSincPolyDataFilter
+ * (smooth_iters > 0, passband, 0: 0.1), then vtkDecimatePro with PreserveTopology on,
+ * splitting off (target_reduction in (0, 1)). */
 typedef struct sb_vtk_opts {
     int smooth_iters;
     double passband;
     double target_reduction;
+    double min_component_mm3;
 } sb_vtk_opts;
 
 /* VTK's vtkDiscreteFlyingEdges3D on the whole volume padded by one voxel, all n labels in one
- * Update() (ids: 1..65535), split per label, then the optional VTK smoothing and decimation of
- * opts (NULL: extraction only). out[i] is NULL for an absent label. Points in world mm, every
- * mesh oriented outward (flipped if its signed volume is negative). seconds_extract (may be
- * NULL) receives the wall time of the DFE Update() alone — the figure the benchmark compares.
- * VTK's SMP backend may use every core. SB_ERR_INTERNAL without VTK. */
+ * Update() (ids: 1..65535), split per label, then the tiny components dropped, the VTK
+ * smoothing and the decimation of opts (NULL: extraction only, every component kept). out[i] is
+ * NULL for an absent label. Points in world mm, every mesh oriented outward (flipped if its signed
+ * volume is negative). seconds_extract (may be NULL) receives the wall time of the DFE Update()
+ * alone — the figure the benchmark compares. VTK's SMP backend may use every core. SB_ERR_INTERNAL
+ * without VTK. */
 sb_status sb_mesh_vtk_labels(const sb_volume *labels, const int *ids, size_t n,
                              const sb_vtk_opts *opts, sb_trimesh **out, double *seconds_extract,
                              sb_error *err);

@@ -19,8 +19,10 @@
  *      edge of either opposite the shared vertex crosses the other triangle; other pairs count
  *      if any edge of one crosses the other (strictly: touching or coplanar contacts are not
  *      counted — a documented blind spot of this test).
- * Counts each intersecting pair once; optionally flags the triangles of those pairs. Memory: 16
- * bytes per (triangle, cell) entry, usually 2-4 entries per triangle.
+ * Counts each intersecting pair once; optionally flags the triangles of those pairs; optionally
+ * (sb__mesh_self_intersections_of) only the pairs with at least one flagged triangle are tested
+ * — enough after a local change, when the other pairs were tested before and did not cross. Memory:
+ * 16 bytes per (triangle, cell) entry, usually 2-4 entries per triangle.
  */
 #include "sb_mesh.h"
 
@@ -96,6 +98,11 @@ static uint64_t hash64(uint64_t x) {
 }
 
 int sb__mesh_self_intersections(const sb_trimesh *m, size_t *count, uint8_t *hit) {
+    return sb__mesh_self_intersections_of(m, NULL, count, hit);
+}
+
+int sb__mesh_self_intersections_of(const sb_trimesh *m, const uint8_t *only, size_t *count,
+                                   uint8_t *hit) {
     *count = 0;
     if (hit) memset(hit, 0, m->ntris);
     const size_t nt = m->ntris;
@@ -216,8 +223,9 @@ int sb__mesh_self_intersections(const sb_trimesh *m, size_t *count, uint8_t *hit
     for (size_t b = 0; b < nb; b++) {
         for (size_t i = off[b]; i < off[b + 1]; i++) {
             const float *bi = bb + 6 * (size_t)s[i].tri;
+            const int oi = !only || only[s[i].tri];
             for (size_t j = i + 1; j < off[b + 1]; j++) {
-                if (s[j].cell != s[i].cell) continue;
+                if (s[j].cell != s[i].cell || !(oi || only[s[j].tri])) continue;
                 const float *bj = bb + 6 * (size_t)s[j].tri;
                 if (bj[0] > bi[3] || bj[3] < bi[0] || bj[1] > bi[4] || bj[4] < bi[1] ||
                     bj[2] > bi[5] || bj[5] < bi[2])

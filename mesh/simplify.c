@@ -37,7 +37,10 @@
  *      reads an unmodified neighbourhood; live triangle counts per vertex are kept exact;
  *   5. dead triangles dropped.
  * The collapses made can be recorded and replayed pass by pass with some left out (mesh/
- * mesh_internal.h, sb__mesh_simplify_ex): surfaces.c uses it to remove self-intersections.
+ * mesh_internal.h, sb__mesh_simplify_ex): surfaces.c uses it to remove self-intersections. A
+ * recording whose replay surfaces.c has already found closed and manifold can also be made at
+ * once (replay 3: every vertex to the root of its merges, the quadrics merged into it summed;
+ * no collapse re-tested) and then continued to the budget.
  */
 #include "sb_mesh.h"
 
@@ -337,6 +340,42 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
                      n[1] * n[2], n[1] * d,    n[2] * n[2], n[2] * d, d * d};
         for (int c = 0; c < 3; c++) q_add(&s.Q[tv[c]], &q);
     }
+    if (replay == 3) {
+        /* the recorded collapses (but the skipped and the frozen ones) made at once: each
+         * vertex goes to the root of its merges, which gathers the quadrics merged into it;
+         * the log keeps them with their passes */
+        for (size_t i = 0; i < old.n; i++)
+            if (!old.skip[i] && old.a[i] < s.nv && old.b[i] < s.nv &&
+                !(frozen && frozen[old.a[i]]) && !(frozen && frozen[old.b[i]]))
+                s.par[old.b[i]] = old.a[i];
+        for (size_t v = 0; v < s.nv; v++) {
+            uint32_t r = root(s.par, (uint32_t)v);
+            s.par[v] = r;
+            if (r != v) q_add(&s.Q[r], &s.Q[v]);
+        }
+        size_t w = 0;
+        memset(s.deg, 0, s.nv * sizeof *s.deg);
+        for (size_t t = 0; t < s.nt; t++) {
+            uint32_t r[3];
+            for (int c = 0; c < 3; c++) r[c] = s.par[s.T[3 * t + (size_t)c]];
+            if (r[0] == r[1] || r[1] == r[2] || r[0] == r[2]) continue;
+            for (int c = 0; c < 3; c++) s.deg[r[c]]++;
+            memcpy(s.T + 3 * w++, r, sizeof r);
+        }
+        s.nt = w;
+        for (size_t p = 0, i = 0; p < old.npass; p++) {
+            for (; i < old.pass_end[p]; i++)
+                if (old.b[i] < s.nv && s.par[old.b[i]] != old.b[i] &&
+                    !log_collapse(log, old.b[i], old.a[i])) {
+                    st = sb_error_set(err, SB_ERR_MEMORY, "simplify: out of memory (log)");
+                    goto done;
+                }
+            if (!log_pass(log)) {
+                st = sb_error_set(err, SB_ERR_MEMORY, "simplify: out of memory (log)");
+                goto done;
+            }
+        }
+    }
     for (size_t v = 0; v < s.nv; v++) {
         double p[3];
         load(s.P, (uint32_t)v, p);
@@ -344,7 +383,7 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
     }
     const double max_cost = max_error_mm > 0 ? max_error_mm * max_error_mm : INFINITY;
     size_t total = 0;
-    int replaying = replay;
+    int replaying = replay == 3 ? 0 : replay;
     for (int pass = 0; pass < 1000; pass++) {
         if (replaying && (size_t)pass == old.npass) {
             if (replay == 2) break;

@@ -14,8 +14,8 @@
  *      specks, and cavities too small to be real;
  *   3. Taubin smoothing (smooth_iters), the label's voxel volume restored;
  *   4. simplification to the budget (target_tris, keep_ratio) within max_error_mm, repaired
- *      until no two triangles cross (simplify_clean: collapses near crossings left out and
- *      replayed);
+ *      until no two triangles cross (simplify_clean: collapses near crossings left out, the
+ *      rest of the recording applied again, directly where that keeps a closed manifold);
  *   5. sb_mesh_check; a mesh that is not "ok" (closed, manifold, positive volume, no degenerate
  *      triangle, no self-intersection) is rebuilt without simplification, then without
  *      smoothing (the raw surface, closed by construction); if even that fails the label is an
@@ -65,9 +65,7 @@ static uint32_t find(uint32_t *p, uint32_t x) {
     return x;
 }
 
-/* Drops the triangles of components with |volume| < min_mm3, except the largest; compacts the
- * vertices. Returns the number of components removed, or SIZE_MAX when out of memory. */
-static size_t drop_small(sb_trimesh *m, double min_mm3) {
+size_t sb__mesh_drop_small(sb_trimesh *m, double min_mm3) {
     if (!(min_mm3 > 0) || !m->ntris) return 0;
     const size_t nv = m->nverts, nt = m->ntris;
     uint32_t *par = malloc(nv * sizeof *par);
@@ -228,20 +226,180 @@ static double min_spacing(const sb_volume *v) {
     return s > 0 ? s : 1;
 }
 
+/* A triangle of a mapped replay: its source triangle and a 64-bit hash of its input-vertex
+ * roots (two rounds' triangles with the same source and key are the same triangle). */
+typedef struct tri_tag {
+    uint64_t key;
+    uint32_t src;
+} tri_tag;
+
+static uint64_t mix3(const uint32_t r[3]) {
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (int c = 0; c < 3; c++) {
+        h ^= r[c];
+        h *= 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
+/* The mesh a replay of log (src's simplification) makes when it leaves out the skipped
+ * collapses and those touching a frozen vertex and every other recorded collapse is still
+ * legal: a collapse b -> a replaces b by a everywhere and deletes the triangles holding
+ * both, so the result is src's triangles with each vertex replaced by the root of its merges
+ * (triangles with a repeated root dropped), in src's order, vertices compacted in src's order
+ * — exactly what sb__mesh_simplify_ex's replay returns then. par (nv entries) is scratch; rep
+ * receives what sb__mesh_simplify_ex's rep does; *tags one tri_tag per output triangle.
+ * Whether the result is a closed 2-manifold is the caller's to check. NULL if out of memory. */
+static sb_trimesh *mapped_replay(const sb_trimesh *src, const sb__simplify_log *log,
+                                 const uint8_t *frozen, uint32_t *par, uint32_t *rep,
+                                 tri_tag **tags) {
+    const size_t nv = src->nverts, nt = src->ntris;
+    for (size_t v = 0; v < nv; v++) par[v] = (uint32_t)v;
+    for (size_t i = 0; i < log->n; i++)
+        if (!log->skip[i] && !frozen[log->a[i]] && !frozen[log->b[i]]) par[log->b[i]] = log->a[i];
+    sb_trimesh *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->tris = malloc((nt ? nt : 1) * 3 * sizeof *m->tris);
+    if (!m->tris) {
+        free(m);
+        return NULL;
+    }
+    size_t w = 0;
+    for (size_t t = 0; t < nt; t++) {
+        uint32_t r[3];
+        for (int c = 0; c < 3; c++) r[c] = find(par, src->tris[3 * t + (size_t)c]);
+        if (r[0] == r[1] || r[1] == r[2] || r[0] == r[2]) continue;
+        memcpy(m->tris + 3 * w++, r, sizeof r);
+    }
+    *tags = malloc((w ? w : 1) * sizeof **tags);
+    if (!*tags) {
+        sb_trimesh_free(m);
+        return NULL;
+    }
+    for (size_t t = 0, k = 0; t < nt && k < w; t++) { /* again, to tag each with its source */
+        const uint32_t *r = m->tris + 3 * k, *q = src->tris + 3 * t;
+        if (find(par, q[0]) != r[0] || find(par, q[1]) != r[1] || find(par, q[2]) != r[2]) continue;
+        (*tags)[k].src = (uint32_t)t;
+        (*tags)[k++].key = mix3(r);
+    }
+    for (size_t v = 0; v < nv; v++) rep[v] = UINT32_MAX;
+    for (size_t i = 0; i < 3 * w; i++) rep[m->tris[i]] = 0; /* used roots */
+    size_t k = 0;
+    for (size_t v = 0; v < nv; v++)
+        if (rep[v] == 0) rep[v] = (uint32_t)k++;
+    m->verts = malloc((k ? k : 1) * 3 * sizeof *m->verts);
+    if (!m->verts) {
+        sb_trimesh_free(m);
+        return NULL;
+    }
+    for (size_t v = 0; v < nv; v++)
+        if (rep[v] != UINT32_MAX) memcpy(m->verts + 3 * (size_t)rep[v], src->verts + 3 * v, 12);
+    for (size_t i = 0; i < 3 * w; i++) m->tris[i] = rep[m->tris[i]];
+    m->nverts = k;
+    m->ntris = w;
+    /* rep of every input vertex: the output index of its root */
+    for (size_t v = 0; v < nv; v++) {
+        uint32_t r = find(par, (uint32_t)v);
+        par[v] = r;
+    }
+    for (size_t v = 0; v < nv; v++) par[v] = rep[par[v]];
+    memcpy(rep, par, nv * sizeof *rep);
+    return m;
+}
+
+/* The last two collapses of log into each marked output vertex (rep: input -> output vertex)
+ * are left out, their removed vertex frozen. 0 if out of memory. */
+static int leave_out(sb__simplify_log *log, const uint32_t *rep, const uint8_t *mark, size_t nout,
+                     uint8_t *frozen) {
+    uint8_t *left = calloc(nout ? nout : 1, 1);
+    if (!left) return 0;
+    for (size_t i = log->n; i-- > 0;) {
+        if (log->skip[i] || frozen[log->a[i]] || frozen[log->b[i]]) continue; /* not made */
+        uint32_t o = rep[log->a[i]]; /* the output vertex this collapse went into */
+        if (o == UINT32_MAX || !mark[o] || left[o] >= 2) continue;
+        left[o]++;
+        log->skip[i] = 1;
+        frozen[log->b[i]] = 1;
+    }
+    free(left);
+    return 1;
+}
+
+/* Marks (mark[v] = 1, nverts bytes) the vertices of m whose triangles do not form one closed
+ * fan of at least three: each neighbour once after v and once before it, in a single cycle
+ * (this covers boundary and non-manifold edges, misorientation and non-manifold vertices).
+ * Returns how many, SIZE_MAX if out of memory. */
+static size_t bad_fans(const sb_trimesh *m, uint8_t *mark) {
+    const size_t nv = m->nverts, nt = m->ntris;
+    size_t *off = calloc(nv + 1, sizeof *off);
+    uint32_t *adj = malloc((nt ? 3 * nt : 1) * sizeof *adj);
+    if (!off || !adj) {
+        free(off);
+        free(adj);
+        return SIZE_MAX;
+    }
+    for (size_t i = 0; i < 3 * nt; i++) off[m->tris[i] + 1]++;
+    for (size_t v = 0; v < nv; v++) off[v + 1] += off[v];
+    for (size_t i = 0; i < 3 * nt; i++) adj[off[m->tris[i]]++] = (uint32_t)i;
+    for (size_t v = nv; v > 0; v--) off[v] = off[v - 1];
+    off[0] = 0;
+    size_t bad = 0;
+    for (size_t v = 0; v < nv; v++) {
+        mark[v] = 0;
+        const size_t k = off[v + 1] - off[v];
+        int ok = k >= 3 && k <= 256; /* beyond: treated as bad (its collapses left out) */
+        uint32_t nx[256], pv[256];
+        for (size_t j = 0; ok && j < k; j++) {
+            const uint32_t c = adj[off[v] + j], *t = m->tris + 3 * (size_t)(c / 3);
+            nx[j] = t[(c + 1) % 3];
+            pv[j] = t[(c + 2) % 3];
+        }
+        for (size_t i = 0; ok && i < k; i++)
+            for (size_t j = i + 1; j < k; j++)
+                if (nx[i] == nx[j] || pv[i] == pv[j]) ok = 0;
+        if (ok) { /* follow the fan from triangle 0: it must come back after k steps */
+            size_t i = 0, steps = 0;
+            do {
+                size_t j = 0;
+                while (j < k && pv[j] != nx[i]) j++;
+                if (j == k) break;
+                i = j;
+                steps++;
+            } while (i != 0 && steps <= k);
+            ok = i == 0 && steps == k;
+        }
+        if (!ok) mark[v] = 1, bad++;
+    }
+    free(off);
+    free(adj);
+    return bad;
+}
+
 /* Simplification without self-intersections. A copy of src is simplified, the collapses
  * recorded. While triangles of the result cross (sb__mesh_self_intersections), the result is
- * rebuilt from a fresh copy by replaying the recording with a few collapses left out:
+ * rebuilt by replaying the recording with a few collapses left out:
  *   rounds 1..GENTLE_ROUNDS: for each vertex of a crossing triangle, the last two collapses
  *     into it are left out and their removed vertices frozen (those triangles were the largest
- *     there; the surface regains detail just where it crossed); then cheapest-first collapses
- *     elsewhere meet the budget again;
+ *     there; the surface regains detail just where it crossed);
  *   later rounds, up to SIMPLIFY_ROUNDS: every input vertex merged into a crossing triangle's
- *     vertices or their neighbours' is frozen, no new collapses (near the crossings the input's
- *     own triangles, which do not cross, come back; the budget may be exceeded there).
- * A result still crossing after that is left to the checks (fallback to the unsimplified
+ *     vertices or their neighbours' is frozen (near the crossings the input's own triangles,
+ *     which do not cross, come back).
+ * A replay is first computed directly (mapped_replay: src's triangles through the remaining
+ * merges, one pass, no collapse re-tested). Where that is not a closed 2-manifold (a collapse
+ * that was legal no longer is in its new neighbourhood: bad_fans), the last two collapses into
+ * those vertices are left out too, up to MAPPED_FIXES times; a result that is closed, manifold
+ * and of src's topology (components, Euler characteristic) is taken. Otherwise, from then on,
+ * each round replays the recording on a fresh copy, every collapse re-tested (sb__mesh_
+ * simplify_ex), then (gentle rounds) cheapest-first collapses elsewhere meet the budget again.
+ * After a mapped round only the triangle pairs with a new triangle, or one that crossed in
+ * the previous round, are tested: the other pairs were there, uncrossed, in the previous
+ * round. The budget may be exceeded near the crossings (by the collapses left out). A result
+ * still crossing after SIMPLIFY_ROUNDS is left to the checks (fallback to the unsimplified
  * mesh). Away from the crossings the replay reproduces the recorded collapses. */
 #define GENTLE_ROUNDS 4
-#define SIMPLIFY_ROUNDS 8
+#define SIMPLIFY_ROUNDS 12
+#define MAPPED_FIXES 8
 static sb_status simplify_clean(const sb_trimesh *src, size_t target, double max_e,
                                 const char *what, sb_trimesh **out, size_t *crossings,
                                 sb_error *err) {
@@ -253,30 +411,119 @@ static sb_status simplify_clean(const sb_trimesh *src, size_t target, double max
     sb_trimesh *fin = NULL;
     sb__simplify_log log;
     memset(&log, 0, sizeof log);
+    uint32_t *par = malloc((nv ? nv : 1) * sizeof *par);
+    int mapped = 1;                      /* rounds try mapped_replay first */
+    tri_tag *tags = NULL, *ptags = NULL; /* this and the previous mapped round's triangles */
+    uint8_t *only = NULL;
+    size_t pn = 0;
+    size_t comps = 0; /* the topology of the first result (src's) */
+    int cont = 1;     /* meet the budget again after mapped rounds (while crossings decrease) */
+    size_t last_nx = SIZE_MAX;
+    long euler0 = 0;
     sb_status s =
-        rep && frozen ? SB_OK : sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
+        rep && frozen && par ? SB_OK : sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
     for (int round = 0; !s; round++) {
         sb_trimesh_free(fin);
-        fin = copy_mesh(src);
-        if (!fin) {
-            s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
+        fin = NULL;
+        int continued = 0;
+        for (int fix = 0; round > 0 && mapped && !s; fix++) {
+            /* the replay computed directly; where a collapse made again would no longer keep
+             * the surface a closed 2-manifold, collapses into those vertices are left out too */
+            free(tags);
+            tags = NULL;
+            fin = mapped_replay(src, &log, frozen, par, rep, &tags);
+            free(mark);
+            mark = fin ? malloc(fin->nverts ? fin->nverts : 1) : NULL;
+            size_t bad = mark ? bad_fans(fin, mark) : SIZE_MAX;
+            if (bad == SIZE_MAX) {
+                s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
+                break;
+            }
+            if (bad && fix < MAPPED_FIXES) {
+                if (!leave_out(&log, rep, mark, fin->nverts, frozen))
+                    s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
+                sb_trimesh_free(fin);
+                fin = NULL;
+                continue;
+            }
+            sb_mesh_report r;
+            s = sb__mesh_check_ex(fin, 0, &r, err);
+            if (s) break;
+            if (!r.closed || r.nonmanifold_vertices || r.degenerate_tris || r.components != comps ||
+                r.euler != euler0) {
+                sb_trimesh_free(fin);
+                fin = NULL;
+                free(tags);
+                tags = NULL;
+                mapped = 0; /* from now on, replays that check every collapse */
+            } else if (cont && round <= GENTLE_ROUNDS && target > 0 && fin->ntris > target) {
+                /* over the budget: from that state, cheapest-first collapses elsewhere */
+                sb_trimesh_free(fin);
+                free(tags);
+                tags = NULL;
+                fin = copy_mesh(src);
+                if (!fin) {
+                    s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
+                    break;
+                }
+                log.replay = 3;
+                s = sb__mesh_simplify_ex(fin, target, max_e, frozen, rep, &log, NULL, err);
+                continued = 1;
+            }
             break;
         }
-        log.replay = round == 0 ? 0 : round <= GENTLE_ROUNDS ? 1 : 2;
-        s = sb__mesh_simplify_ex(fin, target, max_e, frozen, rep, &log, NULL, err);
         if (s) break;
-        free(hit);
+        if (!fin) {
+            fin = copy_mesh(src);
+            if (!fin) {
+                s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
+                break;
+            }
+            log.replay = round == 0 ? 0 : round <= GENTLE_ROUNDS ? 1 : 2;
+            s = sb__mesh_simplify_ex(fin, target, max_e, frozen, rep, &log, NULL, err);
+            if (s) break;
+        }
+        /* crossings: after a mapped round, only the pairs with a triangle that is new or
+         * crossed before can cross (the others were there, uncrossed, in the previous round) */
+        free(only);
+        only = NULL;
+        if (tags && ptags) {
+            only = malloc(fin->ntris ? fin->ntris : 1);
+            if (!only) {
+                s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
+                break;
+            }
+            for (size_t k = 0, j = 0; k < fin->ntris; k++) {
+                while (j < pn && ptags[j].src < tags[k].src) j++;
+                only[k] = !(j < pn && ptags[j].src == tags[k].src && ptags[j].key == tags[k].key &&
+                            !hit[j]);
+            }
+        }
+        free(hit); /* the previous round's */
         hit = malloc(fin->ntris ? fin->ntris : 1);
         size_t nx = 0;
-        if (!hit || !sb__mesh_self_intersections(fin, &nx, hit)) {
+        if (!hit || !sb__mesh_self_intersections_of(fin, only, &nx, hit)) {
             s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory (self-intersections)", what);
             break;
         }
+        free(ptags);
+        ptags = tags;
+        tags = NULL;
+        pn = fin->ntris;
         if (!nx) {
             *crossings = 0;
             break;
         }
+        if (continued && nx >= last_nx) cont = 0;
+        last_nx = nx;
         if (round == SIMPLIFY_ROUNDS) break;
+        if (round == 0) { /* the topology every mapped replay must keep */
+            sb_mesh_report r;
+            s = sb__mesh_check_ex(fin, 0, &r, err);
+            if (s) break;
+            comps = r.components;
+            euler0 = r.euler;
+        }
         free(mark);
         mark = calloc(fin->nverts ? fin->nverts : 1, 1);
         if (!mark) {
@@ -287,20 +534,10 @@ static sb_status simplify_clean(const sb_trimesh *src, size_t target, double max
             if (hit[t])
                 for (int c = 0; c < 3; c++) mark[fin->tris[3 * t + (size_t)c]] = 1;
         if (round + 1 <= GENTLE_ROUNDS) {
-            /* the last two collapses into each marked vertex are left out, their b frozen */
-            uint8_t *left = calloc(fin->nverts ? fin->nverts : 1, 1);
-            if (!left) {
+            if (!leave_out(&log, rep, mark, fin->nverts, frozen)) {
                 s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
                 break;
             }
-            for (size_t i = log.n; i-- > 0;) {
-                uint32_t o = rep[log.a[i]]; /* the output vertex this collapse went into */
-                if (o == UINT32_MAX || !mark[o] || left[o] >= 2) continue;
-                left[o]++;
-                log.skip[i] = 1;
-                frozen[log.b[i]] = 1;
-            }
-            free(left);
         } else {
             /* the input vertices merged into the marked vertices and their neighbours */
             for (size_t t = 0; t < fin->ntris; t++) {
@@ -314,6 +551,10 @@ static sb_status simplify_clean(const sb_trimesh *src, size_t target, double max
         }
     }
     sb__simplify_log_free(&log);
+    free(tags);
+    free(ptags);
+    free(only);
+    free(par);
     free(rep);
     free(frozen);
     free(hit);
@@ -362,7 +603,7 @@ static sb_status finish(sb_trimesh *raw, const sb_surface_opts *o, const sb_volu
     double max_e =
         o->max_error_mm < 0 ? SB_SURFACE_DEFAULT_ERROR_VOX * min_spacing(v) : o->max_error_mm;
     inf.tris_extracted = raw->ntris;
-    size_t rem = drop_small(raw, min_c);
+    size_t rem = sb__mesh_drop_small(raw, min_c);
     if (rem == SIZE_MAX) {
         sb_trimesh_free(raw);
         return sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory (components)", what);

@@ -17,6 +17,8 @@
  */
 #include "sb_mesh.h"
 
+#include "mesh_internal.h"
+
 #include <vtkCellArray.h>
 #include <vtkDecimatePro.h>
 #include <vtkDiscreteFlyingEdges3D.h>
@@ -227,6 +229,7 @@ void orient_outward(sb_trimesh *m) {
 
 sb_status run_labels(const sb_volume *v, const int *ids, size_t n, const sb_vtk_opts *o,
                      sb_trimesh **out, double *seconds, sb_error *err) {
+    const double vox_mm3 = v->spacing[0] * v->spacing[1] * v->spacing[2]; /* as surfaces.c */
     int dims[3];
     for (int a = 0; a < 3; a++) dims[a] = (int)(v->dim[a] + 2);
     std::vector<uint16_t> sel(65536, 0);
@@ -303,6 +306,9 @@ sb_status run_labels(const sb_volume *v, const int *ids, size_t n, const sb_vtk_
     for (size_t L = 0; L < n; L++) {
         if (tris[L].empty()) continue;
         sb_trimesh tmp = {verts[L].size() / 3, tris[L].size() / 3, verts[L].data(), tris[L].data()};
+        if (o && sb__mesh_drop_small(
+                     &tmp, o->min_component_mm3 < 0 ? vox_mm3 : o->min_component_mm3) == SIZE_MAX)
+            throw std::bad_alloc();
         sb_trimesh *m = nullptr;
         if (o && (o->smooth_iters > 0 || o->target_reduction > 0)) {
             vtkSmartPointer<vtkPolyData> cur = to_polydata(&tmp);

@@ -131,7 +131,7 @@ sb_status sb_pipeline_mesh(const sb_mesh_opts *opts, const sb_ctx *ctx, sb_error
         for (size_t id = 1; id < 65536; id++)
             if (sel[id]) ids[k++] = (int)id;
         if (opts->backend_vtk) {
-            sb_vtk_opts vo = {opts->smooth_iters < 0 ? 0 : opts->smooth_iters, 0.1, 0};
+            sb_vtk_opts vo = {opts->smooth_iters < 0 ? 0 : opts->smooth_iters, 0.1, 0, -1};
             s = sb_mesh_vtk_labels(v, ids, nsel, &vo, ms, NULL, err);
         } else {
             sb_surface_opts so;

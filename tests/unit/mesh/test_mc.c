@@ -508,13 +508,32 @@ static void test_thin_shell(void) {
         memset(&log, 0, sizeof log);
         size_t target = m->ntris / 10, nx = 0;
         CHECK_OK(sb__mesh_simplify_ex(m, target, 0, NULL, NULL, &log, NULL, &err));
-        CHECK(sb__mesh_self_intersections(m, &nx, NULL));
+        uint8_t *hit = malloc(m->ntris), *none = calloc(m->ntris, 1);
+        CHECK(sb__mesh_self_intersections(m, &nx, hit));
         crossing_before += nx;
+        /* the pairs with a flagged triangle: all crossings when the crossing ones are flagged,
+         * none when no triangle is */
+        size_t nx_hit = SIZE_MAX, nx_none = SIZE_MAX;
+        CHECK(sb__mesh_self_intersections_of(m, hit, &nx_hit, NULL) && nx_hit == nx);
+        CHECK(sb__mesh_self_intersections_of(m, none, &nx_none, NULL) && nx_none == 0);
+        free(hit);
+        free(none);
+        /* the recorded collapses made at once (replay 3) give the recorded result too */
+        sb_trimesh src3 = {c.nverts, c.ntris, malloc(c.nverts * 12), malloc(c.ntris * 12)};
+        memcpy(src3.verts, c.verts, c.nverts * 12);
+        memcpy(src3.tris, c.tris, c.ntris * 12);
         log.replay = 1;
         CHECK_OK(sb__mesh_simplify_ex(&c, target, 0, NULL, NULL, &log, NULL, &err));
         CHECK(c.ntris == m->ntris && c.nverts == m->nverts);
         CHECK(c.ntris == m->ntris && !memcmp(c.tris, m->tris, m->ntris * 12) &&
               !memcmp(c.verts, m->verts, m->nverts * 12));
+        log.replay = 3;
+        CHECK_OK(sb__mesh_simplify_ex(&src3, target, 0, NULL, NULL, &log, NULL, &err));
+        CHECK(src3.ntris == m->ntris && src3.nverts == m->nverts &&
+              !memcmp(src3.tris, m->tris, m->ntris * 12) &&
+              !memcmp(src3.verts, m->verts, m->nverts * 12));
+        free(src3.verts);
+        free(src3.tris);
         sb__simplify_log_free(&log);
         free(c.verts);
         free(c.tris);
@@ -538,6 +557,53 @@ static void test_thin_shell(void) {
         CHECK(info[i].report.ntris < info[i].tris_extracted / 2); /* frozen parts stay fine */
         sb_trimesh_free(out[i]);
     }
+    sb_volume_free(v);
+}
+
+/* The tiny-component rule belongs to the pipeline, whichever backend extracts: a block and a
+ * lone voxel (its surface through edge midpoints holds less than one voxel) give one component
+ * from both backends, with the same volume and area; VTK's extraction alone keeps the speck. */
+static void test_tiny_components_both_backends(void) {
+    sb_volume *v = vol(16, 16, 16, SB_DT_UINT16);
+    for (size_t k = 3; k < 9; k++)
+        for (size_t j = 3; j < 9; j++)
+            for (size_t i = 3; i < 9; i++) set(v, i, j, k, 3);
+    set(v, 12, 12, 12, 3);
+    const int id = 3;
+    sb_ctx c1 = {1, NULL, NULL, NULL};
+    sb_error err;
+    sb_surface_opts o;
+    sb_surface_opts_default(&o);
+    o.smooth_iters = 0;
+    o.max_error_mm = 0; /* no simplification: the raw surface */
+    sb_trimesh *nat = NULL;
+    sb_surface_info info;
+    CHECK_OK(sb_mesh_surfaces(v, &id, 1, &o, &c1, &nat, &info, &err));
+    CHECK(nat && info.components_removed == 1 && info.report.components == 1);
+    if (sb_mesh_have_vtk() && nat) {
+        sb_trimesh *vt = NULL;
+        sb_vtk_opts vo = {0, 0.1, 0, -1};
+        sb_mesh_report rv, rn;
+        CHECK_OK(sb_mesh_vtk_labels(v, &id, 1, &vo, &vt, NULL, &err));
+        CHECK_OK(sb_mesh_check(nat, &rn, &err));
+        CHECK(vt && sb_mesh_check(vt, &rv, &err) == SB_OK);
+        if (vt) {
+            CHECK(rv.components == 1 && rv.closed);
+            CHECK(fabs(rv.volume_mm3 / rn.volume_mm3 - 1) < 0.02);
+            CHECK(fabs(rv.area_mm2 / rn.area_mm2 - 1) < 0.02);
+        }
+        sb_trimesh_free(vt);
+        vt = NULL;
+        CHECK_OK(sb_mesh_vtk_labels(v, &id, 1, NULL, &vt, NULL, &err)); /* extraction only */
+        CHECK(vt && sb_mesh_check(vt, &rv, &err) == SB_OK && rv.components == 2);
+        sb_trimesh_free(vt);
+        vt = NULL;
+        vo.min_component_mm3 = 0; /* rule off */
+        CHECK_OK(sb_mesh_vtk_labels(v, &id, 1, &vo, &vt, NULL, &err));
+        CHECK(vt && sb_mesh_check(vt, &rv, &err) == SB_OK && rv.components == 2);
+        sb_trimesh_free(vt);
+    }
+    sb_trimesh_free(nat);
     sb_volume_free(v);
 }
 
@@ -572,6 +638,7 @@ static void test_voxel_volume(void) {
 int main(void) {
     test_voxel_volume();
     test_thin_shell();
+    test_tiny_components_both_backends();
     test_pipeline();
     test_otsu();
     test_table();
