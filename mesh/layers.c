@@ -18,6 +18,10 @@
  *   4. Smoothing (optional). Taubin smoothing (sb_mesh_smooth) with the cut-face vertices put
  *      back on their planes afterwards; a part whose smoothed mesh fails sb_mesh_check (e.g. a
  *      thin wall crossing itself) keeps its raw surface.
+ *   Carving: o->carve removes body voxels (part 1) near a face from the resampled slab before
+ *      extraction (alignment holes, the engraved layer number), so every part still comes out of
+ *      the one extractor closed and 2-manifold; depths round up to whole sub-layers (a sub-layer
+ *      is carved if its near edge lies within the depth).
  * Caveat: marching cubes bevels the rim where a cut face meets a side wall (a triangular prism
  * of h/2 by h'/2 along the rim is missing): the finer the sub-layers (subdiv), the less volume
  * a cut loses; README "Sculptures" gives the measured sums.
@@ -63,7 +67,8 @@ sb_status sb_mesh_layer_axis(const sb_volume *v, int axis, int *vox_axis, sb_err
 static long source_plane(const sb_volume *v, int w, int a, double p0, double h, size_t j);
 
 static sb_status slab_volume(const sb_volume *v, const uint16_t *part_of, int w, int a, double p0,
-                             double p1, size_t m, sb_volume **out, sb_error *err) {
+                             double p1, size_t m, const float *const carve[2], sb_volume **out,
+                             sb_error *err) {
     size_t dim[3] = {v->dim[0], v->dim[1], v->dim[2]};
     dim[a] = m;
     double sp[3] = {1, 1, 1};
@@ -90,6 +95,10 @@ static sb_status slab_volume(const sb_volume *v, const uint16_t *part_of, int w,
                 double lab = sb_volume_get(v, src);
                 uint16_t part = 0;
                 if (lab >= 1 && lab <= 65535 && lab == floor(lab)) part = part_of[(size_t)lab];
+                for (int f = 0; part == 1 && f < 2; f++) {
+                    double from_face = f ? (double)(m - j - 1) : (double)j; /* near edge */
+                    if (carve[f] && from_face * h < carve[f][p + q * dim[b]]) part = 0;
+                }
                 d[j * sstride[a] + p * sstride[b] + q * sstride[c]] = part;
             }
     }
@@ -186,7 +195,7 @@ sb_status sb_mesh_layer_parts(const sb_volume *labels, const uint16_t *part_of, 
     int *ids = malloc((size_t)nparts * sizeof *ids);
     if (!ids) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
     for (int i = 0; i < nparts; i++) ids[i] = i + 1;
-    s = slab_volume(labels, part_of, w, a, p0, p1, m, &slab, err);
+    s = slab_volume(labels, part_of, w, a, p0, p1, m, o->carve, &slab, err);
     if (!s) s = sb_mesh_mc_labels(slab, ids, (size_t)nparts, ctx, out, err);
     sb_volume_free(slab);
     free(ids);

@@ -308,6 +308,13 @@ typedef struct sb_layer_opts {
     double from_mm, to_mm; /* the two cutting planes, world mm along axis, from < to */
     int subdiv;            /* sub-layers per voxel along the axis (<= 0: the default) */
     int smooth_iters;      /* Taubin iterations, cut faces held on their planes; 0: none */
+    /* Carving (alignment holes, engraving), NULL: none. carve[0] (the `from` face) and carve[1]
+     * (the `to` face): one depth in world mm per pixel of the label map's plane, pixel (p, q) at
+     * [p + q * dim[b]] for the voxel axes b = (a + 1) % 3, c = (a + 2) % 3 after the cutting
+     * axis's voxel axis a; a voxel of part 1 whose sub-layer's near edge lies less than that
+     * depth from the face (depths round up to whole sub-layers) is left out of every part (the
+     * resampled slab's voxels, so the extractor's guarantees hold). Only part 1 is carved. */
+    const float *carve[2];
 } sb_layer_opts;
 
 void sb_layer_opts_default(sb_layer_opts *o);

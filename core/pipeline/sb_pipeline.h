@@ -198,6 +198,13 @@ typedef struct sb_sculpt_opts {
     double dpi;            /* slice images' pixels per inch of the model (0: 150) */
     int overlay;           /* slice images: organ colours blended */
     int force;
+    const char *from_label, *to_label; /* range by label (ids, names, groups, aliases as
+                                          select): from its lowest / to its highest extent */
+    double plate_mm[2]; /* build plates X, Y in mm: plate_k.3mf with the parts packed (0: none) */
+    double peg_mm[2];   /* alignment holes: diameter, depth in model mm (0: none) */
+    int glb;            /* write sculpture.glb: every layer a named node */
+    double gap_mm;      /* sculpture.glb: model mm between the layers (0: stacked) */
+    double sheet_mm[2]; /* laser sheets X, Y in mm: sheet_k.svg with the layers nested (0: none) */
 } sb_sculpt_opts;
 
 /* Cuts the label map into layers along the axis and writes, per layer k, layer_k/<part>.stl

@@ -13,7 +13,8 @@ static const char USAGE_SCULPT[] =
     "usage: synthbody sculpt INPUT --out DIR [--axis z|y|x] [--layer-mm T]\n"
     "                        [--scale S | --height-mm H] [--from MM] [--to MM]\n"
     "                        [--select L|none] [--kerf-mm K] [--contrast C|none] [--dpi N]\n"
-    "                        [--overlay] [--smooth N] [--subdiv N] [--force]\n"
+    "                        [--overlay] [--smooth N] [--subdiv N] [--plate-mm X,Y]\n"
+    "                        [--pegs D,DEPTH] [--gap-mm G] [--sheet-mm X,Y] [--force]\n"
     "\n"
     "Cuts the label map INPUT (a label NIfTI with labels.tsv beside it, or a `generate` output\n"
     "folder) into layers and writes, per layer k: layer_k/<part>.stl (the body with the\n"
@@ -26,7 +27,9 @@ static const char USAGE_SCULPT[] =
     "  --layer-mm T     layer thickness in model mm (default 10)\n"
     "  --scale S        model mm per body mm (default 1), or\n"
     "  --height-mm H    the model's height: the body's z extent in the range becomes H mm\n"
-    "  --from MM, --to MM   range along the axis in the body's world mm (default: the body)\n"
+    "  --from MM, --to MM   range along the axis in the body's world mm (default: the body),\n"
+    "                   or a label (name, id, group, alias): from its lowest / to its highest\n"
+    "                   extent along the axis (e.g. --from hip_left --to heart)\n"
     "  --select L       organ parts: ids, names, groups, aliases as `export --select`\n"
     "                   (default: organs; none: the body only)\n"
     "  --smooth N       Taubin iterations, cut faces held on their planes (default 0: raw)\n"
@@ -37,6 +40,12 @@ static const char USAGE_SCULPT[] =
     "                   (default T1w when INPUT is a folder holding it; none: no images)\n"
     "  --dpi N          slice images' pixels per inch at the model's size (default 150)\n"
     "  --overlay        slice images: organ colours blended\n"
+    "  --plate-mm X,Y   build plates plate_k.3mf: every part packed flat without overlap\n"
+    "  --pegs D,DEPTH   alignment holes (diameter, depth in model mm) in both faces of each\n"
+    "                   pair of adjacent layers, where both have body material; registration\n"
+    "                   holes on the sheets; the layer number engraved on each underside\n"
+    "  --gap-mm G       sculpture.glb: the layers G mm apart (default 0: stacked)\n"
+    "  --sheet-mm X,Y   laser sheets sheet_k.svg: the layers' sheets nested onto X x Y mm\n"
     "  --force          replace existing outputs\n"
     "  --threads N      worker threads (output bytes do not depend on N)\n";
 
@@ -52,10 +61,10 @@ int sb_cli_sculpt(int argc, char **argv) {
     sb_sculpt_opts o = {.axis = 2, .layer_mm = 10};
     char why[600];
     static const char *const FLAGS[] = {"--force", "--overlay", NULL};
-    static const char *const VALUED[] = {"--out",       "--axis",    "--layer-mm", "--scale",
-                                         "--height-mm", "--from",    "--to",       "--select",
-                                         "--smooth",    "--threads", "--subdiv",   "--kerf-mm",
-                                         "--contrast",  "--dpi",     NULL};
+    static const char *const VALUED[] = {
+        "--out",      "--axis",   "--layer-mm", "--scale",    "--height-mm", "--from",     "--to",
+        "--select",   "--smooth", "--threads",  "--subdiv",   "--kerf-mm",   "--contrast", "--dpi",
+        "--plate-mm", "--pegs",   "--gap-mm",   "--sheet-mm", NULL};
     sb_cli_args args = sb_cli_start(argc, argv, FLAGS, VALUED, &c.verbosity);
     for (sb_cli_kind k; (k = sb_cli_next(&args, why, sizeof why)) != SB_CLI_END;) {
         const char *a = args.arg, *name = args.name, *val = args.val;
@@ -83,6 +92,17 @@ int sb_cli_sculpt(int argc, char **argv) {
             o.select = val;
         } else if (!strcmp(name, "--contrast")) {
             o.contrast = val;
+        } else if (!strcmp(name, "--plate-mm") || !strcmp(name, "--pegs") ||
+                   !strcmp(name, "--sheet-mm")) {
+            double xy[2];
+            int n;
+            if (!sb_cli_parse_list(name, val, 0.1, 100000, xy, 2, &n, why, sizeof why) || n != 2)
+                return fail(SB_ERR_USAGE, "%s %s: two numbers X,Y in (0, 100000] mm", name, val);
+            double *dst = name[2] == 'p' ? (name[3] == 'l' ? o.plate_mm : o.peg_mm) : o.sheet_mm;
+            dst[0] = xy[0], dst[1] = xy[1];
+        } else if ((!strcmp(name, "--from") || !strcmp(name, "--to")) &&
+                   !sb_cli_parse_double(name, val, &d, why, sizeof why)) {
+            *(name[2] == 'f' ? &o.from_label : &o.to_label) = val; /* a label, not a number */
         } else if (!strcmp(name, "--axis")) {
             if (strlen(val) != 1 || !strchr("xyz", val[0]))
                 return fail(SB_ERR_USAGE, "--axis %s: z, y or x", val);
@@ -115,6 +135,10 @@ int sb_cli_sculpt(int argc, char **argv) {
                 if (!(d >= 10 && d <= 2400))
                     return fail(SB_ERR_USAGE, "--dpi %s is outside [10, 2400]", val);
                 o.dpi = d;
+            } else if (!strcmp(name, "--gap-mm")) {
+                if (!(d >= 0 && d <= 10000))
+                    return fail(SB_ERR_USAGE, "--gap-mm %s is outside [0, 10000]", val);
+                o.gap_mm = d, o.glb = 1;
             } else if (!strcmp(name, "--kerf-mm")) {
                 if (!(d >= 0 && d <= 5))
                     return fail(SB_ERR_USAGE, "--kerf-mm %s is outside [0, 5]", val);

@@ -24,6 +24,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 import zipfile
 
 import nibabel as nib
@@ -273,7 +274,7 @@ def svg_paths(path):
     w, h, vw, vh = map(float, m.groups())
     assert (w, h) == (vw, vh)
     paths = []
-    for cls, col, d in re.findall(r'<path class="(\w+)" fill="none" stroke="(#[0-9a-f]{6})" '
+    for cls, col, d in re.findall(r'<path (?:id="\w+" )?class="(\w+)" fill="none" stroke="(#[0-9a-f]{6})" '
                                   r'stroke-width="[\d.]+" d="([^"]*)"/>', text):
         assert d.startswith("M") and d.endswith(" Z"), d[:40]  # closed paths
         xy = np.array([float(v) for v in re.findall(r"-?[\d.]+", d)]).reshape(-1, 2)
@@ -446,6 +447,267 @@ def test_sculpt_prusaslicer_slices():
     assert zs and abs(max(zs) - L["thickness_mm"]) <= lh + 1e-6, (max(zs), L["thickness_mm"])
 
 
+def glb_json(path):
+    with open(path, "rb") as f:
+        b = f.read()
+    assert b[:4] == b"glTF" and struct.unpack("<I", b[8:12])[0] == len(b)
+    n = struct.unpack("<I", b[12:16])[0]
+    assert b[16:20] == b"JSON"
+    return json.loads(b[20:20 + n])
+
+
+def threemf_objects(path):
+    """The 3MF's objects -> {name: (n, 3) vertices}, read from 3D/3dmodel.model."""
+    with zipfile.ZipFile(path) as z:
+        model = z.read("3D/3dmodel.model").decode()
+    out = {}
+    for name, body in re.findall(r'<object id="\d+"[^>]* name="([^"]+)"[^>]*>(.*?)</object>', model, re.S):
+        v = re.findall(r'<vertex x="([-\d.e+]+)" y="([-\d.e+]+)" z="([-\d.e+]+)"', body)
+        out[name] = np.array(v, dtype=float)
+    return out
+
+
+def threemf_triangles(path):
+    """The 3MF's objects -> {name: (n, 3, 3) triangles}."""
+    with zipfile.ZipFile(path) as z:
+        model = z.read("3D/3dmodel.model").decode()
+    out = {}
+    for name, body in re.findall(r'<object id="\d+"[^>]* name="([^"]+)"[^>]*>(.*?)</object>', model, re.S):
+        v = np.array(re.findall(r'<vertex x="([-\d.e+]+)" y="([-\d.e+]+)" z="([-\d.e+]+)"', body),
+                     dtype=float)
+        t = np.array(re.findall(r'<triangle v1="(\d+)" v2="(\d+)" v3="(\d+)"', body), dtype=int)
+        out[name] = v[t]
+    return out
+
+
+PLATE = (250, 210)
+# PrusaSlicer's defaults (MK3S, 0.15 mm layers) with coarser layers: the test is "slices without
+# error", not print quality, and 0.3 mm layers halve its time
+PRUSA_FAST = ["--layer-height", "0.3", "--first-layer-height", "0.3", "--fill-density", "10%"]
+
+
+def slice_plate(path, gcode):
+    if os.path.exists(gcode):
+        os.remove(gcode)
+    bed = f"0x0,{PLATE[0]}x0,{PLATE[0]}x{PLATE[1]},0x{PLATE[1]}"
+    p = subprocess.run(["prusa-slicer", "--export-gcode", path, "--dont-arrange", "--bed-shape", bed,
+                        *PRUSA_FAST, "--output", gcode], capture_output=True, text=True,
+                       timeout=900)
+    log = p.stdout + p.stderr
+    assert p.returncode == 0, f"{path}: exit {p.returncode}\n{log[-3000:]}"
+    assert "Slicing result exported" in log and "error" not in log.lower(), log[-3000:]
+    # PrusaSlicer's warnings (exit 0): said and counted, not failed on
+    warnings = re.findall(r"^print warning: (.*)\n(Object name: .*)?", log, re.M)
+    with open(gcode) as f:
+        return f.read(), warnings
+
+
+def test_on_sculpture_plates_slice():
+    """Acceptance: PrusaSlicer 2.5 slices every build plate of a 10 mm-layer sculpture of the 4 mm
+    subject (--height-mm 300, plates 250 x 210 mm) without error (exit 0, G-code written; its
+    warnings are printed); every object on a
+    plate is manifold for PrusaSlicer, lies inside the plate with its margin, overlaps no other
+    object, stands on z = 0; the printed height is the plate's tallest object."""
+    out = os.path.join(WORK, "plates")
+    shutil.rmtree(out, ignore_errors=True)
+    run("sculpt", subject_dir(), "--out", out, "--layer-mm", 10, "--height-mm", 300, "--plate-mm",
+        f"{PLATE[0]},{PLATE[1]}", "--contrast", "none", "-q", expect=OK)
+    m = manifest(out)
+    plates = m["plates"]
+    assert len(plates) >= 2, len(plates)
+    # the plates hold the sculpture: their objects' volumes (from the 3MF files) and the specks
+    # under 1 mm3 left off sum to the layers' volume; every object is a part of its layer
+    per_layer = {L["layer"]: {p["name"] for p in L["parts"]} for L in m["layers"]}
+    for P in plates:
+        for o in P["objects"]:
+            assert o["part"] in per_layer[o["layer"]], o
+    off = m["left_off_plates"]
+    assert off["below_mm3"] == 1 and off["specks_mm3"] <= off["specks"] * 1
+    placed_mm3 = sum(signed_volume(t) for P in plates
+                     for t in threemf_triangles(os.path.join(out, P["3mf"])).values())
+    total = sum(L["volume_ml"] for L in m["layers"]) * 1000
+    left = off["specks_mm3"] + off["enclosed_mm3"]
+    print(f"plates: {placed_mm3:.1f} mm3 placed + {off['specks_mm3']:.1f} mm3 in {off['specks']} "
+          f"specks + {off['enclosed_mm3']:.1f} mm3 in {off['enclosed']} enclosed pieces left off = "
+          f"{placed_mm3 + left:.1f} of {total:.1f} mm3")
+    assert abs(placed_mm3 + left - total) < 1e-4 * total
+    assert left < 0.01 * total  # almost everything is printed
+    got = prusa_info([os.path.join(out, P["3mf"]) for P in plates])
+    for k, P in enumerate(plates):
+        path = os.path.join(out, P["3mf"])
+        objs = got[os.path.basename(path)]
+        assert len(objs) == len(P["objects"]) and all(o.get("manifold") == "yes" for o in objs), k
+        verts = threemf_objects(path)
+        assert set(verts) == {o["name"] for o in P["objects"]}
+        boxes = []
+        for name, v in verts.items():
+            lo, hi = v.min(axis=0), v.max(axis=0)
+            assert lo[0] >= 5 - 1e-3 and lo[1] >= 5 - 1e-3, (name, lo)
+            assert hi[0] <= PLATE[0] - 5 + 1e-3 and hi[1] <= PLATE[1] - 5 + 1e-3, (name, hi)
+            assert abs(lo[2]) < 1e-4, (name, lo[2])
+            boxes.append((lo, hi, name))
+        for i, (a0, a1, an) in enumerate(boxes):  # footprints apart by the 5 mm gap
+            for b0, b1, bn in boxes[i + 1:]:
+                assert (a1[:2] + 5 - 1e-3 <= b0[:2]).any() or (b1[:2] + 5 - 1e-3 <= a0[:2]).any(), \
+                    (an, bn)
+        t0 = time.time()
+        text, warnings = slice_plate(path, os.path.join(WORK, f"plate_{k + 1}.gcode"))
+        for w in warnings:
+            print(f"plate {k + 1}: PrusaSlicer warning: {w[0]} {w[1]}")
+        zs = [float(z) for z in re.findall(r"^;Z:([\d.]+)", text, re.M)]
+        top = max(float(o["height_mm"]) for o in P["objects"])
+        assert zs and abs(max(zs) - top) <= 0.3 + 1e-6, (max(zs), top)
+        print(f"plate {k + 1}: {len(P['objects'])} objects, sliced in {time.time() - t0:.0f} s")
+
+
+def test_sculpt_pegs_number():
+    """--pegs 5,2 (8 mm voxels at scale 0.3: 2.4 mm): holes in both faces of adjacent layers at the same xy (the hole's floor 2 mm
+    from the plane, in the upper face of the lower layer and the lower face of the upper one),
+    the layer number engraved in each underside; every part still closed and 2-manifold (ours
+    and PrusaSlicer), cut faces still on their planes; the sheets carry the holes."""
+    s = small_subject()
+    out = os.path.join(WORK, "pegs")
+    shutil.rmtree(out, ignore_errors=True)
+    run("sculpt", s, "--out", out, "--layer-mm", 10, "--scale", 0.3, "--from", 900, "--to",
+        1400, "--pegs", "5,2", "--contrast", "none", "-q", expect=OK)
+    m = manifest(out)
+    L = m["layers"]
+    assert m["pegs"]["dowels"] == sum(len(x["pegs_top"]) for x in L) > 10, m["pegs"]
+    for a, b in zip(L, L[1:]):
+        assert a["pegs_top"] == b["pegs_bottom"]
+    engraved = 0
+    for x in L:
+        sub = x["sublayer_world_mm"] * m["scale"]
+        body = [p for p in x["parts"] if p["name"] == "body"][0]
+        i = info(os.path.join(out, body["stl"]))
+        assert i["closed"] == "yes" and i["printable"] == "yes" and i["nonmanifold_vertices"] == "0"
+        t = read_stl(os.path.join(out, body["stl"]))
+        z = t[:, :, 2]
+        assert z.min() >= x["from_mm"] - TOL and z.max() <= x["to_mm"] + TOL
+        n = np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0])
+        flat = np.abs(n[:, 2]) > 0.999 * np.linalg.norm(n, axis=1)
+        c = t.mean(axis=1)
+        v = t.reshape(-1, 3)
+        for key, plane, sign in (("pegs_top", x["to_mm"], -1), ("pegs_bottom", x["from_mm"], 1)):
+            for px, py in x[key]:
+                # the hole (voxel centres within D/2 = 2.5 mm: surface within 2.5 + 1.2 mm) has
+                # body voxels all round to D = 5 mm (their surface beyond 5 - 1.2 mm) and to a
+                # voxel (2.4 mm) below its floor, so the surface within 3.75 mm is the hole's;
+                # its floor 2 mm deep, rounded up to whole sub-layers
+                depth = sign * (v[:, 2] - plane)
+                near = (np.hypot(v[:, 0] - px, v[:, 1] - py) < 3.75) & (depth > 0.05) & \
+                    (depth < 2 + 2 * sub + 1e-3)
+                assert near.any(), (x["layer"], key, px, py)
+                deepest = depth[near].max()
+                assert 2 - 1e-3 <= deepest <= 2 + sub + 1e-3, (x["layer"], key, deepest)
+        ne = x["number_engraved"]
+        if ne:
+            engraved += 1
+            assert ne["text"] == str(x["layer"])
+            cx, cy = ne["centre_mm"]
+            g = ne["font_pixel_mm"]
+            half = 0.5 * np.hypot((4 * len(ne["text"]) - 1) * g, 5 * g)
+            # inside the text's circle (body all round it, no hole): surface 0.1 to 1 mm (+ one
+            # sub-layer) above the lower face is the engraving's
+            near = (np.hypot(c[:, 0] - cx, c[:, 1] - cy) < half) & \
+                (c[:, 2] > x["from_mm"] + 0.05) & (c[:, 2] < x["from_mm"] + 1 + sub + 1e-3)
+            assert near.any(), x["layer"]
+        w, h, paths, text = svg_paths(os.path.join(out, x["svg"]["path"]))
+        holes = text.count('id="hole"')
+        assert holes == len(x["pegs_top"]) + len(x["pegs_bottom"]) == x["svg"]["registration_holes"]
+    assert engraved >= len(L) - 2, engraved
+    got = prusa_info([os.path.join(out, x["3mf"]) for x in L])
+    for x in L:
+        objs = got[os.path.basename(x["3mf"])]
+        assert all(o.get("manifold") == "yes" for o in objs) and len(objs) == len(x["parts"])
+    with open(os.path.join(out, "assembly.md")) as f:
+        assert f"Dowels: {m['pegs']['dowels']} of 5 mm diameter, 4 mm long" in f.read()
+
+
+def test_sculpt_glb_exploded():
+    """--gap-mm 20: sculpture.glb, one node per layer holding its parts by name, layer k raised
+    by (k - 1) x 20 mm (glTF: metres, +Y up)."""
+    s = small_subject()
+    out = os.path.join(WORK, "glb")
+    shutil.rmtree(out, ignore_errors=True)
+    run("sculpt", s, "--out", out, "--layer-mm", 20, "--height-mm", 300, "--gap-mm", 20,
+        "--contrast", "none", "-q", expect=OK)
+    m = manifest(out)
+    g = glb_json(os.path.join(out, m["glb"]["path"]))
+    nodes = g["nodes"]
+    byname = {n["name"]: n for n in nodes}
+    for k, L in enumerate(m["layers"]):
+        layer = byname[f"group_layer_{L['layer']:03d}"]
+        kids = {nodes[i]["name"] for i in layer["children"]}
+        assert kids == {f"layer_{L['layer']:03d}_{p['name']}" for p in L["parts"]}, kids
+        body = byname[f"layer_{L['layer']:03d}_body"]
+        acc = g["accessors"][g["meshes"][body["mesh"]]["primitives"][0]["attributes"]["POSITION"]]
+        want = (L["from_mm"] + 20 * k) / 1000
+        assert abs(acc["min"][1] - want) < 1e-5, (L["layer"], acc["min"][1], want)
+
+
+def test_sculpt_sheets_nested():
+    """--sheet-mm 300,200 (kerf 0.2): the layers' sheets nested without overlap onto sheets
+    rendered by rsvg-convert at 300 x 200 mm, every layer on one sheet with its closed paths."""
+    s = small_subject()
+    out = os.path.join(WORK, "sheets")
+    shutil.rmtree(out, ignore_errors=True)
+    run("sculpt", s, "--out", out, "--layer-mm", 10, "--height-mm", 300, "--sheet-mm", "300,200",
+        "--kerf-mm", 0.2, "--pegs", "3,2", "--contrast", "none", "-q", expect=OK)
+    m = manifest(out)
+    sheets = m["sheets"]
+    assert sorted(x["layer"] for S in sheets for x in S["layers"]) == \
+        [L["layer"] for L in m["layers"]]
+    for k, S in enumerate(sheets):
+        path = os.path.join(out, S["svg"])
+        w, h, paths, text = svg_paths(path)
+        assert (w, h) == (300, 200)
+        boxes = [(np.array(x["min_mm"]), np.array(x["max_mm"])) for x in S["layers"]]
+        for i, (a0, a1) in enumerate(boxes):
+            assert (a0 >= 5 - 1e-6).all() and a1[0] <= 295 + 1e-6 and a1[1] <= 195 + 1e-6
+            for b0, b1 in boxes[i + 1:]:
+                assert (a1 + 3 - 1e-6 <= b0).any() or (b1 + 3 - 1e-6 <= a0).any()
+        # every path lies in one layer's box (a kerf-offset cut line's mitred spike may reach
+        # half the kerf beyond it: the offset is at most twice the half kerf there)
+        for cls, col, xy in paths:
+            lo, hi = xy.min(axis=0), xy.max(axis=0)
+            assert any((lo >= a0 - 0.1 - 1e-3).all() and (hi <= a1 + 0.1 + 1e-3).all()
+                       for a0, a1 in boxes)
+        want = sum(len(L["pegs_top"]) + len(L["pegs_bottom"]) for L in m["layers"]
+                   if L["layer"] in {x["layer"] for x in S["layers"]})
+        assert text.count('id="hole"') == want
+        png = os.path.join(WORK, f"nested_{k}.png")
+        p = subprocess.run(["rsvg-convert", "-d", "25.4", "-p", "25.4", path, "-o", png],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        assert png_size(png) == (300, 200)
+    with open(os.path.join(out, "assembly.md")) as f:
+        assert f"Laser sheets: {len(sheets)} of 300 x 200 mm" in f.read()
+
+
+def test_sculpt_range_by_label():
+    """--from / --to by label: the range runs from the liver's lowest voxel face to the lungs'
+    highest (world mm, from the label map)."""
+    s = small_subject()
+    out = os.path.join(WORK, "by_label")
+    shutil.rmtree(out, ignore_errors=True)
+    run("sculpt", s, "--out", out, "--from", "liver", "--to", "lung_upper_lobe_left,lung_upper_lobe_right", "--layer-mm",
+        20, "--contrast", "none", "-q", expect=OK)
+    m = manifest(out)
+    im = nib.load(os.path.join(s, "labels.nii.gz"))
+    d = np.asarray(im.dataobj)
+    with open(os.path.join(s, "labels.tsv")) as f:
+        ids = {r.split("\t")[1]: int(r.split("\t")[0]) for r in list(f)[1:]}
+    def zext(names):
+        ks = np.nonzero(np.isin(d, [ids[n] for n in names]).any(axis=(0, 1)))[0]
+        z = im.affine[2, 2] * ks + im.affine[2, 3]
+        return z.min() - abs(im.affine[2, 2]) / 2, z.max() + abs(im.affine[2, 2]) / 2
+    assert abs(m["layers"][0]["from_world_mm"] - zext(["liver"])[0]) < 1e-6
+    assert abs(m["layers"][-1]["to_world_mm"] - zext(["lung_upper_lobe_left", "lung_upper_lobe_right"])[1]) < 1e-6
+    p = run("sculpt", s, "--out", out, "--from", "no_such_organ", "--force", expect=LABEL)
+    assert "no_such_organ" in p.stderr
+
+
 def test_sculpt_body_only_sagittal():
     s = small_subject()
     out = os.path.join(WORK, "sagittal")
@@ -472,6 +734,11 @@ def test_sculpt_bad_input():
         (["sculpt", s, "--out", out, "--select", "no_such_organ"], LABEL, "no_such_organ"),
         (["sculpt", s], USAGE, "--out"),
         (["sculpt", s, "--out", out, "--bogus"], USAGE, "--bogus"),
+        (["sculpt", s, "--out", out, "--plate-mm", "20,20"], USAGE, "does not fit"),
+        (["sculpt", s, "--out", out, "--plate-mm", "200"], USAGE, "--plate-mm"),
+        (["sculpt", s, "--out", out, "--pegs", "0.5,1"], USAGE, "narrower than a voxel"),
+        (["sculpt", s, "--out", out, "--sheet-mm", "30,20"], USAGE, "does not fit"),
+        (["sculpt", s, "--out", out, "--gap-mm", "-1"], USAGE, "--gap-mm"),
     ]
     for args, code, word in cases:
         p = run(*args, expect=code)
@@ -493,6 +760,13 @@ def test_sculpt_bad_input():
     assert "exists" in p.stderr and sha_tree(out) == before
     run("sculpt", s, "--out", out, "--layer-mm", 40, "-q", "--force", expect=OK)
     assert sha_tree(out) != before
+    # plates are counted at the end: any plate_*.3mf already there is refused up front
+    with open(os.path.join(out, "plate_007.3mf"), "w") as f:
+        f.write("x")
+    before = sha_tree(out)
+    p = run("sculpt", s, "--out", out, "--layer-mm", 40, "--plate-mm", "1000,1000", "-q",
+            expect=EXISTS)
+    assert "plate_007.3mf" in p.stderr and sha_tree(out) == before
 
 
 def main():
