@@ -184,8 +184,30 @@ int main(int argc, char **argv) {
         }
         for (int c = 0; c < 3; c++) {
             const float *x = img0[c]->data, *y = img1[c]->data;
-            for (size_t v = 0; v < nv; v++)
-                img_diff += !near[v] && memcmp(&x[v], &y[v], sizeof *x) != 0;
+            for (size_t v = 0; v < nv; v++) {
+                if (near[v] || !memcmp(&x[v], &y[v], sizeof *x)) continue;
+                img_diff++;
+                double ijk[3] = {(double)(v % d[0]), (double)((v / d[0]) % d[1]),
+                                 (double)(v / (d[0] * d[1]))},
+                       w[3], best = INFINITY;
+                sb_volume_to_world(inst, ijk, w);
+                sb_lesion_info bi = {0};
+                for (size_t li = 0; li < nles; li++) {
+                    sb_lesion_info info;
+                    sb_lesions_info(L, li, &info);
+                    double dd = 0;
+                    for (int a = 0; a < 3; a++)
+                        dd += (w[a] - info.centroid_mm[a]) * (w[a] - info.centroid_mm[a]);
+                    if (sqrt(dd) < best) best = sqrt(dd), bi = info;
+                }
+                fprintf(stderr,
+                        "seed %d %s: voxel at %.0f %.0f %.0f changed, %.1f mm from lesion %d (%s, "
+                        "%zu voxels, largest diameter %.1f mm); tissue %d pv %d/%d\n",
+                        n, cname[c], w[0], w[1], w[2], best, bi.id, bi.type, bi.voxels,
+                        bi.max_diameter_mm, ((const uint8_t *)m1.tissues->data)[v],
+                        ((const uint8_t *)m1.pv_tissue->data)[v],
+                        ((const uint8_t *)m1.pv_frac->data)[v]);
+            }
         }
         /* per lesion: host, table, sizes; per class: counts and contrast */
         size_t per_class[NCLASS] = {0};
