@@ -433,6 +433,11 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
                                          : proto.stations  ? proto.overlap_mm
                                                            : 30,
                            .fat_water_swap = opts->fat_water_swap};
+    /* the lesion request checked before any long work */
+    if (!s)
+        s = lesion_job_begin(&lj, opts->lesions, opts->lesion_file,
+                             opts->has_lesion_seed ? opts->lesion_seed : subj.seed, opts->out_dir,
+                             &outs, err);
     if (!s) s = sb_tissue_db_load(opts->tissues, &tdb, err);
     if (!s)
         s = opts->anatomy ? sb_anatomy_load(opts->anatomy, &anat, err)
@@ -463,10 +468,6 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
     if (!s) s = outputs_plan(&outs, opts->out_dir, "labels.itksnap.txt", &p_itk, err);
     if (!s) s = outputs_plan(&outs, opts->out_dir, "labels.ctbl", &p_ctbl, err);
     if (!s) s = outputs_plan(&outs, opts->out_dir, "subject.json", &p_json, err);
-    if (!s)
-        s = lesion_job_begin(&lj, opts->lesions, opts->lesion_file,
-                             opts->has_lesion_seed ? opts->lesion_seed : subj.seed, opts->out_dir,
-                             &outs, err);
     sb_export_opts eo = {.out_dir = mesh_dir,
                          .formats = opts->mesh_formats,
                          .force = opts->force,
