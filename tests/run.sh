@@ -21,7 +21,7 @@ cmake --build build-asan -j "$jobs"
 # other sanitized tests, and these took a third of the sanitized pass's time
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan -j "$jobs" --output-on-failure \
-    -E 'blender|prusaslicer|gcode|slurm|valgrind'
+    -E 'blender|prusaslicer|plates_slice|gcode|slurm|valgrind'
 
 # Hardening (README "Hardening"): the threaded paths under ThreadSanitizer (clang's libomp and its
 # Archer tool; OpenBLAS kept to one thread of its own), then each fuzz target for 30 s, two at a time.
