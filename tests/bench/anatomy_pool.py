@@ -23,6 +23,7 @@ def main(args):
     fails = collections.Counter()
     folds = 0
     seeds = set()
+    stature, bmi = [], []
     for path in logs:
         for line in open(path):
             m = re.match(r"\s+seed (\d+): volumes ml (.*)", line)
@@ -33,6 +34,13 @@ def main(args):
                 for kv in m.group(2).split():
                     k, v = kv.split("=")
                     vols[k].append(float(v))
+                continue
+            m = re.match(r"\s+seed \d+: ([\d.]+) cm \(asked ([\d.]+)\), [\d.]+ kg, "
+                         r"BMI ([\d.]+) \(asked ([\d.]+)\)", line)
+            if m and path != ref:
+                h, ha, b, ba = map(float, m.groups())
+                stature.append(abs(h - ha) * 10)
+                bmi.append(b / ba - 1)
                 continue
             m = re.match(r"\s+seed \d+: rule failed: (.*)", line)
             if m and path != ref:
@@ -59,6 +67,10 @@ def main(args):
         bad += not ok
         print(f"  {name:18s} {mean:8.1f} ml  ICRP {icrp[name]:8.1f}  {100 * diff:+6.1f} %  "
               f"CV {100 * cv:5.1f} %{'' if ok else '  <-- outside'}")
+    if stature:
+        print(f"stature within {max(stature):.1f} mm of the asked height (printed to 1 mm); BMI "
+              f"from the tissues' masses within {100 * max(map(abs, bmi)):.1f} % (mean "
+              f"{100 * sum(bmi) / len(bmi):+.1f} %)")
     print(f"rule failures: {sum(fails.values())} ({sum(fails.values()) / max(n, 1):.2f} per "
           f"subject); subjects with air between skin folds: {folds}")
     for what, count in fails.most_common():
