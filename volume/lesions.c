@@ -28,6 +28,7 @@
  *    centroid and oedema are counted as they are painted: lesions.tsv is read off the masks.
  */
 #include "sb_volume.h"
+#include "text_file.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -283,49 +284,13 @@ static sb_status parse_catalog(sb_lesion_catalog *c, const char *text, const cha
     return s;
 }
 
-static char *read_text(const char *path, sb_status *st, sb_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *st = sb_error_set(err, SB_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - 1 - n, f);
-        if (n < cap - 1) break;
-        if (cap > (16u << 20)) {
-            free(buf);
-            fclose(f);
-            *st = sb_error_set(err, SB_ERR_INPUT, "%s: larger than 16 MiB", path);
-            return NULL;
-        }
-        char *nb = realloc(buf, cap *= 2);
-        if (!nb) free(buf);
-        buf = nb;
-    }
-    int bad_read = ferror(f);
-    fclose(f);
-    if (!buf) {
-        *st = sb_error_set(err, SB_ERR_MEMORY, "out of memory reading %s", path);
-        return NULL;
-    }
-    if (bad_read) {
-        free(buf);
-        *st = sb_error_set(err, SB_ERR_INPUT, "%s: read error", path);
-        return NULL;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
 sb_status sb_lesion_catalog_load(const char *path, sb_lesion_catalog **out, sb_error *err) {
     *out = NULL;
     sb_lesion_catalog *c = calloc(1, sizeof *c);
     if (!c) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
     sb_status s = SB_OK;
     if (path) {
-        char *text = read_text(path, &s, err);
+        char *text = sb_read_text_file(path, 16, &s, err);
         if (text) s = parse_catalog(c, text, path, err);
         free(text);
     } else {

@@ -10,9 +10,9 @@
  * subject's own liver fat parameter (sb_subject.liver_fat, population.c).
  */
 #include "sb_volume.h"
+#include "text_file.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,43 +315,6 @@ static sb_status parse_doc(sb_tissue_db *db, const char *text, const char *file,
     return s;
 }
 
-static char *read_text(const char *path, sb_status *st, sb_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *st = sb_error_set(err, SB_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - 1 - n, f);
-        if (n < cap - 1) break;
-        if (cap > (64u << 20)) {
-            free(buf);
-            buf = NULL;
-            *st = sb_error_set(err, SB_ERR_INPUT, "%s: larger than 64 MiB", path);
-            fclose(f);
-            return NULL;
-        }
-        char *nb = realloc(buf, cap *= 2);
-        if (!nb) free(buf);
-        buf = nb;
-    }
-    int bad_read = ferror(f);
-    fclose(f);
-    if (!buf) {
-        *st = sb_error_set(err, SB_ERR_MEMORY, "out of memory reading %s", path);
-        return NULL;
-    }
-    if (bad_read) {
-        free(buf);
-        *st = sb_error_set(err, SB_ERR_INPUT, "%s: read error", path);
-        return NULL;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
 sb_status sb_tissue_db_load(const char *path, sb_tissue_db **out, sb_error *err) {
     *out = NULL;
     sb_tissue_db *db = calloc(1, sizeof *db);
@@ -361,7 +324,7 @@ sb_status sb_tissue_db_load(const char *path, sb_tissue_db **out, sb_error *err)
         s = sb_error_set(err, SB_ERR_INTERNAL, "embedded tissue table rejected (%s)",
                          err ? err->msg : "?");
     if (!s && path) {
-        char *text = read_text(path, &s, err);
+        char *text = sb_read_text_file(path, 64, &s, err);
         if (text) s = parse_doc(db, text, path, 0, err);
         free(text);
     }
