@@ -78,24 +78,33 @@ static size_t neighbour(const size_t dim[3], size_t i, size_t j, size_t k, const
     return (i + (size_t)o[0]) + dim[0] * ((j + (size_t)o[1]) + dim[1] * (k + (size_t)o[2]));
 }
 
-/* Voxel n's piece if it has at most SPECK_MAX voxels (returns its size), else 0. */
-static size_t speck_of(const uint16_t *L, const size_t dim[3], size_t n, size_t piece[SPECK_MAX]) {
+/* The region of voxel n's label around it, through the noff neighbour offsets off[], if it has
+ * at most max voxels (returns its size, its voxels in out[]), else 0; with border_ends, also 0
+ * if it reaches the grid's border. */
+static size_t region_of(const uint16_t *L, const size_t dim[3], size_t n, const int (*off)[3],
+                        int noff, size_t max, int border_ends, size_t *out) {
     uint16_t l = L[n];
     size_t count = 1;
-    piece[0] = n;
+    out[0] = n;
     for (size_t p = 0; p < count; p++) {
-        size_t q = piece[p], i = q % dim[0], j = (q / dim[0]) % dim[1], k = q / (dim[0] * dim[1]);
-        for (int o = 0; o < 26; o++) {
-            size_t m = neighbour(dim, i, j, k, OFF[o]);
+        size_t q = out[p], i = q % dim[0], j = (q / dim[0]) % dim[1], k = q / (dim[0] * dim[1]);
+        for (int o = 0; o < noff; o++) {
+            size_t m = neighbour(dim, i, j, k, off[o]);
+            if (m == SIZE_MAX && border_ends) return 0;
             if (m == SIZE_MAX || L[m] != l) continue;
             int seen = 0;
-            for (size_t s = 0; s < count && !seen; s++) seen = piece[s] == m;
+            for (size_t s = 0; s < count && !seen; s++) seen = out[s] == m;
             if (seen) continue;
-            if (count == SPECK_MAX) return 0;
-            piece[count++] = m;
+            if (count == max) return 0;
+            out[count++] = m;
         }
     }
     return count;
+}
+
+/* Voxel n's 26-connected piece if it has at most SPECK_MAX voxels (returns its size), else 0. */
+static size_t speck_of(const uint16_t *L, const size_t dim[3], size_t n, size_t piece[SPECK_MAX]) {
+    return region_of(L, dim, n, OFF, 26, SPECK_MAX, 0, piece);
 }
 
 /* Whether a voxel of the piece's structure that lies in a piece larger than SPECK_MAX is
@@ -159,22 +168,7 @@ static int around(const uint16_t *L, const uint8_t *T, const size_t dim[3], cons
 /* The 6-connected region of label 0 around voxel n if it is a pocket of at most SEAL_MAX
  * voxels enclosed by labelled voxels (returns its size, voxels in pocket[]), else 0. */
 static size_t pocket_of(const uint16_t *L, const size_t dim[3], size_t n, size_t pocket[SEAL_MAX]) {
-    size_t count = 1;
-    pocket[0] = n;
-    for (size_t p = 0; p < count; p++) {
-        size_t q = pocket[p], i = q % dim[0], j = (q / dim[0]) % dim[1], k = q / (dim[0] * dim[1]);
-        for (int o = 0; o < 6; o++) {
-            size_t m = neighbour(dim, i, j, k, OFF6[o]);
-            if (m == SIZE_MAX) return 0; /* the grid's border is outside */
-            if (L[m]) continue;
-            int seen = 0;
-            for (size_t s = 0; s < count && !seen; s++) seen = pocket[s] == m;
-            if (seen) continue;
-            if (count == SEAL_MAX) return 0;
-            pocket[count++] = m;
-        }
-    }
-    return count;
+    return region_of(L, dim, n, OFF6, 6, SEAL_MAX, 1, pocket); /* the border is outside */
 }
 
 /* The seal's decision for voxel n (see the top of the file): 1 and *c filled if it becomes
