@@ -55,6 +55,7 @@ typedef struct {
     char file[160];       /* the document it came from, for messages */
     int several;          /* "connected": false — may consist of several pieces */
     uint32_t draw_key;    /* keys its random size and shift: the label id, or its size group's */
+    char size_group[48];  /* "" if none */
 } anat_structure;
 
 struct sb_anatomy {

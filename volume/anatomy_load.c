@@ -477,10 +477,12 @@ static sb_status parse_structure(ctx_t *c, sb_anatomy *a, const cJSON *j, const 
     s.draw_key = (uint32_t)s.label.id;
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "size_group"))) {
         /* parts of one organ share one random size factor and shift, so they stay fitted */
-        if (!cJSON_IsString(x) || !x->valuestring[0]) {
+        if (!cJSON_IsString(x) || !x->valuestring[0] ||
+            strlen(x->valuestring) >= sizeof s.size_group) {
             sdf_tree_free(&s.tree); /* leaked before (fuzz_anatomy, LeakSanitizer) */
-            return bad(c, sub, "size_group must be a name");
+            return bad(c, sub, "size_group must be a name of at most 47 characters");
         }
+        strcpy(s.size_group, x->valuestring);
         uint32_t h = 2166136261u; /* FNV-1a */
         for (const char *q = x->valuestring; *q; q++) h = (h ^ (uint8_t)*q) * 16777619u;
         s.draw_key = 0x80000000u | h;

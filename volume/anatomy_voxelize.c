@@ -370,9 +370,44 @@ static int calibrate_body(scene *sc, const sb_subject *subj, double voxel_mm) {
     return ok;
 }
 
+/* The subject's resize factor for a structure (sb_subject.resize): the product of those naming
+ * it or its size group; 1 if none does. */
+static double resize_factor(const sb_subject *subj, const anat_structure *st) {
+    double f = 1;
+    for (int r = 0; r < subj->nresize; r++)
+        if (!strcmp(subj->resize[r].name, st->label.name) ||
+            (st->size_group[0] && !strcmp(subj->resize[r].name, st->size_group)))
+            f *= subj->resize[r].factor;
+    return f;
+}
+
+static sb_status check_resize(const sb_anatomy *a, const sb_subject *subj, sb_error *err) {
+    if (subj->nresize < 0 || subj->nresize > SB_RESIZE_MAX)
+        return sb_error_set(err, SB_ERR_USAGE, "%d structure resizes asked for; at most %d",
+                            subj->nresize, SB_RESIZE_MAX);
+    for (int r = 0; r < subj->nresize; r++) {
+        const char *name = subj->resize[r].name;
+        const double f = subj->resize[r].factor;
+        if (!(f >= 0.1 && f <= 10))
+            return sb_error_set(err, SB_ERR_USAGE, "resize of %s: factor %g is not in 0.1..10",
+                                name, f);
+        int found = 0;
+        for (int i = 0; i < a->nstructs && !found; i++)
+            found =
+                !strcmp(a->structs[i].label.name, name) || !strcmp(a->structs[i].size_group, name);
+        if (!name[0] || !found)
+            return sb_error_set(err, SB_ERR_USAGE,
+                                "resize: \"%s\" names no structure or size group of the anatomy",
+                                name);
+    }
+    return SB_OK;
+}
+
 static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double voxel_mm,
                              int threads, scene *sc, sb_error *err) {
     memset(sc, 0, sizeof *sc);
+    sb_status rs = check_resize(a, subj, err);
+    if (rs) return rs;
     sc->a = a;
     sc->threads = threads;
     const int male = subj->sex == SB_SEX_MALE;
@@ -387,7 +422,8 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
     for (int i = 0; i < a->nstructs; i++)
         if (!strcmp(a->structs[i].label.name, "brain")) {
             double z[4];
-            sc->brain_factor = structure_draws(&a->structs[i], subj, z);
+            sc->brain_factor =
+                structure_draws(&a->structs[i], subj, z) * resize_factor(subj, &a->structs[i]);
             break;
         }
     subject_params(subj, voxel_mm, sc->g, sc->brain_factor, sc->params);
@@ -434,7 +470,7 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
                 st->anchor >= 0 ? ss->anchor_ref[k] : 0.5 * (root->lo[k] + root->hi[k]);
         if (st->mirrored) ss->center_ref[0] = -ss->center_ref[0];
         double z[4];
-        const double draw = structure_draws(st, subj, z);
+        const double draw = structure_draws(st, subj, z) * resize_factor(subj, st);
         ss->f = 1.0;
         if (st->volume_ml[0] > 0) {
             double target = st->volume_ml[male ? SB_SEX_MALE : SB_SEX_FEMALE];

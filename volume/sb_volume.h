@@ -28,6 +28,8 @@ typedef struct sb_subject_request {
     double age_y, height_cm, bmi;
 } sb_subject_request;
 
+#define SB_RESIZE_MAX 4
+
 /* A sampled subject: every number the anatomy uses. */
 typedef struct sb_subject {
     uint64_t seed;
@@ -36,6 +38,14 @@ typedef struct sb_subject {
     double age_y, height_cm, bmi, weight_kg;
     double fat_mm;    /* subcutaneous fat thickness at the abdomen */
     double liver_fat; /* liver proton-density fat fraction, 0..1 (own stream: LIVER_FAT) */
+    /* Diffuse enlargement or shrinkage (hepatomegaly, splenomegaly): the volume drawn for every
+     * structure whose name or size group is `name` is multiplied by `factor` (0.1..10; checked
+     * by the voxelizer, SB_ERR_USAGE). Empty (nresize 0) after sb_subject_sample. */
+    struct {
+        char name[48];
+        double factor;
+    } resize[SB_RESIZE_MAX];
+    int nresize;
 } sb_subject;
 
 /* Fills s from the request: sex 50/50; age uniform 18–90; height and ln(BMI) from sex-specific

@@ -913,6 +913,61 @@ static void test_small_grid(void) {
     sb_anatomy_free(a);
 }
 
+/* sb_subject.resize (diffuse enlargement: hepatomegaly, splenomegaly): the named organs grow by
+ * about the factor (less where neighbours of higher priority clip them), the brain far away is
+ * untouched, bad requests are SB_ERR_USAGE naming the name or the factor. */
+static void test_resize(void) {
+    sb_anatomy *a = load_default();
+    if (!a) return;
+    sb_label_table *t = NULL;
+    sb_error err;
+    CHECK_OK(sb_anatomy_label_table(a, SB_SEX_MALE, &t, &err));
+    const sb_label *liver = sb_labels_find_name(t, "liver"),
+                   *spleen = sb_labels_find_name(t, "spleen"),
+                   *brain = sb_labels_find_name(t, "brain");
+    CHECK(liver && spleen && brain);
+    sb_subject s = reference_man(7);
+    sb_volume *v0 = NULL, *v1 = NULL;
+    CHECK_OK(sb_anatomy_voxelize(a, &s, 6.0, NULL, &v0, NULL, &err));
+    snprintf(s.resize[0].name, sizeof s.resize[0].name, "liver");
+    s.resize[0].factor = 1.6;
+    snprintf(s.resize[1].name, sizeof s.resize[1].name, "spleen");
+    s.resize[1].factor = 2.5;
+    s.nresize = 2;
+    CHECK_OK(sb_anatomy_voxelize(a, &s, 6.0, NULL, &v1, NULL, &err));
+    label_stats *st0 = v0 ? stats_of(v0) : NULL, *st1 = v1 ? stats_of(v1) : NULL;
+    if (liver && spleen && brain && st0 && st1) {
+        const double rl = st1[liver->id].n / st0[liver->id].n,
+                     rs = st1[spleen->id].n / st0[spleen->id].n;
+        printf("resize: liver x%.3f (asked 1.6), spleen x%.3f (asked 2.5)\n", rl, rs);
+        CHECK(rl > 1.0);
+        CHECK(rs > 2.0 && rs < 2.75);
+        CHECK(st1[brain->id].n == st0[brain->id].n);
+    }
+    free(st0);
+    free(st1);
+    sb_volume_free(v0);
+    sb_volume_free(v1);
+    /* bad requests, refused before any voxel is made */
+    s.nresize = 1;
+    s.resize[0].factor = 0.05;
+    sb_volume *v = NULL;
+    memset(&err, 0, sizeof err);
+    CHECK(sb_anatomy_voxelize(a, &s, 6.0, NULL, &v, NULL, &err) == SB_ERR_USAGE && !v);
+    CHECK(strstr(err.msg, "liver") && strstr(err.msg, "0.05"));
+    s.resize[0].factor = 1.2;
+    snprintf(s.resize[0].name, sizeof s.resize[0].name, "livr");
+    memset(&err, 0, sizeof err);
+    CHECK(sb_anatomy_voxelize(a, &s, 6.0, NULL, &v, NULL, &err) == SB_ERR_USAGE && !v);
+    CHECK(strstr(err.msg, "\"livr\"") != NULL);
+    /* a size group resizes all its parts: the colon */
+    snprintf(s.resize[0].name, sizeof s.resize[0].name, "colon");
+    CHECK_OK(sb_anatomy_voxelize(a, &s, 6.0, NULL, &v, NULL, &err));
+    sb_volume_free(v);
+    sb_labels_free(t);
+    sb_anatomy_free(a);
+}
+
 int main(void) {
     if (!tmp_init(&g_tmp)) return 1;
     test_default_tables();
@@ -930,6 +985,7 @@ int main(void) {
     test_within();
     test_threads_and_seeds();
     test_small_grid();
+    test_resize();
     tmp_cleanup(&g_tmp);
     TEST_RETURN();
 }
