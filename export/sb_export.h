@@ -24,11 +24,11 @@ enum { SB_NIFTI_INTENT_NONE = 0, SB_NIFTI_INTENT_LABEL = 1002 };
  * in the volume's datatype: qform = sform = v->affine, both code 1 (scanner anatomical),
  * xyzt units mm, scl_slope 1 / scl_inter 0, intent_code as given, descrip = `descrip`
  * (truncated to 79 chars; may be NULL). Byte-identical output for identical input, whatever
- * the number of OpenMP threads. ".nii.gz" is a sequence of gzip members of 8 MiB of
- * uncompressed stream each, compressed in parallel (libdeflate; level 6 for intent LABEL,
- * level 1 otherwise). Errors: SB_ERR_USAGE for a volume NIfTI-1 cannot hold (dim > 32767,
- * singular or non-finite affine) or a name not ending in .nii/.nii.gz; SB_ERR_EXISTS;
- * SB_ERR_OUTPUT; SB_ERR_MEMORY. */
+ * the number of OpenMP threads. ".nii.gz" is a sequence of gzip members, compressed in
+ * parallel: 8 MiB of uncompressed stream each with libdeflate level 6 for intent LABEL, 1 MiB
+ * each with Huffman codes alone otherwise (export/nifti_write.c). Errors: SB_ERR_USAGE for a
+ * volume NIfTI-1 cannot hold (dim > 32767, singular or non-finite affine) or a name not ending
+ * in .nii/.nii.gz; SB_ERR_EXISTS; SB_ERR_OUTPUT; SB_ERR_MEMORY. */
 sb_status sb_nifti_write(const sb_volume *v, const char *path, int force, int intent_code,
                          const char *descrip, sb_error *err);
 

@@ -68,6 +68,13 @@ size_t deflate_lines(const char *text, size_t n, const uint32_t *anchor, size_t 
                      size_t stride, uint8_t *out, size_t cap);
 size_t deflate_lines_bound(size_t n);
 
+/* Deflate of an image's bytes in[0..n), elements of es bytes (export/deflate_lines.c): one
+ * final deflate stream of Huffman-only blocks (runs of equal elements as matches where they
+ * are common). Returns the compressed size, 0 if out of memory or cap <
+ * deflate_image_bound(n). */
+size_t deflate_image(const uint8_t *in, size_t n, size_t es, uint8_t *out, size_t cap);
+size_t deflate_image_bound(size_t n);
+
 sb_status scene_write_glb(const sb_scene_mesh *meshes, size_t n, const sb_scene_frame *frame,
                           const char *title, const char *path, int force, sb_error *err);
 sb_status scene_write_3mf(const sb_scene_mesh *meshes, size_t n, const sb_scene_frame *frame,
