@@ -470,27 +470,6 @@ static inline float mag(float re, float im) {
     return sqrtf(re * re + im * im); /* |S| < 1e6: no overflow, unlike the cost of hypotf */
 }
 
-/* Dixon: real-valued least squares for W, F given decay rate r2s (1/ms). */
-static void dixon_solve(const double (*c)[2], const double *te, int ne, const float (*e)[2],
-                        double r2s, double *W, double *F) {
-    double a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0;
-    for (int k = 0; k < ne; k++) {
-        double d = r2s > 0 ? expf((float)(-r2s * te[k])) : 1, d2 = d * d;
-        a11 += d2;
-        a12 += d2 * c[k][0];
-        a22 += d2 * (c[k][0] * c[k][0] + c[k][1] * c[k][1]);
-        b1 += d * e[k][0];
-        b2 += d * (c[k][0] * e[k][0] + c[k][1] * e[k][1]);
-    }
-    double det = a11 * a22 - a12 * a12;
-    if (!(fabs(det) > 1e-12)) {
-        *W = *F = 0;
-        return;
-    }
-    *W = (a22 * b1 - a12 * b2) / det;
-    *F = (a11 * b2 - a12 * b1) / det;
-}
-
 /* One row of output values to the image: float32 as is, int16 as round(v / slope) clamped.
  * Rounding to nearest even by adding and subtracting 1.5 x 2^23 (|x| <= 32768) equals lrintf
  * in the default rounding mode and vectorises. */
@@ -541,14 +520,16 @@ typedef struct {
 /* Per-thread scratch rows. */
 typedef struct {
     float *z, *er, *ei, *val, *bias, *node;
-    float *pl; /* ghosting without k-space truncation: the plane's complex signals, nch x 2 */
-    uint8_t *fix;
+    float *pl;     /* ghosting without k-space truncation: the plane's complex signals, nch x 2 */
+    uint32_t *idx; /* Dixon with R2*: the row's voxels fitted, */
+    float *dx;     /* their echoes (6 rows of them) and results (2 rows) */
     float *tp, *tr, *tg, *mt, *mp; /* texture: plane and row contractions, fields, factors */
     size_t tk;                     /* plane of tp (SIZE_MAX: none yet) */
 } acq_rows;
 
 static void rows_free(acq_rows *r) {
-    free(r->z), free(r->er), free(r->ei), free(r->val), free(r->bias), free(r->node), free(r->fix);
+    free(r->z), free(r->er), free(r->ei), free(r->val), free(r->bias), free(r->node), free(r->idx);
+    free(r->dx);
     free(r->tp), free(r->tr), free(r->tg), free(r->mt), free(r->mp), free(r->pl);
 }
 
@@ -560,7 +541,8 @@ static int rows_alloc(acq_rows *r, const acq_ctx *c) {
     r->val = malloc(SB_MRI_OUT_MAX * nx * sizeof *r->val);
     r->bias = malloc(nx * sizeof *r->bias);
     r->node = malloc(c->ss->nn[0] * sizeof *r->node);
-    r->fix = malloc(nx);
+    r->idx = malloc(nx * sizeof *r->idx);
+    r->dx = malloc(8 * nx * sizeof *r->dx);
     const size_t *tnc = c->ss->tnc;
     r->tp = malloc(TEX_FIELDS * tnc[0] * tnc[1] * sizeof *r->tp);
     r->tr = malloc(TEX_FIELDS * tnc[0] * sizeof *r->tr);
@@ -572,8 +554,8 @@ static int rows_alloc(acq_rows *r, const acq_ctx *c) {
         r->pl = malloc((size_t)c->nch * 2 * nx * c->ss->dim[1] * sizeof *r->pl);
         if (!r->pl) return 0;
     }
-    return r->z && r->er && r->ei && r->val && r->bias && r->node && r->fix && r->tp && r->tr &&
-           r->tg && r->mt && r->mp;
+    return r->z && r->er && r->ei && r->val && r->bias && r->node && r->idx && r->dx && r->tp &&
+           r->tr && r->tg && r->mt && r->mp;
 }
 
 /* The subject's texture coefficients (made only for textured acquisitions: 4 floats per
@@ -717,6 +699,91 @@ static void row_signal(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
     }
 }
 
+/* Three echoes as a Dixon fit sees them: echo times (ms), the fat spectrum's phasors (cr, ci;
+ * c2 = |c|^2) and 1 / (TE3 - TE1). */
+typedef struct {
+    float te0, te1, te2, cr0, cr1, cr2, ci0, ci1, ci2, c20, c21, c22, inv_dt;
+} dixon3;
+
+/* The real-valued least squares for W and F from three echoes (e0r + i e0i, ...) with the
+ * decay e^(-r2s TE). */
+static inline void dixon_fit3(const dixon3 *q, float e0r, float e0i, float e1r, float e1i,
+                              float e2r, float e2i, float r2s, float *W, float *F) {
+    float d0 = mri_exp_neg(-r2s * q->te0), d1 = mri_exp_neg(-r2s * q->te1),
+          d2 = mri_exp_neg(-r2s * q->te2);
+    float s0 = d0 * d0, s1 = d1 * d1, s2 = d2 * d2;
+    float a11 = s0 + s1 + s2;
+    float a12 = s0 * q->cr0 + s1 * q->cr1 + s2 * q->cr2;
+    float a22 = s0 * q->c20 + s1 * q->c21 + s2 * q->c22;
+    float b1 = d0 * e0r + d1 * e1r + d2 * e2r;
+    float b2 = d0 * (q->cr0 * e0r + q->ci0 * e0i) + d1 * (q->cr1 * e1r + q->ci1 * e1i) +
+               d2 * (q->cr2 * e2r + q->ci2 * e2i);
+    float det = a11 * a22 - a12 * a12;
+    float inv = fabsf(det) > 1e-12f ? 1.0f / det : 0.0f;
+    *W = (a22 * b1 - a12 * b2) * inv;
+    *F = (a11 * b2 - a12 * b1) * inv;
+}
+
+/* ln(ratio) / dt clamped to 0 .. 0.5 (an R2* in 1/ms). */
+static inline float r2s_of(float ratio, float inv_dt) {
+    float r = mri_lnf(ratio) * inv_dt;
+    return r > 0.5f ? 0.5f : r > 0 ? r : 0;
+}
+
+/* dixon_r2s_row's fit of m voxels' echoes x (re, im) into W (wo) and F (fo). */
+static void dixon_r2s_fit(const dixon3 *qp, const float *restrict x0r, const float *restrict x0i,
+                          const float *restrict x1r, const float *restrict x1i,
+                          const float *restrict x2r, const float *restrict x2i, float *restrict wo,
+                          float *restrict fo, size_t m) {
+    const dixon3 q = *qp;
+    for (size_t j = 0; j < m; j++) {
+        float a0 = mag(x0r[j], x0i[j]), a2 = mag(x2r[j], x2i[j]), Wj, Fj;
+        float r2s = r2s_of(a0 / a2, q.inv_dt);
+        dixon_fit3(&q, x0r[j], x0i[j], x1r[j], x1i[j], x2r[j], x2i[j], r2s, &Wj, &Fj);
+        float m0 = mag(Wj + Fj * q.cr0, Fj * q.ci0), m2 = mag(Wj + Fj * q.cr2, Fj * q.ci2);
+        int fix = m0 > 0 && m2 > 0; /* else r as it was */
+        float r2 = r2s_of(fix ? a0 / a2 * m2 / m0 : 1.0f, q.inv_dt);
+        r2s = fix ? r2 : r2s;
+        dixon_fit3(&q, x0r[j], x0i[j], x1r[j], x1i[j], x2r[j], x2i[j], r2s, &Wj, &Fj);
+        wo[j] = Wj, fo[j] = Fj;
+    }
+}
+
+/* Dixon with three echoes, in place of the fit at R2* = 0 (W, F) where the first echo's
+ * magnitude a0 (m0row) stands above 3 sigma and the third's is not 0: an R2* from the two
+ * opposed-phase echoes, r = ln(a0 / a2) / (TE3 - TE1) clamped to 0 .. 0.5 /ms, the real-valued
+ * least squares for W and F with the decay e^(-r TE) (Yu et al., MRM 2008), then r corrected
+ * once for the fat spectrum's own change between the two echoes (the fitted model's magnitudes
+ * at TE1 and TE3) and the fit repeated. Single precision with our exp and ln, over the voxels
+ * gathered into a dense list, so the loop vectorises. */
+static void dixon_r2s_row(const acq_ctx *c, acq_rows *r, float *W, float *F, const float *m0row) {
+    const size_t nx = c->ss->dim[0];
+    const float thr = 3 * c->sigma;
+    const float *er = r->er, *ei = r->ei;
+    uint32_t *idx = r->idx;
+    size_t m = 0;
+    for (size_t i = 0; i < nx; i++)
+        if (m0row[i] > thr && mag(er[2 * nx + i], ei[2 * nx + i]) > 0) idx[m++] = (uint32_t)i;
+    if (!m) return;
+    float *x0r = r->dx, *x0i = x0r + nx, *x1r = x0i + nx, *x1i = x1r + nx, *x2r = x1i + nx,
+          *x2i = x2r + nx, *wo = x2i + nx, *fo = wo + nx;
+    for (size_t j = 0; j < m; j++) {
+        size_t i = idx[j];
+        x0r[j] = er[i], x0i[j] = ei[i];
+        x1r[j] = er[nx + i], x1i[j] = ei[nx + i];
+        x2r[j] = er[2 * nx + i], x2i[j] = ei[2 * nx + i];
+    }
+    dixon3 q;
+    q.te0 = (float)c->te[0], q.te1 = (float)c->te[1], q.te2 = (float)c->te[2];
+    q.cr0 = (float)c->fc[0][0], q.cr1 = (float)c->fc[1][0], q.cr2 = (float)c->fc[2][0];
+    q.ci0 = (float)c->fc[0][1], q.ci1 = (float)c->fc[1][1], q.ci2 = (float)c->fc[2][1];
+    q.c20 = q.cr0 * q.cr0 + q.ci0 * q.ci0, q.c21 = q.cr1 * q.cr1 + q.ci1 * q.ci1;
+    q.c22 = q.cr2 * q.cr2 + q.ci2 * q.ci2;
+    q.inv_dt = 1.0f / (q.te2 - q.te0);
+    dixon_r2s_fit(&q, x0r, x0i, x1r, x1i, x2r, x2i, wo, fo, m);
+    for (size_t j = 0; j < m; j++) W[idx[j]] = wo[j], F[idx[j]] = fo[j];
+}
+
 /* Row (j, k) from its noiseless signals in r->er, r->ei: noise, magnitudes, Dixon, ADC. */
 static void row_finish(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
     const sb_mri_session *ss = c->ss;
@@ -756,29 +823,7 @@ static void row_finish(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
             v2[i] = mag(er1[i], ei1[i]);
             v3[i] = mag(er0[i], ei0[i]);
         }
-        if (nch >= 3) { /* with a third echo: an R2* where the first echo stands above noise */
-            const float *er2 = er0 + 2 * nx, *ei2 = ei0 + 2 * nx;
-            for (size_t i = 0; i < nx; i++)
-                r->fix[i] = v3[i] > 3 * sigma && mag(er2[i], ei2[i]) > 0;
-            double dt = c->te[2] - c->te[0];
-            for (size_t i = 0; i < nx; i++) {
-                if (!r->fix[i]) continue;
-                float e[CH_MAX][2];
-                for (int ch = 0; ch < nch; ch++)
-                    e[ch][0] = er0[(size_t)ch * nx + i], e[ch][1] = ei0[(size_t)ch * nx + i];
-                double a0 = mag(e[0][0], e[0][1]), a2 = mag(e[2][0], e[2][1]), W, F;
-                double r2s = fmin(0.5, fmax(0, logf((float)(a0 / a2)) / dt));
-                dixon_solve((const double(*)[2])c->fc, c->te, nch, (const float(*)[2])e, r2s, &W,
-                            &F);
-                double m0 = mag((float)(W + F * c->fc[0][0]), (float)(F * c->fc[0][1])),
-                       m2 = mag((float)(W + F * c->fc[2][0]), (float)(F * c->fc[2][1]));
-                if (m0 > 0 && m2 > 0)
-                    r2s = fmin(0.5, fmax(0, logf((float)(a0 / a2 * m2 / m0)) / dt));
-                dixon_solve((const double(*)[2])c->fc, c->te, nch, (const float(*)[2])e, r2s, &W,
-                            &F);
-                v0[i] = (float)W, v1[i] = (float)F;
-            }
-        }
+        if (nch >= 3) dixon_r2s_row(c, r, v0, v1, v3);
         if (ss->swapped) { /* fat-water swap: W and F exchanged inside the ball */
             double dy = ((double)j - ss->swap_c[1]) * ss->vsp[1],
                    dz = ((double)k - ss->swap_c[2]) * ss->vsp[2],

@@ -5,6 +5,8 @@
 
 #include "sb_volume.h"
 
+#include <string.h>
+
 /* sum_k a_k exp(i 2 pi f_k TE) of the fat spectrum at field_t tesla: c[0] real, c[1] imaginary. */
 void mri_fat_phasor(const sb_mr_tissues *m, double field_t, double te_ms, double c[2]);
 
@@ -37,5 +39,65 @@ void mri_ghost_free(mri_ghost *g);
 
 /* The same map from one block's four Philox words to four normals, for tests. */
 void mri_uniform_to_normals(const uint32_t o[4], float z[4]);
+
+/* ---- single-precision elementary functions that vectorise (mri_noise.c, mri_acquire.c) -------
+ * Our own branch-free polynomials (Cephes, S. L. Moshier 1984-2000: logf, expf; about 1-2 ulp)
+ * so that row loops vectorise: glibc's scalar logf and expf cost more than the rest of such a
+ * loop. Plain IEEE single-precision operations (no contraction in ISO C mode), so the SIMD and
+ * scalar code give the same bits. */
+static inline float mri_bits_float(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+static inline uint32_t mri_float_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* ln x for a positive normal x: x = m 2^e, m in [sqrt(1/2), sqrt(2)), Cephes logf's polynomial
+ * in m - 1. */
+static inline float mri_lnf(float x) {
+    uint32_t b = mri_float_bits(x);
+    int e = (int)((b >> 23) & 0xffu) - 126; /* x = mf 2^e, mf in [0.5, 1) */
+    float mf = mri_bits_float((b & 0x007fffffu) | 0x3f000000u);
+    int lo = mf < 0.70710678f; /* SQRTHF */
+    e -= lo;
+    float m = (mf - 1.0f) + (float)lo * mf; /* lo: 2 mf - 1; exact either way */
+    float z = m * m;
+    float y = 7.0376836292e-2f;
+    y = y * m - 1.1514610310e-1f;
+    y = y * m + 1.1676998740e-1f;
+    y = y * m - 1.2420140846e-1f;
+    y = y * m + 1.4249322787e-1f;
+    y = y * m - 1.6668057665e-1f;
+    y = y * m + 2.0000714765e-1f;
+    y = y * m - 2.4999993993e-1f;
+    y = y * m + 3.3333331174e-1f;
+    y = y * m * z;
+    float fe = (float)e;
+    y += -2.12194440e-4f * fe;
+    y += -0.5f * z;
+    return m + y + 0.693359375f * fe;
+}
+
+/* e^x for x <= 0 (below -80: e^-80): x = n ln 2 + g, |g| <= ln 2 / 2, Cephes expf's
+ * polynomial in g, times 2^n built from its bits. */
+static inline float mri_exp_neg(float x) {
+    x = x < -80.0f ? -80.0f : x;
+    int n = (int)(x * 1.44269504088896341f - 0.5f); /* truncation: ceil, so x / ln 2 rounded */
+    float fn = (float)n;
+    float g = (x - fn * 0.693359375f) + fn * 2.12194440e-4f;
+    float z = g * g;
+    float y = 1.9875691500e-4f;
+    y = y * g + 1.3981999507e-3f;
+    y = y * g + 8.3334519073e-3f;
+    y = y * g + 4.1665795894e-2f;
+    y = y * g + 1.6666665459e-1f;
+    y = y * g + 5.0000001201e-1f;
+    y = y * z + g + 1.0f;
+    return y * mri_bits_float((uint32_t)(n + 127) << 23);
+}
 
 #endif

@@ -18,49 +18,11 @@
  */
 #include "mri_internal.h"
 
-#include <string.h>
-
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u
 #define PHILOX_W0 0x9E3779B9u
 #define PHILOX_W1 0xBB67AE85u
 #define LANES 64
-
-static inline float bits_float(uint32_t u) {
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-static inline uint32_t float_bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-/* ln x for x in (0, 1]: x = m 2^e, m in [sqrt(1/2), sqrt(2)), Cephes logf's polynomial in m - 1. */
-static inline float ln_unit(float x) {
-    uint32_t b = float_bits(x);
-    int e = (int)((b >> 23) & 0xffu) - 126; /* x = mf 2^e, mf in [0.5, 1) */
-    float mf = bits_float((b & 0x007fffffu) | 0x3f000000u);
-    int lo = mf < 0.70710678f; /* SQRTHF */
-    e -= lo;
-    float m = (mf - 1.0f) + (float)lo * mf; /* lo: 2 mf - 1; exact either way */
-    float z = m * m;
-    float y = 7.0376836292e-2f;
-    y = y * m - 1.1514610310e-1f;
-    y = y * m + 1.1676998740e-1f;
-    y = y * m - 1.2420140846e-1f;
-    y = y * m + 1.4249322787e-1f;
-    y = y * m - 1.6668057665e-1f;
-    y = y * m + 2.0000714765e-1f;
-    y = y * m - 2.4999993993e-1f;
-    y = y * m + 3.3333331174e-1f;
-    y = y * m * z;
-    float fe = (float)e;
-    y += -2.12194440e-4f * fe;
-    y += -0.5f * z;
-    return m + y + 0.693359375f * fe;
-}
 
 /* cos and sin of 2 pi u for u in [0, 1): quadrant q = round(4 u), x = 2 pi (u - q/4) in
  * [-pi/4, pi/4] (the subtraction is exact), Cephes minimax polynomials for sin and cos. */
@@ -73,17 +35,17 @@ static inline void cis_turn(float u, float *c, float *s) {
         ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z -
         0.5f * z + 1.0f;
     /* quadrant by bit operations (no speculated float arms, so the loop vectorises) */
-    uint32_t odd = 0u - (uint32_t)(q & 1), bs = float_bits(sn), bc = float_bits(cs);
+    uint32_t odd = 0u - (uint32_t)(q & 1), bs = mri_float_bits(sn), bc = mri_float_bits(cs);
     uint32_t neg_c = (uint32_t)((q + 1) & 2) << 30, neg_s = (uint32_t)(q & 2) << 30;
-    *c = bits_float(((bs & odd) | (bc & ~odd)) ^ neg_c);
-    *s = bits_float(((bc & odd) | (bs & ~odd)) ^ neg_s);
+    *c = mri_bits_float(((bs & odd) | (bc & ~odd)) ^ neg_c);
+    *s = mri_bits_float(((bc & odd) | (bs & ~odd)) ^ neg_s);
 }
 
 /* Box–Muller on two Philox words. */
 static inline void pair(uint32_t a, uint32_t b, float *z0, float *z1) {
     float u1 = ((float)(int32_t)(a >> 8) + 0.5f) * 5.9604645e-8f;
     float u2 = (float)(int32_t)(b >> 8) * 5.9604645e-8f;
-    float rad = __builtin_sqrtf(-2.0f * ln_unit(u1)), cs, sn;
+    float rad = __builtin_sqrtf(-2.0f * mri_lnf(u1)), cs, sn;
     cis_turn(u2, &cs, &sn);
     *z0 = rad * cs;
     *z1 = rad * sn;
