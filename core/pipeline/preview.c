@@ -79,6 +79,20 @@ typedef struct {
     size_t x0, y0;      /* place in the picture */
 } panel;
 
+/* DIR/STEM.nii.gz, or DIR/STEM.nii when only that one exists (generate --compress none);
+ * when neither does, the .nii.gz name (the reader's error names it). */
+static sb_status image_in_dir(const char *dir, const char *stem, char *out, size_t n,
+                              sb_error *err) {
+    char name[256], alt[4096];
+    snprintf(name, sizeof name, "%.200s.nii.gz", stem);
+    sb_status s = sb_path_join(out, n, dir, name, err);
+    if (s || sb_path_exists(out)) return s;
+    snprintf(name, sizeof name, "%.200s.nii", stem);
+    if (!sb_path_join(alt, sizeof alt, dir, name, NULL) && sb_path_exists(alt))
+        snprintf(out, n, "%s", alt);
+    return SB_OK;
+}
+
 sb_status sb_pipeline_preview(const sb_preview_opts *opts, const sb_ctx *ctx, sb_error *err) {
     struct stat st;
     int is_dir = stat(opts->input, &st) == 0 && S_ISDIR(st.st_mode);
@@ -86,15 +100,10 @@ sb_status sb_pipeline_preview(const sb_preview_opts *opts, const sb_ctx *ctx, sb
     const char *contrast = opts->contrast ? opts->contrast : "T1w";
     sb_status s;
     if (is_dir) {
-        char name[256];
-        snprintf(name, sizeof name, "%s.nii.gz", contrast);
-        if ((s = sb_path_join(img_path, sizeof img_path, opts->input, name, err)) ||
-            (s = sb_path_join(lab_path, sizeof lab_path, opts->input, "labels.nii.gz", err)))
-            return s;
-        if (opts->overlay_map) { /* another label map of the directory, its own colour table */
-            snprintf(name, sizeof name, "%.200s.nii.gz", opts->overlay_map);
-            if ((s = sb_path_join(lab_path, sizeof lab_path, opts->input, name, err))) return s;
-        }
+        if ((s = image_in_dir(opts->input, contrast, img_path, sizeof img_path, err)) ||
+            (s = image_in_dir(opts->input, opts->overlay_map ? opts->overlay_map : "labels",
+                              lab_path, sizeof lab_path, err)))
+            return s; /* overlay_map: another label map of the directory, its own colours */
     } else {
         snprintf(img_path, sizeof img_path, "%s", opts->input);
         snprintf(lab_path, sizeof lab_path, "%s", opts->input);

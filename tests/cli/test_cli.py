@@ -781,6 +781,10 @@ def test_mri_acquisition_options():
     names = sorted(os.listdir(a))
     assert "dixon_water.nii" in names and "dixon_water.nii.gz" not in names, names
     assert "labels.nii.gz" in names, names  # what the other commands read
+    # preview DIR finds the uncompressed images (DIR/NAME.nii when there is no .nii.gz)
+    png = os.path.join(d, "water.png")
+    run("preview", a, "--out", png, "--contrast", "dixon_water", "--overlay", expect=OK)
+    assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     # the swap: inside the ball water and fat change places (same grid, same noise streams)
     b = generate("acq_noswap", "--protocol", "ukbiobank-dixon", "--ghosting", 0.05, voxel=8)
     wa = nib.load(os.path.join(a, "dixon_water.nii"))
