@@ -298,14 +298,22 @@ static sb_status commit_file(sb_nifti_writer **w, outputs *outs, const char *pat
     return s;
 }
 
+/* The images are made and written in parts of about PART_VOXELS voxels (whole planes). */
+#define PART_VOXELS 8e6
+static double part_planes_of(const size_t dim[3]) {
+    return fmax(1, floor(PART_VOXELS / ((double)dim[0] * (double)dim[1])));
+}
+
 /* Planes per slab: all of them when the whole grid fits the memory budget, fewer otherwise
  * when a budget is given (--max-memory-gb; without it a grid larger than the memory available
  * is refused, so that a slip of --voxel does not start a terabyte job). Per voxel of a slab: the
- * maps (labels 2 bytes, tissue, partial-volume tissue and fraction 1 each) and every image of the
- * protocol (2 or 4 bytes); for the whole grid: the label map kept for meshes (2 bytes), k-space
- * truncation's complex images (8 bytes a channel); fixed: each file's write buffers (~17 MiB a
- * thread, at most ~2.1 x the file) and 128 MiB for the rest (anatomy, bias field, code; measured
- * peak of a 4 mm subject in slabs: 115 MB). */
+ * maps (labels 2 bytes, tissue, partial-volume tissue and fraction 1 each); the images (2 or 4
+ * bytes each) are made in parts of PART_VOXELS, one acquisition's images at a time, so they
+ * take the largest acquisition's bytes per voxel times a part (or the slab, when smaller; with
+ * k-space truncation the whole images); for the whole grid: the label map kept for meshes (2
+ * bytes), k-space truncation's complex images (8 bytes a channel); fixed: each file's write
+ * buffers (~17 MiB a thread, at most ~2.1 x the file) and 128 MiB for the rest (anatomy, bias
+ * field, code; measured peak of a 4 mm subject in slabs: 115 MB). */
 static sb_status plan_slabs(const sb_generate_opts *opts, const sb_protocol *proto,
                             const size_t dim[3], int threads, size_t *slab, sb_error *err) {
     const double MiB = 1048576.0;
@@ -313,14 +321,16 @@ static sb_status plan_slabs(const sb_generate_opts *opts, const sb_protocol *pro
     /* lesion maps: 3 bytes per slab voxel; with meshes the whole instance map, 2 */
     double per_vox = opts->lesions ? 8 : 5, whole = opts->mesh ? (opts->lesions ? 4 : 2) : 0;
     double fixed = 128 * MiB + fmin(threads * 17 * MiB, 2.1 * 2 * nvox); /* + labels file */
+    double img_vox = 0, img_all = 0; /* image bytes per voxel: one acquisition's most, all */
     int kspace = 0;
     for (size_t i = 0; i < proto->count; i++) {
         char names[SB_MRI_OUT_MAX][40];
         size_t n = sb_mri_outputs(&proto->acq[i], names);
-        double es = opts->float_out ? 4 : 2;
+        double es = opts->float_out ? 4 : 2, acq = 0;
         for (size_t k = 0; k < n; k++)
             if (proto->want[i] & (1u << k))
-                per_vox += es, fixed += fmin(threads * 17 * MiB, 2.1 * es * nvox);
+                acq += es, fixed += fmin(threads * 17 * MiB, 2.1 * es * nvox);
+        img_vox = fmax(img_vox, acq), img_all += acq;
         int nch = proto->acq[i].seq.kind == SB_SEQ_DIXON ? proto->acq[i].seq.necho
                   : proto->acq[i].seq.kind == SB_SEQ_DWI ? proto->acq[i].seq.nb
                                                          : 1;
@@ -331,8 +341,16 @@ static sb_status plan_slabs(const sb_generate_opts *opts, const sb_protocol *pro
     double budget = opts->max_memory_gb > 0 ? opts->max_memory_gb * 1073741824.0
                                             : (double)sb_memory_available();
     double room = budget - fixed - whole * nvox;
-    /* a slab is made with SB_SLAB_MARGIN planes of margin on each side */
-    double planes = room > 0 ? floor(room / (per_vox * plane)) - 2 * SB_SLAB_MARGIN : 0;
+    /* a slab is made with SB_SLAB_MARGIN planes of margin on each side; its images are made in
+     * parts of part_planes (slabs no thicker: images as large as the slab) */
+    double part_planes = part_planes_of(dim);
+    double planes = room > 0 ? floor(room / ((per_vox + (kspace ? img_all : img_vox)) * plane)) -
+                                   2 * SB_SLAB_MARGIN
+                             : 0;
+    double thick =
+        floor((room - img_vox * part_planes * plane) / (per_vox * plane)) - 2 * SB_SLAB_MARGIN;
+    if (!kspace && thick >= part_planes && thick > planes) planes = thick;
+    if (kspace) per_vox += img_all; /* for the messages below */
     if (kspace && planes < (double)dim[2])
         return sb_error_set(err, SB_ERR_MEMORY,
                             "k-space truncation needs the whole %zux%zux%zu grid in memory: "
@@ -554,7 +572,7 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
         t0 = now_s();
         /* the images in parts of ~8 M voxels, each written as soon as it is made: the same
          * bytes (sb_mri_acquire_slab), a fraction of the memory and of its page faults */
-        size_t part = kspace_any(&proto) ? k1 - k0 : (size_t)fmax(1, 8e6 / (dim[0] * dim[1]));
+        size_t part = kspace_any(&proto) ? k1 - k0 : (size_t)part_planes_of(dim);
         for (size_t m0 = k0, m1; m0 < k1 && !s; m0 = m1) {
             m1 = m0 + part < k1 ? m0 + part : k1;
             sb_volume vt = planes_view(maps.tissues, m0 - k0, m1 - m0),
