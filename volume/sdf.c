@@ -279,7 +279,7 @@ int sdf_resolve(sdf_tree *t, const double *params, const sdf_tree *shapes) {
 int sdf_ctx_init(sdf_ctx *c, const sdf_tree *shapes, int n) {
     c->shapes = shapes;
     c->n = n;
-    c->memo = malloc((size_t)(n ? n : 1) * 4 * sizeof *c->memo);
+    c->memo = malloc((size_t)(n ? n : 1) * 5 * sizeof *c->memo);
     c->have = calloc((size_t)(n ? n : 1), 1);
     if (!c->memo || !c->have) {
         sdf_ctx_free(c);
@@ -295,14 +295,19 @@ void sdf_ctx_free(sdf_ctx *c) {
     c->have = NULL;
 }
 
-double sdf_eval_shape(sdf_ctx *c, int k, const double p[3]) {
-    double *m = c->memo + 4 * k;
-    if (c->have[k] && m[0] == p[0] && m[1] == p[1] && m[2] == p[2]) return m[3];
-    double d = sdf_eval(&c->shapes[k], c->shapes[k].root, p, c);
-    m = c->memo + 4 * k; /* (unchanged: the memo never moves) */
-    m[0] = p[0], m[1] = p[1], m[2] = p[2], m[3] = d;
+double sdf_eval_shape_below(sdf_ctx *c, int k, const double p[3], double below) {
+    double *m = c->memo + 5 * k;
+    /* a value found under the limit m[4] answers any limit up to it */
+    if (c->have[k] && m[0] == p[0] && m[1] == p[1] && m[2] == p[2] && below <= m[4]) return m[3];
+    double d = sdf_eval_below(&c->shapes[k], c->shapes[k].root, p, c, below);
+    m = c->memo + 5 * k; /* (unchanged: the memo never moves) */
+    m[0] = p[0], m[1] = p[1], m[2] = p[2], m[3] = d, m[4] = below;
     c->have[k] = 1;
     return d;
+}
+
+double sdf_eval_shape(sdf_ctx *c, int k, const double p[3]) {
+    return sdf_eval_shape_below(c, k, p, HUGE_VAL);
 }
 
 /* ---- evaluation ---------------------------------------------------------------------------- */
@@ -349,7 +354,24 @@ static double seg_dist(const double *a, const double *b, const double p[3]) {
            (a[3] + t * (b[3] - a[3]));
 }
 
+/* The limit for a child whose value v gives this node's v - off: with a margin for the
+ * rounding of both subtractions, so that a child's value at or above it gives a value above
+ * `below`. */
+static double limit_plus(double below, double off) {
+    return below + off + 1e-9 * (fabs(below) + fabs(off) + 1.0);
+}
+
 double sdf_eval(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx) {
+    return sdf_eval_below(t, idx, p, cx, HUGE_VAL);
+}
+
+/* Each case returns the node's exact value when it is below `below` (see sdf.h): a composite
+ * passes the limit to the children whose values reach its own unchanged (intersections,
+ * shells, offsets, the first operand of a difference, references, mirrors, one-child unions)
+ * and stops once its value is known to be at or above the limit; unions of several children
+ * and the cut-away operands of differences are evaluated exactly (their culling and blending
+ * need the exact values). */
+double sdf_eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx, double below) {
     const sdf_node *nd = &t->nodes[idx];
     const double *v = nd->v;
     double q[3];
@@ -425,6 +447,7 @@ double sdf_eval(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx) {
     case SDF_SMOOTH_UNION: {
         /* the child whose box is nearest first, then the others unless their box is too far
          * to change the (smooth) minimum (squared box distances, each computed once) */
+        if (nd->count == 1) return sdf_eval_below(t, nd->first, p, cx, below);
         double k = nd->kind == SDF_SMOOTH_UNION ? mx(v[0], 1e-9) : 0.0, best = 1e300;
         double bd2[64];
         const int nb = nd->count < 64 ? nd->count : 64;
@@ -452,12 +475,13 @@ double sdf_eval(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx) {
     }
     case SDF_INTERSECT: {
         double d = -1e30;
-        for (int c = 0; c < nd->count; c++) d = mx(d, sdf_eval(t, nd->first + c, p, cx));
+        for (int c = 0; c < nd->count && d < below; c++)
+            d = mx(d, sdf_eval_below(t, nd->first + c, p, cx, below));
         return d;
     }
     case SDF_DIFFERENCE: {
-        double d = sdf_eval(t, nd->first, p, cx);
-        for (int c = 1; c < nd->count; c++) {
+        double d = sdf_eval_below(t, nd->first, p, cx, below);
+        for (int c = 1; c < nd->count && d < below; c++) {
             const sdf_node *ch = &t->nodes[nd->first + c];
             double bd2 = box_dist2(ch, p);
             if (bd2 > 0 && (d >= 0 || bd2 >= d * d)) continue; /* -d_child <= -bd <= d */
@@ -466,20 +490,20 @@ double sdf_eval(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx) {
         return d;
     }
     case SDF_SHELL: {
-        double d = sdf_eval(t, nd->first, p, cx);
-        return mx(d, -d - v[0]);
+        double d = sdf_eval_below(t, nd->first, p, cx, below);
+        return d < below ? mx(d, -d - v[0]) : d;
     }
     case SDF_OFFSET:
-        return sdf_eval(t, nd->first, p, cx) - v[0];
+        return sdf_eval_below(t, nd->first, p, cx, limit_plus(below, v[0])) - v[0];
     case SDF_REF:
         if (nd->nnum == 3) {
             double q3[3] = {p[0] + v[0], p[1] + v[1], p[2] + v[2]};
-            return sdf_eval_shape(cx, nd->first, q3);
+            return sdf_eval_shape_below(cx, nd->first, q3, below);
         }
-        return sdf_eval_shape(cx, nd->first, p);
+        return sdf_eval_shape_below(cx, nd->first, p, below);
     case SDF_MIRROR_X: {
         double m[3] = {-p[0], p[1], p[2]};
-        return sdf_eval(t, nd->first, m, cx);
+        return sdf_eval_below(t, nd->first, m, cx, below);
     }
     }
     return 1e30;

@@ -64,7 +64,7 @@ typedef struct sdf_tree {
 typedef struct sdf_ctx {
     const sdf_tree *shapes;
     int n;
-    double *memo; /* 4 doubles per shape: x, y, z, value */
+    double *memo; /* 5 doubles per shape: x, y, z, value, the limit it was found with */
     unsigned char *have;
 } sdf_ctx;
 
@@ -73,6 +73,9 @@ int sdf_ctx_init(sdf_ctx *c, const sdf_tree *shapes, int n);
 void sdf_ctx_free(sdf_ctx *c);
 /* Signed distance of p to named shape k, memoised. */
 double sdf_eval_shape(sdf_ctx *c, int k, const double p[3]);
+/* The same with a limit (see sdf_eval_below); a memoised value answers the same or a lower
+ * limit. */
+double sdf_eval_shape_below(sdf_ctx *c, int k, const double p[3], double below);
 
 /* Resolves numbers with the subject's parameters, samples tubes, computes bounding boxes
  * (references take their boxes from `shapes`, which must be resolved already).
@@ -80,6 +83,12 @@ double sdf_eval_shape(sdf_ctx *c, int k, const double p[3]);
 int sdf_resolve(sdf_tree *t, const double *params, const sdf_tree *shapes);
 /* Signed distance (mm; negative inside) of point p to node i of tree t. */
 double sdf_eval(const sdf_tree *t, int i, const double p[3], sdf_ctx *c);
+/* sdf_eval for a caller that needs the value only where it is below `below` (a voxel's label
+ * needs d < 0; culling, d up to a margin): the same value, bit for bit, when it is below
+ * `below`; otherwise some value >= below, found without evaluating what cannot bring it under
+ * the limit (an intersection stops at its first operand at or above it; a difference whose
+ * first operand is at or above it skips the parts cut away). HUGE_VAL gives sdf_eval. */
+double sdf_eval_below(const sdf_tree *t, int i, const double p[3], sdf_ctx *c, double below);
 void sdf_tree_free(sdf_tree *t);
 /* Appends a node; returns its index or -1. */
 int sdf_tree_add(sdf_tree *t, sdf_kind kind);
