@@ -700,7 +700,7 @@ static sb_status finish(sb_anatomy *a, sb_error *err) {
             for (double y = r->lo[1] + h / 2; y < r->hi[1]; y += h)
                 for (double x = r->lo[0] + h / 2; x < r->hi[0]; x += h) {
                     double p[3] = {x, y, z};
-                    n += sdf_eval(&s->tree, s->tree.root, p, &cx) < 0;
+                    n += sdf_eval_below(&s->tree, s->tree.root, p, &cx, 0.0) < 0;
                 }
         s->ref_volume_ml = n * h * h * h / 1000.0;
         if (!(s->ref_volume_ml > 0)) {

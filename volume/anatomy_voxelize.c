@@ -526,18 +526,29 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
     return SB_OK;
 }
 
-/* Signed distance (subject mm) of subject point q to scene structure ss. */
-static double struct_dist(const scene *sc, const scene_struct *ss, const double q[3], sdf_ctx *cx) {
+/* A limit in subject mm as a limit of reference distances that are multiplied by `scale`: a
+ * reference value at or above it gives a subject value at or above `below`. */
+static double ref_limit(double below, double scale) {
+    return below / scale + 1e-9 * (fabs(below / scale) + 1.0);
+}
+
+/* Signed distance (subject mm) of subject point q to scene structure ss when it is below
+ * `below`, else some value >= below (see sdf_eval_below; HUGE_VAL: always the distance). */
+static double struct_dist(const scene *sc, const scene_struct *ss, const double q[3], sdf_ctx *cx,
+                          double below) {
     double p[3],
         g[3] = {sc->g[0] * lateral_m(sc, 0, q[2]), sc->g[1] * lateral_m(sc, 1, q[2]), sc->g[2]};
     for (int k = 0; k < 3; k++)
         p[k] = ss->center_ref[k] + ((q[k] - ss->shift[k]) / g[k] - ss->center_ref[k]) / ss->f;
     if (ss->src->mirrored) p[0] = -p[0];
     for (int k = 0; k < 3; k++) p[k] -= ss->anchor_ref[k];
-    double d = sdf_eval(&ss->tree, ss->tree.root, p, cx) * ss->dscale;
-    if (ss->src->within >= 0) {
+    /* the limits in reference mm, with a margin for the rounding of the products */
+    double d =
+        sdf_eval_below(&ss->tree, ss->tree.root, p, cx, ref_limit(below, ss->dscale)) * ss->dscale;
+    if (ss->src->within >= 0 && d < below) {
         double r[3] = {q[0] / g[0], q[1] / g[1], q[2] / g[2]};
-        d = fmax(d, sdf_eval_shape(cx, ss->src->within, r) * sc->gmin);
+        d = fmax(d, sdf_eval_shape_below(cx, ss->src->within, r, ref_limit(below, sc->gmin)) *
+                        sc->gmin);
     }
     return d;
 }
@@ -624,7 +635,8 @@ static void fill_voxel(const voxel_job *job, size_t n, const double c[3], const 
         if (ss->lo[0] > c[0] + hw || ss->hi[0] < c[0] - hw || ss->lo[1] > c[1] + hw ||
             ss->hi[1] < c[1] - hw || ss->lo[2] > c[2] + hw || ss->hi[2] < c[2] - hw)
             continue;
-        double d = struct_dist(sc, ss, c, job->cx);
+        /* the label needs d < 0; partial volume the coverage, 0 from d >= w / 2 */
+        double d = struct_dist(sc, ss, c, job->cx, job->P ? hw : 0.0);
         const double depth = ss->src->core_depth_mm;
         if (!found && d < 0 && !(cand[m] & PV_ONLY)) {
             found = 1;
@@ -692,7 +704,8 @@ static void fill_block(const voxel_job *job, size_t i0, size_t j0, size_t k0, si
         if (ss->lo[0] > c[0] + hb || ss->hi[0] < c[0] - hb || ss->lo[1] > c[1] + hb ||
             ss->hi[1] < c[1] - hb || ss->lo[2] > c[2] + hb || ss->hi[2] < c[2] - hb)
             continue;
-        double d = struct_dist(sc, ss, c, job->cx);
+        /* beyond safe_pv it is dropped, whatever its distance */
+        double d = struct_dist(sc, ss, c, job->cx, safe_pv);
         int pv_only = (cand[m] & PV_ONLY) || full || d > safe;
         if (d > safe_pv || (pv_only && !job->P)) continue;
         next[n++] = cand[m] | (pv_only ? PV_ONLY : 0);
