@@ -3,12 +3,13 @@
  * fractions, 0.5 mm within 8 GiB slab by slab).
  *
  * usage: voxelize_bench [--voxel MM] [--threads T] [--seed S] [--sex female|male]
- *                       [--maps labels|all] [--slab PLANES] [--repeat N]
+ *                       [--maps labels|all] [--slab PLANES] [--repeat N] [--hash-all]
  *   --maps labels   the label map only; all: labels, tissues and partial volume (default)
  *   --slab PLANES   slab by slab, PLANES z planes at a time, each slab dropped once counted
+ *   --hash-all      also hash the tissue and partial-volume maps
  * Prints the grid, the voxelizing time (best of the repeats; the scene build included), the
- * bytes of the maps, the process's peak resident memory, and an FNV-1a hash of the label map
- * (the same whole or in slabs). */
+ * bytes of the maps, the process's peak resident memory, and an FNV-1a hash of the label map (the
+ * same whole or in slabs) and, with --hash-all, of all the maps made one after the other. */
 #include "sb_core.h"
 #include "sb_volume.h"
 
@@ -38,9 +39,17 @@ static size_t maps_bytes(const sb_anatomy_maps *m) {
     return b;
 }
 
+/* The maps made, one after the other (labels, tissues, partial-volume tissue and fraction). */
+static uint64_t maps_hash(uint64_t h, const sb_anatomy_maps *m) {
+    const sb_volume *v[4] = {m->labels, m->tissues, m->pv_tissue, m->pv_frac};
+    for (int i = 0; i < 4; i++)
+        if (v[i]) h = fnv(h, v[i]->data, sb_volume_nvox(v[i]) * sb_dtype_size(v[i]->dtype));
+    return h;
+}
+
 int main(int argc, char **argv) {
     double voxel = 2.0;
-    int threads = 2, repeat = 1;
+    int threads = 2, repeat = 1, all = 0;
     size_t slab = 0;
     uint64_t seed = 1;
     sb_sex sex = SB_SEX_MALE;
@@ -54,6 +63,8 @@ int main(int argc, char **argv) {
             seed = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
             repeat = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--hash-all"))
+            all = 1;
         else if (!strcmp(argv[i], "--slab") && i + 1 < argc)
             slab = (size_t)atol(argv[++i]);
         else if (!strcmp(argv[i], "--sex") && i + 1 < argc) {
@@ -65,7 +76,7 @@ int main(int argc, char **argv) {
         } else {
             fprintf(stderr, "usage: voxelize_bench [--voxel MM] [--threads T] [--seed S] "
                             "[--sex female|male] [--maps labels|all] [--slab PLANES] "
-                            "[--repeat N]\n");
+                            "[--repeat N] [--hash-all]\n");
             return 2;
         }
     }
@@ -80,10 +91,10 @@ int main(int argc, char **argv) {
     sb_ctx ctx = {.threads = threads};
     double best = 1e30;
     size_t bytes = 0, dim[3] = {0, 0, 0};
-    uint64_t hash = 0;
+    uint64_t hash = 0, hash_all = 0;
     for (int rep = 0; rep < repeat; rep++) {
         double t0 = now_s();
-        hash = 1469598103934665603ull;
+        hash = hash_all = 1469598103934665603ull;
         bytes = 0;
         sb_status st;
         if (!slab) {
@@ -91,6 +102,7 @@ int main(int argc, char **argv) {
             if ((st = sb_anatomy_voxelize_maps(a, &subj, voxel, want, &ctx, &m, &err))) break;
             memcpy(dim, m.labels->dim, sizeof dim);
             hash = fnv(hash, m.labels->data, sb_volume_nvox(m.labels) * 2);
+            if (all) hash_all = maps_hash(hash_all, &m);
             bytes = maps_bytes(&m);
             sb_anatomy_maps_free(&m);
         } else {
@@ -104,6 +116,7 @@ int main(int argc, char **argv) {
                 if ((st = sb_voxelizer_slab(vz, k, k1, want | SB_MAP_LABELS, &ctx, &m, &err)))
                     break;
                 hash = fnv(hash, m.labels->data, sb_volume_nvox(m.labels) * 2);
+                if (all) hash_all = maps_hash(hash_all, &m);
                 if (maps_bytes(&m) > bytes) bytes = maps_bytes(&m);
                 sb_anatomy_maps_free(&m);
             }
@@ -128,6 +141,7 @@ int main(int argc, char **argv) {
            (double)bytes / 1048576.0, slab ? " (largest slab)" : "", (double)ru.ru_maxrss / 1024.0,
            (double)ru.ru_maxrss * 1024.0 / (double)bytes);
     printf("label map hash: %016llx\n", (unsigned long long)hash);
+    if (all) printf("all maps hash: %016llx\n", (unsigned long long)hash_all);
     sb_anatomy_free(a);
     return 0;
 }
