@@ -56,6 +56,7 @@ typedef struct {
     int several;          /* "connected": false — may consist of several pieces */
     uint32_t draw_key;    /* keys its random size and shift: the label id, or its size group's */
     char size_group[48];  /* "" if none */
+    int volume_clipped;   /* volume_ml is the volume inside `within` (solved per subject) */
 } anat_structure;
 
 struct sb_anatomy {

@@ -487,6 +487,13 @@ static sb_status parse_structure(ctx_t *c, sb_anatomy *a, const cJSON *j, const 
         for (const char *q = x->valuestring; *q; q++) h = (h ^ (uint8_t)*q) * 16777619u;
         s.draw_key = 0x80000000u | h;
     }
+    if ((x = cJSON_GetObjectItemCaseSensitive(j, "volume_clipped"))) {
+        if (!cJSON_IsBool(x) || s.volume_ml[0] <= 0 || s.within < 0) {
+            sdf_tree_free(&s.tree);
+            return bad(c, sub, "volume_clipped must be true or false, with volume_ml and within");
+        }
+        s.volume_clipped = cJSON_IsTrue(x);
+    }
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "connected"))) {
         if (!cJSON_IsBool(x)) {
             sdf_tree_free(&s.tree);

@@ -154,7 +154,7 @@ LOBES = {
 }
 
 # ---- size model ------------------------------------------------------------------------------
-# Heart parts share one factor, lobes share one factor: each part gets volume_ml = (its own
+# Heart parts share one factor, lobes share one factor: each heart part gets volume_ml = (its own
 # reference shape volume) x K with K = ICRP / (labelled total of the reference geometry), so
 # f = cbrt(K (H/Href)^3 / g^3) is common and the parts stay fitted. REF and *_LABELLED were
 # measured with the engine (2 mm, male 175 cm BMI 22 (g = 1), no size model).
@@ -164,8 +164,7 @@ REF = {"heart_myocardium": 613.0, "heart_atrium_left": 47.1, "heart_atrium_right
        "lung_lower_lobe_right": 4015.2, "lung_upper_lobe_left": 1399.6,
        "lung_lower_lobe_left": 4142.1}
 HEART_LABELLED = 305.6 + 42.5 + 71.8 + 101.7 + 78.4
-LUNG_LABELLED = 677.4 + 286.3 + 1171.3 + 814.7 + 1266.9
-LUNG_CLIP = float(os.environ.get("TH_LUNG_CLIP", "0.75"))
+LUNG_K = [float(os.environ.get("TH_LUNG_K", "1.26")), float(os.environ.get("TH_LUNG_KW", "1.35"))]
 MODE = os.environ.get("TH_MODE", "")   # "refs": measure shapes; "nosize": measure labels
 
 
@@ -174,14 +173,21 @@ def size(name, icrp):
         return {"volume_ml": [1000, 1000], "scales_with": "none", "cv": 0.0}
     if MODE == "nosize" or not HEART_LABELLED:
         return {}
-    # lungs are clipped by the cavity, so their labelled volume falls slower than f^3:
-    # LUNG_CLIP (calibrated with the engine, 3 mm, several subjects) corrects the target
-    tot = HEART_LABELLED if name.startswith("heart") else LUNG_LABELLED / LUNG_CLIP
     # one random size factor per organ (size_group): parts stay fitted; CV after ICRP-like
     # spreads (heart mass ~12 %, lung volumes ~12 %)
-    return {"volume_ml": [round(REF[name] * icrp[0] / tot, 2), round(REF[name] * icrp[1] / tot, 2)],
-            "scales_with": "height", "cv": 0.10,
-            "size_group": "heart" if name.startswith("heart") else "lungs"}
+    d = {"scales_with": "height", "cv": 0.10,
+         "size_group": "heart" if name.startswith("heart") else "lungs"}
+    if name.startswith("heart"):
+        k = [REF[name] / HEART_LABELLED] * 2
+    else:
+        # the lungs fill the thoracic cavity: volume_ml is their volume inside it
+        # ("volume_clipped", solved per subject by the engine), of which the mediastinum
+        # (heart, vessels, airways, which win over the lungs) takes a share: LUNG_K = inside
+        # the cavity / labelled, measured with the engine (4 mm, 2 + 2 subjects, lungs made
+        # to win everything: 1.19-1.29)
+        k = [REF[name] / sum(REF[n] for n in LOBES) * LUNG_K[i] for i in range(2)]
+        d["volume_clipped"] = True
+    return {"volume_ml": [round(k[0] * icrp[0], 2), round(k[1] * icrp[1], 2)], **d}
 
 
 HEART_ICRP = [840 / 1.055, 620 / 1.055]   # §5 heart with blood, mL
