@@ -656,7 +656,7 @@ static double struct_dist(const scene *sc, const scene_struct *ss, const double 
     /* the limits in reference mm, with a margin for the rounding of the products */
     double d =
         sdf_eval_below(&ss->tree, ss->tree.root, p, cx, ref_limit(below, ss->dscale)) * ss->dscale;
-    if (ss->src->within >= 0 && d < below) {
+    if (ss->src->within >= 0 && !(d >= below)) { /* (NaN: fmax takes the other) */
         double r[3] = {q[0] / g[0], q[1] / g[1], q[2] / g[2]};
         d = fmax(d, sdf_eval_shape_below(cx, ss->src->within, r, ref_limit(below, sc->gmin)) *
                         sc->gmin);

@@ -475,13 +475,13 @@ double sdf_eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx
     }
     case SDF_INTERSECT: {
         double d = -1e30;
-        for (int c = 0; c < nd->count && d < below; c++)
+        for (int c = 0; c < nd->count && !(d >= below); c++) /* (NaN: on, as sdf_eval) */
             d = mx(d, sdf_eval_below(t, nd->first + c, p, cx, below));
         return d;
     }
     case SDF_DIFFERENCE: {
         double d = sdf_eval_below(t, nd->first, p, cx, below);
-        for (int c = 1; c < nd->count && d < below; c++) {
+        for (int c = 1; c < nd->count && !(d >= below); c++) {
             const sdf_node *ch = &t->nodes[nd->first + c];
             double bd2 = box_dist2(ch, p);
             if (bd2 > 0 && (d >= 0 || bd2 >= d * d)) continue; /* -d_child <= -bd <= d */
@@ -491,7 +491,7 @@ double sdf_eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx
     }
     case SDF_SHELL: {
         double d = sdf_eval_below(t, nd->first, p, cx, below);
-        return d < below ? mx(d, -d - v[0]) : d;
+        return d >= below ? d : mx(d, -d - v[0]);
     }
     case SDF_OFFSET:
         return sdf_eval_below(t, nd->first, p, cx, limit_plus(below, v[0])) - v[0];
