@@ -23,9 +23,9 @@
  * level 6 444 MB/s ratio 151, zlib 6 305 MB/s 179: as fast as level 1, a third smaller).
  * Intensity images: deflate_image (deflate_lines.c), Huffman coding without a match search:
  * their noise leaves LZ77 little to find. On the six int16 images of seed 1 at 2 mm (T1w, T2w,
- * Dixon water, fat, in, opp; one thread, same run) libdeflate level 1 made them 1.96-2.21x
- * smaller at ~210 MB/s, deflate_image 1.81-2.16x at ~650 MB/s: files 2-8 % larger (6.3 % in
- * all), compressed three times faster.
+ * Dixon water, fat, in, opp) libdeflate level 1 made them 1.96-2.21x smaller, deflate_image
+ * 1.81-2.16x at 2.9-3.5x the speed (one thread, both in one program, at load averages 10-31):
+ * files 2-8 % larger (6.3 % in all).
  */
 #include "scene_internal.h"
 
