@@ -4,16 +4,22 @@
  * format). A subject's lesions are drawn once, then painted into whatever slab of the maps is
  * being made:
  *
+ * 0. Diffuse changes (sb_lesions_apply_diffuse, and again, identically, at the start of the
+ *    plan): the first draws of the stream give each item's count and each diffuse type's value:
+ *    the liver's fat fraction, or a volume factor of a structure (sb_subject.resize, applied by
+ *    the anatomy before voxelizing: hepatomegaly, splenomegaly).
+ *
  * 1. Plan (sb_lesions_plan). The subject's label map is made on a 4 mm grid (the anatomy is
  *    continuous, so the plan does not depend on the output voxel size, the slabs or the
  *    threads). Per host (a set of labels), an exact Euclidean distance transform
  *    (Felzenszwalb & Huttenlocher, "Distance transforms of sampled functions", Theory of
  *    Computing 8, 2012: lower envelope of parabolas, one pass per axis) gives every inside
- *    voxel its distance to the outside. Each lesion draws, from the (lesion seed, subject,
- *    LESION) stream in a fixed order, its diameter, elongation, orientation and irregularity,
- *    then a centre among the host voxels far enough from the host's outside for its largest
- *    radius, away from lesions already placed; a lesion that finds no room after 64 tries
- *    is shrunk (at most to the type's smallest diameter), then left out with a warning.
+ *    voxel its distance to the outside. Every lesion draws, from the (lesion seed, subject,
+ *    LESION) stream in request order, its diameter, elongation, orientation, irregularity, rim
+ *    thickness and heterogeneity waves; then, the largest reach first, a centre among the host
+ *    voxels far enough from the host's outside for its largest radius, away from lesions
+ *    already placed; a lesion that finds no room after 64 tries is shrunk (at most to the
+ *    type's smallest diameter), then left out with a warning. Ids follow the request order.
  * 2. Shape. An ellipsoid (semi-axes r e^(2/3), r e^(-1/3), r e^(-1/3), e the elongation,
  *    rotated by a random unit quaternion) whose radius along each direction u is modulated
  *    by 1 + irregularity x sum_k c_k P_l(u.v_k) (six Legendre lobes of order 2..4 about random
@@ -23,7 +29,10 @@
  * 3. Paint (sb_lesions_paint). A voxel whose centre is inside a lesion and whose label is one
  *    of its host's becomes the lesion's tissue (the label map is never changed); voxels across
  *    its surface get the partial-volume pair (lesion, host) with the box-filter fraction of
- *    the voxelizer, clamp(1/2 - d/w); oedema takes the labels listed in the type only. A
+ *    the voxelizer, clamp(1/2 - d/w); oedema takes the labels listed in the type only. Within
+ *    the rim's thickness under the surface (along the ray) the rim tissue; a pure voxel of the
+ *    solid part with heterogeneity is the pair (tissue, heterogeneity tissue), the latter's
+ *    share amount x f(p), f a smooth field in 0..1 (three plane waves about the centre). A
  *    voxel belongs to the first lesion (in id order) that claims it. Each lesion's voxels,
  *    centroid and oedema are counted as they are painted: lesions.tsv is read off the masks.
  */
@@ -54,14 +63,23 @@ typedef struct {
     int n;
 } host_entry;
 
+enum { DIFFUSE_NONE, DIFFUSE_LIVER_FAT, DIFFUSE_RESIZE };
+
 typedef struct {
     char name[48];
-    int diffuse; /* 1: liver fat fraction drawn in range[] */
+    int diffuse; /* DIFFUSE_LIVER_FAT: the liver's fat fraction drawn in range[];
+                  * DIFFUSE_RESIZE: the volume of `structure` times a factor drawn in range[] */
+    char structure[48];
     double range[2];
     host_entry hosts[MAX_HOST_ENTRIES];
     int nhosts;
     int tissue, core_tissue; /* tissue indices; core 0: none */
     double core_fraction, core_min_d;
+    int rim_tissue; /* a shell under the surface (capsule), rim_mm[] thick; 0: none */
+    double rim_mm[2];
+    int het_tissue; /* heterogeneity: up to het_amount of a voxel of the solid part is het_tissue,
+                     * following a smooth random field; 0: none */
+    double het_amount;
     int count[2];
     double diam[2], elong[2], irregularity;
     int has_oedema;
@@ -141,11 +159,25 @@ static sb_status parse_type(lesion_type *t, const cJSON *j, const char *file, sb
     if (!cJSON_IsObject(j)) return bad(err, file, P(""), "expected an object");
     const cJSON *diffuse = cJSON_GetObjectItemCaseSensitive(j, "diffuse");
     if (diffuse) {
-        if (!cJSON_IsString(diffuse) || strcmp(diffuse->valuestring, "liver_fat"))
-            return bad(err, file, P("diffuse"), "the diffuse change known is \"liver_fat\"");
-        if (!get_range(cJSON_GetObjectItemCaseSensitive(j, "range"), t->range, 0, 1))
-            return bad(err, file, P("range"), "expected [min, max] within 0..1");
-        t->diffuse = 1;
+        if (cJSON_IsString(diffuse) && !strcmp(diffuse->valuestring, "liver_fat")) {
+            if (!get_range(cJSON_GetObjectItemCaseSensitive(j, "range"), t->range, 0, 1))
+                return bad(err, file, P("range"), "expected [min, max] within 0..1");
+            t->diffuse = DIFFUSE_LIVER_FAT;
+        } else if (cJSON_IsString(diffuse) && !strcmp(diffuse->valuestring, "resize")) {
+            const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "structure");
+            if (!cJSON_IsString(st) || !name_ok(st->valuestring, 0) ||
+                strlen(st->valuestring) >= sizeof t->structure)
+                return bad(err, file, P("structure"),
+                           "expected the name of a structure or size group of the anatomy");
+            snprintf(t->structure, sizeof t->structure, "%s", st->valuestring);
+            if (!get_range(cJSON_GetObjectItemCaseSensitive(j, "range"), t->range, 0.1, 10))
+                return bad(err, file, P("range"),
+                           "expected [min, max] volume factors within 0.1..10");
+            t->diffuse = DIFFUSE_RESIZE;
+        } else {
+            return bad(err, file, P("diffuse"),
+                       "the diffuse changes known are \"liver_fat\" and \"resize\"");
+        }
         return SB_OK;
     }
     const cJSON *hosts = cJSON_GetObjectItemCaseSensitive(j, "hosts");
@@ -205,6 +237,26 @@ static sb_status parse_type(lesion_type *t, const cJSON *j, const char *file, sb
         if (!cJSON_IsNumber(m) || !(m->valuedouble >= 0 && m->valuedouble <= 300))
             return bad(err, file, P("core.min_diameter_mm"), "expected 0..300 mm");
         t->core_fraction = f->valuedouble, t->core_min_d = m->valuedouble;
+    }
+    const cJSON *rim = cJSON_GetObjectItemCaseSensitive(j, "rim");
+    if (rim) {
+        if (!cJSON_IsObject(rim)) return bad(err, file, P("rim"), "expected an object");
+        s = tissue_of(cJSON_GetObjectItemCaseSensitive(rim, "tissue"), file, P("rim.tissue"),
+                      &t->rim_tissue, err);
+        if (s) return s;
+        if (!get_range(cJSON_GetObjectItemCaseSensitive(rim, "thickness_mm"), t->rim_mm, 0.1, 20))
+            return bad(err, file, P("rim.thickness_mm"), "expected [min, max] within 0.1..20 mm");
+    }
+    const cJSON *het = cJSON_GetObjectItemCaseSensitive(j, "heterogeneity");
+    if (het) {
+        if (!cJSON_IsObject(het)) return bad(err, file, P("heterogeneity"), "expected an object");
+        s = tissue_of(cJSON_GetObjectItemCaseSensitive(het, "tissue"), file,
+                      P("heterogeneity.tissue"), &t->het_tissue, err);
+        if (s) return s;
+        const cJSON *amt = cJSON_GetObjectItemCaseSensitive(het, "amount");
+        if (!cJSON_IsNumber(amt) || !(amt->valuedouble > 0 && amt->valuedouble <= 1))
+            return bad(err, file, P("heterogeneity.amount"), "expected a number within 0..1");
+        t->het_amount = amt->valuedouble;
     }
     const cJSON *oed = cJSON_GetObjectItemCaseSensitive(j, "oedema");
     if (oed) {
@@ -457,6 +509,9 @@ typedef struct {
     int lobe_l[LOBES];
     double irr, rmax, core_s, oedema_s; /* core and oedema limits of s (0: none) */
     double d;                           /* drawn equivalent diameter, mm */
+    double rim_mm;                      /* rim (capsule) thickness, 0: none */
+    double wave_k[3][3], wave_phase[3]; /* heterogeneity: three plane waves (rad/mm) */
+    int item, placed;                   /* while planning: its request item; placed */
     double bbox[2][3];                  /* world box of everything painted */
     size_t voxels, oedema_voxels;
     double sum[3];
@@ -471,7 +526,7 @@ struct sb_lesions {
     uint16_t oedema_labels[MAX_TYPES][MAX_GROUP_LABELS];
     int noedema[MAX_TYPES];
     double voxel_mm; /* of the maps painted (the first slab's) */
-    char diffuse[128];
+    char diffuse[256];
 };
 
 void sb_lesions_free(sb_lesions *L) {
@@ -573,6 +628,27 @@ static void draw_shape(lesion *les, const lesion_type *t, double d, sb_rng *rng)
     double r = 0.5 * d / cbrt(m3);
     les->axes[0] = r * pow(e, 2.0 / 3), les->axes[1] = les->axes[2] = r * pow(e, -1.0 / 3);
     les->rmax = 1.03 * les->axes[0] * fmax;
+    /* the rim's thickness and the heterogeneity's waves (wavelength: half the diameter, at
+     * least 8 mm), drawn for every lesion so that the draws do not depend on the type's data */
+    les->rim_mm = sb_rng_range(rng, t->rim_mm[0], t->rim_mm[1] + 1e-12);
+    if (!t->rim_tissue) les->rim_mm = 0;
+    const double kn = 2 * 3.14159265358979323846 / (0.5 * d > 8 ? 0.5 * d : 8.0);
+    for (int wv = 0; wv < 3; wv++) {
+        double v[3], n = 0;
+        for (int a = 0; a < 3; a++) v[a] = sb_rng_normal(rng), n += v[a] * v[a];
+        n = sqrt(n > 0 ? n : 1);
+        for (int a = 0; a < 3; a++) les->wave_k[wv][a] = kn * v[a] / n;
+        les->wave_phase[wv] = sb_rng_range(rng, 0, 2 * 3.14159265358979323846);
+    }
+}
+
+/* The heterogeneity field at p (world mm): 0..1, smooth, mean 1/2. */
+static double lesion_field(const lesion *les, const double p[3]) {
+    double g = 0;
+    for (int w = 0; w < 3; w++)
+        g += cos(les->wave_k[w][0] * (p[0] - les->c[0]) + les->wave_k[w][1] * (p[1] - les->c[1]) +
+                 les->wave_k[w][2] * (p[2] - les->c[2]) + les->wave_phase[w]);
+    return 0.5 + g / 6;
 }
 
 /* Felzenszwalb-Huttenlocher 1-D squared distance transform of f (n values) into d. */
@@ -735,12 +811,18 @@ static void world_of(const sb_volume *v, size_t n, double p[3]) {
     sb_volume_to_world(v, ijk, p);
 }
 
-/* Places lesion les (shape drawn) in one of the hosts hs; 1 if placed. */
+/* How far a lesion's painting reaches from its centre (mm): its largest radius, or its oedema's. */
+static double lesion_reach(const lesion *les) {
+    return les->rmax * (les->oedema_s > 0 ? les->oedema_s : 1);
+}
+
+/* Places lesion les (shape drawn) in one of the hosts hs, clear of the lesions placed; 1 if
+ * placed. */
 static int place(sb_lesions *L, lesion *les, const int *hs, int nh, const sb_volume *plan,
                  sb_rng *rng) {
     const double w = plan->spacing[0];
     const double margin = 0.5 * w + 0.25 * w * sqrt(3.0); /* voxel half-width + jitter */
-    double reach = les->rmax * (les->oedema_s > 0 ? les->oedema_s : 1);
+    double reach = lesion_reach(les);
     size_t eligible = 0;
     for (int h = 0; h < nh; h++)
         for (size_t v = 0; v < L->hosts[hs[h]].nvox; v++)
@@ -767,7 +849,8 @@ static int place(sb_lesions *L, lesion *les, const int *hs, int nh, const sb_vol
         int clash = 0;
         for (size_t o = 0; o < L->n && !clash; o++) {
             const lesion *q = &L->l[o];
-            double qr = q->rmax * (q->oedema_s > 0 ? q->oedema_s : 1);
+            if (!q->placed || q == les) continue;
+            double qr = lesion_reach(q);
             double dd =
                 sqrt((c[0] - q->c[0]) * (c[0] - q->c[0]) + (c[1] - q->c[1]) * (c[1] - q->c[1]) +
                      (c[2] - q->c[2]) * (c[2] - q->c[2]));
@@ -781,6 +864,57 @@ static int place(sb_lesions *L, lesion *les, const int *hs, int nh, const sb_vol
         return 1;
     }
     return 0;
+}
+
+/* The first draws of a subject's LESION stream: each item's count, and each diffuse change's
+ * value, applied to s (liver_fat set; a resize of the structure set, replacing one of the same
+ * name, so that applying twice is applying once). text: what was applied. */
+static sb_status draw_counts(const sb_lesion_catalog *c, const spec_item *items, int nitems,
+                             sb_rng *rng, sb_subject *s, int *counts, int *total, char *text,
+                             size_t ntext, sb_error *err) {
+    *total = 0;
+    text[0] = '\0'; /* ntext >= 1 */
+    size_t o = 0;
+    for (int i = 0; i < nitems; i++) {
+        const lesion_type *t = &c->t[items[i].type];
+        counts[i] = items[i].lo + (int)(sb_rng_uniform(rng) * (items[i].hi - items[i].lo + 1));
+        if (counts[i] > items[i].hi) counts[i] = items[i].hi;
+        if (!t->diffuse) {
+            *total += counts[i];
+            continue;
+        }
+        double v = sb_rng_range(rng, t->range[0], t->range[1]);
+        if (!counts[i]) continue;
+        if (t->diffuse == DIFFUSE_LIVER_FAT) {
+            s->liver_fat = v;
+            snprintf(text + o, ntext - o, "%s%s liver_fat=%.4f", o ? "; " : "", t->name, v);
+            o = strlen(text);
+            continue;
+        }
+        int r = 0;
+        while (r < s->nresize && strcmp(s->resize[r].name, t->structure)) r++;
+        if (r == SB_RESIZE_MAX)
+            return sb_error_set(err, SB_ERR_USAGE, "--lesions: more than %d structures resized",
+                                SB_RESIZE_MAX);
+        if (r == s->nresize) s->nresize++;
+        snprintf(s->resize[r].name, sizeof s->resize[r].name, "%s", t->structure);
+        s->resize[r].factor = v;
+        snprintf(text + o, ntext - o, "%s%s %s x%.4f", o ? "; " : "", t->name, t->structure, v);
+        o = strlen(text);
+    }
+    return SB_OK;
+}
+
+sb_status sb_lesions_apply_diffuse(const sb_lesion_catalog *c, const char *spec,
+                                   uint64_t lesion_seed, sb_subject *s, sb_error *err) {
+    spec_item items[MAX_TYPES];
+    int nitems, counts[MAX_TYPES], total;
+    sb_status st = parse_spec(c, spec, items, &nitems, err);
+    if (st) return st;
+    sb_rng rng;
+    sb_rng_init(&rng, lesion_seed, s->subject, SB_STREAM_LESION);
+    char text[256];
+    return draw_counts(c, items, nitems, &rng, s, counts, &total, text, sizeof text, err);
 }
 
 sb_status sb_lesions_plan(const sb_lesion_catalog *c, const char *spec, uint64_t lesion_seed,
@@ -798,40 +932,28 @@ sb_status sb_lesions_plan(const sb_lesion_catalog *c, const char *spec, uint64_t
     sb_anatomy_maps plan = {0};
     sb_rng rng;
     sb_rng_init(&rng, lesion_seed, s->subject, SB_STREAM_LESION);
-    /* counts, diffuse changes first: they need no map */
     int counts[MAX_TYPES], total = 0;
-    for (int i = 0; i < nitems; i++) {
-        const lesion_type *t = &c->t[items[i].type];
-        counts[i] = items[i].lo + (int)(sb_rng_uniform(&rng) * (items[i].hi - items[i].lo + 1));
-        if (counts[i] > items[i].hi) counts[i] = items[i].hi;
-        if (t->diffuse) {
-            double v = sb_rng_range(&rng, t->range[0], t->range[1]);
-            if (counts[i]) {
-                s->liver_fat = v;
-                snprintf(L->diffuse, sizeof L->diffuse, "%s liver_fat=%.4f", t->name, v);
-            }
-            continue;
-        }
-        total += counts[i];
-    }
-    if (total) {
+    st = draw_counts(c, items, nitems, &rng, s, counts, &total, L->diffuse, sizeof L->diffuse, err);
+    if (!st && total) {
         st = sb_anatomy_label_table(a, s->sex, &tab, err);
         if (!st) st = sb_anatomy_voxelize_maps(a, s, PLAN_VOXEL_MM, SB_MAP_LABELS, ctx, &plan, err);
         L->l = st ? NULL : calloc((size_t)total, sizeof *L->l);
         if (!st && !L->l) st = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
     }
+    /* 1. every lesion's size and shape, in request order (its id order) */
+    int hs[MAX_TYPES][64], nh[MAX_TYPES];
     for (int i = 0; i < nitems && !st; i++) {
         const int ti = items[i].type;
         const lesion_type *t = &c->t[ti];
+        nh[i] = 0;
         if (t->diffuse || !counts[i]) continue;
-        int hs[64];
-        int nh = type_hosts(L, t, tab, hs, 64);
-        if (nh < 0) {
+        nh[i] = type_hosts(L, t, tab, hs[i], 64);
+        if (nh[i] < 0) {
             st = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
             break;
         }
-        for (int h = 0; h < nh && !st; h++)
-            if (!L->hosts[hs[h]].vox && host_distances(&L->hosts[hs[h]], plan.labels))
+        for (int h = 0; h < nh[i] && !st; h++)
+            if (!L->hosts[hs[i][h]].vox && host_distances(&L->hosts[hs[i][h]], plan.labels))
                 st = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
         int klass = 0;
         for (int k = 0; k <= ti; k++) klass += !c->t[k].diffuse;
@@ -840,38 +962,63 @@ sb_status sb_lesions_plan(const sb_lesion_catalog *c, const char *spec, uint64_t
                 const sb_label *lb = sb_labels_find_name(tab, t->oedema_in[k]);
                 if (lb) L->oedema_labels[ti][L->noedema[ti]++] = (uint16_t)lb->id;
             }
-        int placed = 0;
         for (int n = 0; n < counts[i] && !st; n++) {
-            lesion *les = &L->l[L->n];
+            lesion *les = &L->l[L->n++];
             memset(les, 0, sizeof *les);
-            les->type = ti, les->class_id = klass;
+            les->type = ti, les->class_id = klass, les->item = i;
             double d = sb_rng_range(&rng, t->diam[0], t->diam[1] + 1e-12);
-            double oed = t->has_oedema
-                             ? sb_rng_range(&rng, t->oedema_extent[0], t->oedema_extent[1] + 1e-12)
-                             : 0;
+            les->oedema_s =
+                t->has_oedema ? sb_rng_range(&rng, t->oedema_extent[0], t->oedema_extent[1] + 1e-12)
+                              : 0;
             draw_shape(les, t, d, &rng);
-            int ok = 0;
             les->d = d;
-            for (int shrink = 0; !ok && shrink < 8; shrink++) {
-                if (shrink) { /* no room: a smaller lesion of the same shape */
-                    double nd = d * pow(0.85, shrink);
-                    if (nd < t->diam[0]) nd = t->diam[0];
-                    double f = nd / d;
-                    for (int ax = 0; ax < 3; ax++) les->axes[ax] *= f;
-                    les->rmax *= f;
-                    d = nd;
-                    les->d = d;
-                }
-                les->oedema_s = oed;
-                les->core_s = t->core_tissue && d >= t->core_min_d ? t->core_fraction : 0;
-                ok = nh > 0 && place(L, les, hs, nh, plan.labels, &rng);
-                if (d <= t->diam[0]) break;
-            }
-            if (ok) L->n++, placed++;
         }
-        if (!st && placed < counts[i])
-            sb_log(ctx, SB_LOG_WARN, "%s: %d of %d lesions found room in %s", t->name, placed,
-                   counts[i], nh ? "their hosts" : "this subject (no host structure present)");
+    }
+    /* 2. places, the largest reach first (a large lesion needs the deep parts of its host,
+     * which small ones placed before it would take); a lesion without room shrinks by 15 %
+     * steps to its type's smallest diameter, then is left out */
+    size_t *order = st || !L->n ? NULL : malloc(L->n * sizeof *order);
+    if (!st && L->n && !order) st = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    for (size_t k = 0; order && k < L->n; k++) {
+        size_t m = k; /* insertion sort: reach descending, id ascending on ties */
+        while (m > 0 && lesion_reach(&L->l[order[m - 1]]) < lesion_reach(&L->l[k])) {
+            order[m] = order[m - 1];
+            m--;
+        }
+        order[m] = k;
+    }
+    for (size_t k = 0; order && k < L->n; k++) {
+        lesion *les = &L->l[order[k]];
+        const lesion_type *t = &c->t[les->type];
+        double d = les->d;
+        const int i = les->item;
+        for (int shrink = 0; !les->placed && shrink < 8; shrink++) {
+            if (shrink) { /* no room: a smaller lesion of the same shape */
+                double nd = d * pow(0.85, shrink);
+                if (nd < t->diam[0]) nd = t->diam[0];
+                double f = nd / d;
+                for (int ax = 0; ax < 3; ax++) les->axes[ax] *= f;
+                les->rmax *= f;
+                d = nd;
+                les->d = d;
+            }
+            les->core_s = t->core_tissue && d >= t->core_min_d ? t->core_fraction : 0;
+            les->placed = nh[i] > 0 && place(L, les, hs[i], nh[i], plan.labels, &rng);
+            if (d <= t->diam[0]) break;
+        }
+    }
+    free(order);
+    /* 3. the placed ones keep their order (ids 1..); a warning per type for the others */
+    int placed[MAX_TYPES] = {0};
+    size_t kept = 0;
+    for (size_t k = 0; !st && k < L->n; k++)
+        if (L->l[k].placed) placed[L->l[k].item]++, L->l[kept++] = L->l[k];
+    if (!st) L->n = kept;
+    for (int i = 0; i < nitems && !st; i++) {
+        const lesion_type *t = &c->t[items[i].type];
+        if (!t->diffuse && placed[i] < counts[i])
+            sb_log(ctx, SB_LOG_WARN, "%s: %d of %d lesions found room in %s", t->name, placed[i],
+                   counts[i], nh[i] ? "their hosts" : "this subject (no host structure present)");
     }
     sb_anatomy_maps_free(&plan);
     sb_labels_free(tab);
@@ -941,7 +1088,9 @@ sb_status sb_lesions_paint(sb_lesions *L, sb_anatomy_maps *m, size_t k0, sb_volu
                     uint16_t lb = labels[n];
                     if (sv < 1 && in_set(lb, H->labels, H->n)) {
                         uint8_t host_t = tis[n];
-                        uint8_t lt = (uint8_t)(sv < les->core_s ? t->core_tissue : t->tissue);
+                        uint8_t lt = (uint8_t)(sv < les->core_s      ? t->core_tissue
+                                               : -dist < les->rim_mm ? t->rim_tissue
+                                                                     : t->tissue);
                         tis[n] = lt;
                         inst[n] = (uint16_t)(id + 1);
                         cls[n] = (uint8_t)les->class_id;
@@ -951,6 +1100,11 @@ sb_status sb_lesions_paint(sb_lesions *L, sb_anatomy_maps *m, size_t k0, sb_volu
                             if (q < 255 && host_t != lt) { /* the surface crosses the voxel */
                                 pvt[n] = host_t;
                                 pvf[n] = (uint8_t)q;
+                            } else if (t->het_tissue && lt == t->tissue) {
+                                /* heterogeneity: part of the voxel is het_tissue */
+                                long h = lround(255 * (1 - t->het_amount * lesion_field(les, p)));
+                                pvt[n] = (uint8_t)(h < 255 ? t->het_tissue : lt);
+                                pvf[n] = (uint8_t)(h < 255 ? h : 255);
                             } else {
                                 pvt[n] = lt, pvf[n] = 255;
                             }

@@ -368,10 +368,17 @@ sb_status sb_lesion_spec_check(const sb_lesion_catalog *c, const char *spec, sb_
 
 typedef struct sb_lesions sb_lesions;
 
+/* The diffuse changes of `spec` applied to *s: steatosis sets liver_fat, hepatomegaly and
+ * splenomegaly (kind "resize") set an entry of s->resize (one per structure, replaced if
+ * present). Call it before the subject's anatomy is made (sb_voxelizer_new) and its tissue
+ * values drawn; sb_lesions_plan makes the same draws and changes, so calling both is calling
+ * one. SB_ERR_USAGE for a bad spec or too many resized structures. */
+sb_status sb_lesions_apply_diffuse(const sb_lesion_catalog *c, const char *spec,
+                                   uint64_t lesion_seed, sb_subject *s, sb_error *err);
 /* One subject's lesions for `spec` (sb_lesion_spec_check), drawn from (lesion_seed,
- * s->subject, SB_STREAM_LESION). Diffuse changes (steatosis) change *s (liver_fat) and must
- * therefore be planned before the tissue values are drawn. A lesion that finds no room in its
- * hosts is left out with a warning (sb_lesions_count tells). */
+ * s->subject, SB_STREAM_LESION). Applies the diffuse changes to *s first (as
+ * sb_lesions_apply_diffuse) and places the lesions in the anatomy they make. A lesion that finds
+ * no room in its hosts is left out with a warning (sb_lesions_count tells). */
 sb_status sb_lesions_plan(const sb_lesion_catalog *c, const char *spec, uint64_t lesion_seed,
                           const sb_anatomy *a, sb_subject *s, const sb_ctx *ctx, sb_lesions **out,
                           sb_error *err);
@@ -404,7 +411,8 @@ typedef struct sb_lesion_info {
     int nhost_labels;
 } sb_lesion_info;
 void sb_lesions_info(const sb_lesions *l, size_t i, sb_lesion_info *out);
-/* Diffuse changes applied: a short text (e.g. "steatosis liver_fat=0.213"), "" if none. */
+/* Diffuse changes applied: a short text ("steatosis liver_fat=0.2130; splenomegaly spleen
+ * x2.1034"), "" if none. */
 const char *sb_lesions_diffuse(const sb_lesions *l);
 
 #ifdef __cplusplus

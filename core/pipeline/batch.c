@@ -71,6 +71,12 @@ int sb_batch_subject_abnormal(uint64_t master_seed, uint32_t k, double rate) {
     return (double)(z >> 11) * 0x1.0p-53 < rate;
 }
 
+/* 1 if subject k also gets its normal twin (sb_batch_opts.normal_twins) */
+static int has_twin(const sb_batch_opts *b, uint32_t k) {
+    return b->gen.lesions && b->normal_twins &&
+           sb_batch_subject_abnormal(b->gen.subject.seed, k, b->lesion_rate);
+}
+
 /* The caller's stop flag (its signal handler sets it to the signal number); 0 if none. */
 static int stop_signal(const sb_batch_opts *b) {
     return b->stop ? (int)*b->stop : 0;
@@ -155,6 +161,7 @@ static char *batch_json(const sb_batch_opts *b) {
         cJSON_AddStringToObject(o, "lesions", g->lesions);
         cJSON_AddNumberToObject(o, "lesion_rate", b->lesion_rate);
         cJSON_AddStringToObject(o, "lesion_file", g->lesion_file ? g->lesion_file : "default");
+        if (b->normal_twins) cJSON_AddBoolToObject(o, "normal_twins", 1);
     }
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
@@ -194,8 +201,9 @@ static sb_status top_level_files(const sb_batch_opts *b, const sb_label_table *a
                          bids_dataset_description(ms, 0), err);
     if (!s) s = top_add_text(&t, tmpdir, "README", root, "README", bids_readme(), err);
     if (!s)
-        s = top_add_text(&t, tmpdir, "participants.json", root, "participants.json",
-                         bids_participants_json(b->gen.lesions != NULL), err);
+        s = top_add_text(
+            &t, tmpdir, "participants.json", root, "participants.json",
+            bids_participants_json(b->gen.lesions != NULL, b->gen.lesions && b->normal_twins), err);
     if (!s)
         s = top_add_text(&t, tmpdir, "derivative_description.json", deriv,
                          "dataset_description.json", bids_dataset_description(ms, 1), err);
@@ -284,8 +292,10 @@ static sb_status plan_images(batch_run *r, sb_error *err) {
     return s;
 }
 
-/* The child: generate subject k into dir and report the status and message on fd. */
-static void child_generate(const batch_run *r, uint32_t k, const char *dir, int fd, pid_t parent) {
+/* The child: generate subject k (twin: its normal twin) into dir and report the status and
+ * message on fd. */
+static void child_generate(const batch_run *r, uint32_t k, int twin, const char *dir, int fd,
+                           pid_t parent) {
     /* the caller's handlers would only set its flag: the child dies of the signal instead
      * (its parent then removes the staging directory) */
     const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
@@ -304,8 +314,9 @@ static void child_generate(const batch_run *r, uint32_t k, const char *dir, int 
     sb_generate_opts g = r->b->gen;
     g.subject.seed = sb_batch_subject_seed(r->b->gen.subject.seed, k);
     g.subject.subject = 0;
-    if (g.lesions && !sb_batch_subject_abnormal(r->b->gen.subject.seed, k, r->b->lesion_rate))
-        g.lesions = NULL; /* a normal subject of a dataset with lesions */
+    if (g.lesions &&
+        (twin || !sb_batch_subject_abnormal(r->b->gen.subject.seed, k, r->b->lesion_rate)))
+        g.lesions = NULL; /* a normal subject of a dataset with lesions, or a normal twin */
     g.out_dir = dir;
     g.force = 0;
     sb_error e = {0};
@@ -319,8 +330,8 @@ static void child_generate(const batch_run *r, uint32_t k, const char *dir, int 
 
 /* Runs the child; returns its status (and message in err), or SB_ERR_INTERNAL with *interrupted
  * set when a signal arrived (the child is then killed and reaped). */
-static sb_status run_child(const batch_run *r, uint32_t k, const char *dir, int *interrupted,
-                           sb_error *err) {
+static sb_status run_child(const batch_run *r, uint32_t k, int twin, const char *dir,
+                           int *interrupted, sb_error *err) {
     int fds[2];
     if (pipe(fds) != 0) return sb_error_set(err, SB_ERR_INTERNAL, "pipe: %s", strerror(errno));
     fflush(NULL);
@@ -333,7 +344,7 @@ static sb_status run_child(const batch_run *r, uint32_t k, const char *dir, int 
     }
     if (pid == 0) {
         close(fds[0]);
-        child_generate(r, k, dir, fds[1], parent);
+        child_generate(r, k, twin, dir, fds[1], parent);
     }
     close(fds[1]);
     char buf[1100];
@@ -538,48 +549,50 @@ sb_status sb_pipeline_batch(const sb_batch_opts *b, const sb_ctx *ctx, sb_batch_
     }
 
     uint32_t total = 0, seen = 0;
-    for (uint32_t k = b->shard_index + 1; k <= b->count; k += b->shard_count) total++;
+    for (uint32_t k = b->shard_index + 1; k <= b->count; k += b->shard_count)
+        total += 1 + has_twin(b, k);
     res->owned = total;
-    for (uint32_t k = b->shard_index + 1; !s && k <= b->count; k += b->shard_count) {
-        if (stop_signal(b)) break;
-        char id[32], rec[PATH_N], stage[PATH_N], out[PATH_N];
-        snprintf(id, sizeof id, "sub-%0*u", r->width, (unsigned)k);
-        uint64_t seed = sb_batch_subject_seed(b->gen.subject.seed, k);
-        bids_record_path(r->root, id, rec, sizeof rec);
-        if (!b->gen.force && sb_path_exists(rec)) {
-            res->skipped++;
-            log_line(log_fd, id, seed, "skipped", 0);
-            sb_progress(ctx, "subjects", ++seen, total);
-            continue;
+    for (uint32_t k = b->shard_index + 1; !s && k <= b->count; k += b->shard_count)
+        for (int twin = 0; !s && twin <= has_twin(b, k); twin++) {
+            if (stop_signal(b)) break;
+            char id[48], rec[PATH_N], stage[PATH_N], out[PATH_N];
+            snprintf(id, sizeof id, "sub-%0*u%s", r->width, (unsigned)k, twin ? "normal" : "");
+            uint64_t seed = sb_batch_subject_seed(b->gen.subject.seed, k);
+            bids_record_path(r->root, id, rec, sizeof rec);
+            if (!b->gen.force && sb_path_exists(rec)) {
+                res->skipped++;
+                log_line(log_fd, id, seed, "skipped", 0);
+                sb_progress(ctx, "subjects", ++seen, total);
+                continue;
+            }
+            double t0 = now_s();
+            pathf(stage, "%s/%s", r->work, id);
+            pathf(out, "%s/out", stage);
+            rm_rf(stage); /* left by a killed run */
+            s = sb_mkdir_p(stage, err);
+            int interrupted = 0;
+            if (!s) {
+                sb_log(ctx, SB_LOG_INFO, "%s: seed %llu", id, (unsigned long long)seed);
+                s = run_child(r, k, twin, out, &interrupted, err);
+            }
+            if (!s) s = place_subject(r, id, stage, err);
+            rm_rf(stage);
+            if (s && !interrupted) {
+                char msg[sizeof err->msg];
+                snprintf(msg, sizeof msg, "%s", err->msg);
+                sb_error_set(err, s, "%s (seed %llu): %s", id, (unsigned long long)seed, msg);
+            }
+            log_line(log_fd, id, seed,
+                     interrupted ? "interrupted"
+                     : s         ? "failed"
+                                 : "done",
+                     now_s() - t0);
+            if (interrupted) res->signal = stop_signal(b);
+            if (!s) {
+                res->made++;
+                sb_progress(ctx, "subjects", ++seen, total);
+            }
         }
-        double t0 = now_s();
-        pathf(stage, "%s/%s", r->work, id);
-        pathf(out, "%s/out", stage);
-        rm_rf(stage); /* left by a killed run */
-        s = sb_mkdir_p(stage, err);
-        int interrupted = 0;
-        if (!s) {
-            sb_log(ctx, SB_LOG_INFO, "%s: seed %llu", id, (unsigned long long)seed);
-            s = run_child(r, k, out, &interrupted, err);
-        }
-        if (!s) s = place_subject(r, id, stage, err);
-        rm_rf(stage);
-        if (s && !interrupted) {
-            char msg[sizeof err->msg];
-            snprintf(msg, sizeof msg, "%s", err->msg);
-            sb_error_set(err, s, "%s (seed %llu): %s", id, (unsigned long long)seed, msg);
-        }
-        log_line(log_fd, id, seed,
-                 interrupted ? "interrupted"
-                 : s         ? "failed"
-                             : "done",
-                 now_s() - t0);
-        if (interrupted) res->signal = stop_signal(b);
-        if (!s) {
-            res->made++;
-            sb_progress(ctx, "subjects", ++seen, total);
-        }
-    }
     if (!s && stop_signal(b)) {
         res->signal = stop_signal(b);
         s = sb_error_set(err, SB_ERR_INTERNAL, "interrupted by signal %d", res->signal);

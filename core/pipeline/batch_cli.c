@@ -41,6 +41,8 @@ static const char USAGE_BATCH[] =
     "  --lesion-rate R  the fraction R (0..1, default 1) of subjects that get them; recorded in\n"
     "                   participants.tsv (pathology, lesion_count)\n"
     "  --lesion-file F  lesion types JSON replacing the built-in ones\n"
+    "  --normal-twins   each subject with lesions also gets its normal twin sub-<k>normal (the\n"
+    "                   same subject without lesions); participants.tsv column twin\n"
     "\n"
     "Interrupted (SIGINT, SIGTERM, SIGHUP, SIGQUIT): the running subject's partial files are\n"
     "removed and the process dies of the signal; exit codes as for generate.\n";
@@ -175,7 +177,7 @@ int sb_cli_batch(int argc, char **argv) {
     uint32_t shard_count = 0;
     int have_seed = 0, have_count = 0, have_rate = 0;
     char why[600];
-    static const char *const FLAGS[] = {"--force", "--mesh", "--float", NULL};
+    static const char *const FLAGS[] = {"--force", "--mesh", "--float", "--normal-twins", NULL};
     static const char *const VALUED[] = {"--count",       "--out",           "--seed",
                                          "--shard",       "--merge",         "--voxel",
                                          "--protocol",    "--contrasts",     "--field",
@@ -194,6 +196,7 @@ int sb_cli_batch(int argc, char **argv) {
             if (!strcmp(name, "--force")) b.gen.force = 1;
             if (!strcmp(name, "--mesh")) b.gen.mesh = 1;
             if (!strcmp(name, "--float")) b.gen.float_out = 1;
+            if (!strcmp(name, "--normal-twins")) b.normal_twins = 1;
             continue;
         }
         if (k == SB_CLI_OPERAND || k == SB_CLI_UNKNOWN)
@@ -287,8 +290,8 @@ int sb_cli_batch(int argc, char **argv) {
     }
     if (!have_count) return fail(SB_ERR_USAGE, "batch needs --count N");
     if (!b.gen.out_dir) return fail(SB_ERR_USAGE, "batch needs --out DIR");
-    if ((have_rate || b.gen.lesion_file) && !b.gen.lesions)
-        return fail(SB_ERR_USAGE, "--lesion-rate and --lesion-file need --lesions");
+    if ((have_rate || b.gen.lesion_file || b.normal_twins) && !b.gen.lesions)
+        return fail(SB_ERR_USAGE, "--lesion-rate, --lesion-file and --normal-twins need --lesions");
     if (b.gen.lesions && !have_rate) b.lesion_rate = 1;
     if (!resolve_shard(shard, shard_count, &b.shard_index, &b.shard_count, why, sizeof why))
         return fail(SB_ERR_USAGE, "%s", why);

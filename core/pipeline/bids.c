@@ -103,21 +103,25 @@ char *bids_dataset_description(uint64_t master_seed, int derivative) {
     return print_json(o);
 }
 
-char *bids_participants_json(int lesions) {
+char *bids_participants_json(int lesions, int twins) {
     static const struct {
         const char *col, *desc, *units;
-    } cols[] = {{"participant_id", "subject label: sub-<k>, k = 1..count", NULL},
-                {"sex", "sex of the synthetic subject", NULL},
-                {"age", "age", "year"},
-                {"height", "stature", "cm"},
-                {"weight", "body mass", "kg"},
-                {"bmi", "body mass index", "kg/m^2"},
-                {"seed", "synthbody generate --seed of this subject (64-bit)", NULL},
-                {"pathology", "synthbody generate --lesions of this subject (n/a: none)", NULL},
-                {"lesion_count",
-                 "lesions in derivatives/synthbody/sub-<k>/anat/sub-<k>_lesions.tsv", NULL}};
+    } cols[] = {
+        {"participant_id", "subject label: sub-<k>, k = 1..count", NULL},
+        {"sex", "sex of the synthetic subject", NULL},
+        {"age", "age", "year"},
+        {"height", "stature", "cm"},
+        {"weight", "body mass", "kg"},
+        {"bmi", "body mass index", "kg/m^2"},
+        {"seed", "synthbody generate --seed of this subject (64-bit)", NULL},
+        {"pathology", "synthbody generate --lesions of this subject (n/a: none)", NULL},
+        {"lesion_count", "lesions in derivatives/synthbody/sub-<k>/anat/sub-<k>_lesions.tsv", NULL},
+        {"twin",
+         "the same subject (seed) with or without the lesions: sub-<k>normal is the "
+         "normal twin of sub-<k> (n/a: none)",
+         NULL}};
     cJSON *o = cJSON_CreateObject();
-    size_t ncols = sizeof cols / sizeof cols[0] - (lesions ? 0 : 2);
+    size_t ncols = sizeof cols / sizeof cols[0] - (lesions ? (twins ? 0 : 1) : 3);
     for (size_t i = 0; i < ncols; i++) {
         cJSON *c = cJSON_AddObjectToObject(o, cols[i].col);
         cJSON_AddStringToObject(c, "Description", cols[i].desc);
@@ -182,8 +186,11 @@ char *bids_read_file(const char *path, size_t *len) {
     return read_text(path, len);
 }
 
-static sb_status participant_row(const char *record, const char *id, int with_lesions, char *row,
-                                 size_t n, sb_error *err) {
+/* One row of participants.tsv from a record; twin: the twin column's value (NULL: none);
+ * *abnormal (may be NULL): the record has lesions. */
+static sb_status participant_row(const char *record, const char *id, int with_lesions,
+                                 const char *twin, char *row, size_t n, int *abnormal,
+                                 sb_error *err) {
     char *text = read_text(record, NULL);
     if (!text)
         return sb_error_set(err, SB_ERR_INPUT, "cannot read %s: %s", record, strerror(errno));
@@ -195,6 +202,7 @@ static sb_status participant_row(const char *record, const char *id, int with_le
     cJSON *les = j ? cJSON_GetObjectItemCaseSensitive(j, "lesions") : NULL;
     cJSON *les_req = cJSON_GetObjectItemCaseSensitive(les, "request");
     cJSON *les_n = cJSON_GetObjectItemCaseSensitive(les, "count");
+    if (abnormal) *abnormal = cJSON_IsObject(les);
     const char *keys[] = {"age_y", "height_cm", "weight_kg", "bmi"};
     double v[4];
     int ok = cJSON_IsString(seed) && cJSON_IsString(sex);
@@ -212,10 +220,11 @@ static sb_status participant_row(const char *record, const char *id, int with_le
                  !strcmp(sex->valuestring, "male") ? "M" : "F", v[0], v[1], v[2], v[3],
                  seed->valuestring);
     else
-        snprintf(row, n, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.2f\t%s\t%s\t%d\n", id,
+        snprintf(row, n, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.2f\t%s\t%s\t%d%s%s\n", id,
                  !strcmp(sex->valuestring, "male") ? "M" : "F", v[0], v[1], v[2], v[3],
                  seed->valuestring, cJSON_IsString(les_req) ? les_req->valuestring : "n/a",
-                 cJSON_IsNumber(les_n) ? (int)les_n->valuedouble : 0);
+                 cJSON_IsNumber(les_n) ? (int)les_n->valuedouble : 0, twin ? "\t" : "",
+                 twin ? twin : "");
     cJSON_Delete(j);
     return s;
 }
@@ -231,27 +240,43 @@ sb_status bids_participants(const char *root, uint32_t count, int complete_only,
     snprintf(bj, sizeof bj, "%s/derivatives/synthbody/batch.json", root);
     char *bt = read_text(bj, NULL);
     int with_lesions = bt && strstr(bt, "\"lesion_rate\"") != NULL;
+    int with_twins = with_lesions && strstr(bt, "\"normal_twins\"") != NULL;
     free(bt);
     *written = 0;
     int w = bids_label_width(count);
-    size_t cap = 128 + (size_t)count * (with_lesions ? 1100 : 128);
+    size_t cap = 128 + (size_t)count * (with_lesions ? 1100 : 128) * (with_twins ? 2 : 1);
     char *tsv = malloc(cap);
     if (!tsv) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
     size_t len =
         (size_t)snprintf(tsv, cap, "participant_id\tsex\tage\theight\tweight\tbmi\tseed%s\n",
-                         with_lesions ? "\tpathology\tlesion_count" : "");
+                         with_lesions ? (with_twins ? "\tpathology\tlesion_count\ttwin"
+                                                    : "\tpathology\tlesion_count")
+                                      : "");
     uint32_t missing = 0;
     char first_missing[64] = "";
     sb_status s = SB_OK;
     for (uint32_t k = 1; !s && k <= count; k++) {
-        char id[32], rec[4096], row[1024];
+        char id[32], tid[48], rec[4096], row[1024];
         snprintf(id, sizeof id, "sub-%0*u", w, (unsigned)k);
+        snprintf(tid, sizeof tid, "%snormal", id);
         bids_record_path(root, id, rec, sizeof rec);
         if (!sb_path_exists(rec)) {
             if (!missing++) snprintf(first_missing, sizeof first_missing, "%s", id);
             continue;
         }
-        s = participant_row(rec, id, with_lesions, row, sizeof row, err);
+        int abnormal = 0;
+        s = participant_row(rec, id, with_lesions, with_twins ? "n/a" : NULL, row, sizeof row,
+                            &abnormal, err);
+        if (!s && with_twins && abnormal) /* the same row naming its twin, then the twin's */
+            s = participant_row(rec, id, with_lesions, tid, row, sizeof row, NULL, err);
+        if (!s) len += (size_t)snprintf(tsv + len, cap - len, "%s", row);
+        if (s || !with_twins || !abnormal) continue;
+        bids_record_path(root, tid, rec, sizeof rec);
+        if (!sb_path_exists(rec)) {
+            if (!missing++) snprintf(first_missing, sizeof first_missing, "%s", tid);
+            continue;
+        }
+        s = participant_row(rec, tid, with_lesions, id, row, sizeof row, NULL, err);
         if (!s) len += (size_t)snprintf(tsv + len, cap - len, "%s", row);
     }
     if (!s && missing) {

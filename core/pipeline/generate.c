@@ -451,11 +451,12 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
                                          : proto.stations  ? proto.overlap_mm
                                                            : 30,
                            .fat_water_swap = opts->fat_water_swap};
-    /* the lesion request checked before any long work */
+    /* the lesion request checked before any long work; its diffuse changes (organ resizes)
+     * applied before the anatomy is made */
     if (!s)
         s = lesion_job_begin(&lj, opts->lesions, opts->lesion_file,
-                             opts->has_lesion_seed ? opts->lesion_seed : subj.seed, opts->out_dir,
-                             &outs, err);
+                             opts->has_lesion_seed ? opts->lesion_seed : subj.seed, &subj,
+                             opts->out_dir, &outs, err);
     if (!s) s = sb_tissue_db_load(opts->tissues, &tdb, err);
     if (!s)
         s = opts->anatomy ? sb_anatomy_load(opts->anatomy, &anat, err)

@@ -8,12 +8,13 @@
 #include <string.h>
 
 sb_status lesion_job_begin(lesion_job *j, const char *spec, const char *file, uint64_t seed,
-                           const char *out_dir, outputs *outs, sb_error *err) {
+                           sb_subject *subj, const char *out_dir, outputs *outs, sb_error *err) {
     memset(j, 0, sizeof *j);
     if (!spec) return SB_OK;
     j->spec = spec, j->file = file, j->seed = seed;
     sb_status s = sb_lesion_catalog_load(file, &j->cat, err);
     if (!s) s = sb_lesion_spec_check(j->cat, spec, err);
+    if (!s) s = sb_lesions_apply_diffuse(j->cat, spec, seed, subj, err);
     if (!s) s = outputs_plan(outs, out_dir, "lesions.nii.gz", &j->p_inst, err);
     if (!s) s = outputs_plan(outs, out_dir, "lesion_classes.nii.gz", &j->p_cls, err);
     if (!s) s = outputs_plan(outs, out_dir, "lesions.tsv", &j->p_tsv, err);
@@ -27,6 +28,17 @@ sb_status lesion_job_plan(lesion_job *j, const sb_anatomy *a, sb_subject *s, con
     if (!j->cat) return SB_OK;
     sb_status st = sb_lesions_plan(j->cat, j->spec, j->seed, a, s, ctx, &j->les, err);
     size_t n = st ? 0 : sb_lesions_count(j->les);
+    sb_label_table *tab = NULL;
+    if (!st && s->nresize) st = sb_anatomy_label_table(a, s->sex, &tab, err);
+    for (int r = 0; !st && r < s->nresize; r++) { /* the resized organs' volumes, measured */
+        const sb_label *lb = sb_labels_find_name(tab, s->resize[r].name);
+        j->resize_label[r] = lb ? (uint16_t)lb->id : 0;
+        snprintf(j->resize_name[r], sizeof j->resize_name[r], "%s", s->resize[r].name);
+        j->resize_factor[r] = s->resize[r].factor;
+        j->nresize = r + 1;
+    }
+    sb_labels_free(tab);
+    j->voxel_mm = grid->spacing[0];
     if (!st && mesh_dir && n) { /* the meshes' names are known now: checked before the work */
         j->mesh_dir = mesh_dir;
         j->mesh_paths = calloc(n, sizeof *j->mesh_paths);
@@ -65,6 +77,11 @@ sb_status lesion_job_slab(lesion_job *j, sb_anatomy_maps *maps, size_t k0, size_
                           outputs *outs, sb_error *err) {
     if (!j->cat) return SB_OK;
     sb_volume *inst = NULL, *cls = NULL;
+    const uint16_t *lab = maps->labels->data;
+    const size_t nv = sb_volume_nvox(maps->labels);
+    for (int r = 0; r < j->nresize; r++)
+        for (size_t v = 0; j->resize_label[r] && v < nv; v++)
+            j->resize_voxels[r] += lab[v] == j->resize_label[r];
     sb_status s = sb_lesions_paint(j->les, maps, k0, &inst, &cls, err);
     if (!s) s = sb_nifti_writer_put(j->w_inst, inst, err);
     if (!s) s = sb_nifti_writer_put(j->w_cls, cls, err);
@@ -138,6 +155,19 @@ static sb_status write_meshes(lesion_job *j, int force, outputs *outs, cJSON *li
     sb_status s = ids && ms && info ? SB_OK : sb_error_set(err, SB_ERR_MEMORY, "out of memory");
     for (size_t i = 0; !s && i < n; i++) ids[i] = (int)i + 1;
     if (!s) s = sb_mesh_surfaces(j->inst_whole, ids, n, NULL, ctx, ms, info, err);
+    /* a one-voxel lesion unsmoothed: the default smoothing (Taubin, volume kept) blows its
+     * octahedron up to metres (mesh/ smoothing of a one-voxel component) */
+    sb_surface_opts raw;
+    sb_surface_opts_default(&raw);
+    raw.smooth_iters = 0;
+    for (size_t i = 0; !s && i < n; i++) {
+        sb_lesion_info li;
+        sb_lesions_info(j->les, i, &li);
+        if (li.voxels != 1) continue;
+        sb_trimesh_free(ms[i]);
+        ms[i] = NULL;
+        s = sb_mesh_surfaces(j->inst_whole, &ids[i], 1, &raw, ctx, &ms[i], &info[i], err);
+    }
     for (size_t i = 0; !s && i < n; i++) {
         if (!ms[i]) continue;
         char name[64];
@@ -177,6 +207,19 @@ sb_status lesion_job_finish(lesion_job *j, cJSON *subject, int force, outputs *o
         cJSON_AddStringToObject(o, "description", j->file ? j->file : "default");
         cJSON_AddNumberToObject(o, "count", (double)sb_lesions_count(j->les));
         cJSON_AddStringToObject(o, "diffuse", sb_lesions_diffuse(j->les));
+        if (j->nresize) { /* only then: the records of other requests keep their bytes */
+            cJSON *rs = cJSON_AddArrayToObject(o, "resize");
+            for (int r = 0; r < j->nresize; r++) {
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddStringToObject(e, "structure", j->resize_name[r]);
+                cJSON_AddNumberToObject(e, "factor", j->resize_factor[r]);
+                if (j->resize_label[r])
+                    cJSON_AddNumberToObject(e, "volume_ml",
+                                            (double)j->resize_voxels[r] * j->voxel_mm *
+                                                j->voxel_mm * j->voxel_mm / 1000);
+                cJSON_AddItemToArray(rs, e);
+            }
+        }
         if (j->inst_whole)
             s = write_meshes(j, force, outs, cJSON_AddArrayToObject(o, "meshes"), ctx, err);
     } else if (!s && j->inst_whole) {

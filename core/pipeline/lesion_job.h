@@ -20,12 +20,20 @@ typedef struct lesion_job {
     sb_volume *inst_whole;   /* with meshes: the whole instance map */
     const char **mesh_paths; /* with meshes: meshes/lesion_<id>.stl per lesion */
     const char *mesh_dir;
+    /* diffuse resizes (hepatomegaly, splenomegaly): the structures' label ids and voxels */
+    int nresize;
+    char resize_name[SB_RESIZE_MAX][48];
+    double resize_factor[SB_RESIZE_MAX];
+    uint16_t resize_label[SB_RESIZE_MAX]; /* 0: no label of that name (a size group) */
+    size_t resize_voxels[SB_RESIZE_MAX];
+    double voxel_mm;
 } lesion_job;
 
-/* Loads the catalogue, checks the request and plans the output files (nothing is drawn yet).
+/* Loads the catalogue, checks the request, applies its diffuse changes to s (liver fat, organ
+ * resizes: before the anatomy is made) and plans the output files (no lesion is drawn yet).
  * spec NULL: no lesions (every other call is then a no-op). */
 sb_status lesion_job_begin(lesion_job *j, const char *spec, const char *file, uint64_t seed,
-                           const char *out_dir, outputs *outs, sb_error *err);
+                           sb_subject *s, const char *out_dir, outputs *outs, sb_error *err);
 /* Draws the subject's lesions (may change s: diffuse changes), opens the map writers on grid.
  * mesh_dir not NULL: also plans meshes/lesion_<id>.stl per lesion in outs (SB_ERR_EXISTS
  * unless force) and keeps the whole instance map for them. */

@@ -78,6 +78,9 @@ typedef struct sb_batch_opts {
     uint32_t shard_index, shard_count; /* this call makes subjects k, (k-1) % count == index */
     /* with gen.lesions: the fraction of subjects given lesions (sb_batch_subject_abnormal) */
     double lesion_rate;
+    /* with gen.lesions: each abnormal subject k also gets its normal twin, participant
+     * sub-<k>normal: the same subject (seed S_k) without lesions */
+    int normal_twins;
     /* NULL, or a flag the caller's signal handler sets to the signal number: the batch then
      * kills the subject being made, removes its staging files and returns (checked 5 times a
      * second) */

@@ -1,9 +1,10 @@
 /* lesion_validate — the pathology acceptance figures (README "Pathology") over many subjects:
  * per subject, the maps with and without the lesions (same seed), T1w, T2w and ADC of both,
  * then: labels byte-identical, images identical outside lesions, oedema and one voxel around
- * them; every lesion voxel in its host's labels; counts and diameters against the request and
- * the types' ranges; the statistics (lesions.tsv) against the instance map; each type's
- * expected contrast (lesions.json "expect") on the images, lesion interior against host
+ * them (and, for diffuse resizes, outside the resized organs in either map); the resized organs'
+ * volume against the factor asked; every lesion voxel in its host's labels; counts and diameters
+ * against the request and the types' ranges; the statistics (lesions.tsv) against the instance map;
+ * each type's expected contrast (lesions.json "expect") on the images, lesion interior against host
  * interior.
  *
  * usage: lesion_validate [--subjects N] [--first SEED] [--voxel MM] [--lesions SPEC]
@@ -25,6 +26,9 @@ typedef struct {
     /* per expectation: subjects checked, held, and the sum of lesion/host ratios */
     size_t e_checked[8], e_held[8];
     double e_ratio[8];
+    /* T2w coefficient of variation of the interiors: subjects, sums (lesion, host) */
+    size_t cv_n;
+    double cv_les, cv_host;
 } class_stats;
 
 /* Warnings of the plan ("... of N lesions found room"): lesions left out. */
@@ -51,6 +55,20 @@ static int interior(const uint8_t *m, const size_t d[3], size_t n) {
         return 0;
     size_t sx = 1, sy = d[0], sz = d[0] * d[1];
     return m[n - sx] && m[n + sx] && m[n - sy] && m[n + sy] && m[n - sz] && m[n + sz];
+}
+
+/* Distance (mm) from voxel v to the nearest voxel of mask m within 12 voxels; INFINITY beyond. */
+static double dist_to(const uint8_t *m, const size_t d[3], size_t v, double voxel) {
+    long i = (long)(v % d[0]), j = (long)((v / d[0]) % d[1]), k = (long)(v / (d[0] * d[1]));
+    double best = INFINITY;
+    for (long c = k - 12; c <= k + 12; c++)
+        for (long b = j - 12; b <= j + 12; b++)
+            for (long a = i - 12; a <= i + 12; a++)
+                if (a >= 0 && b >= 0 && c >= 0 && a < (long)d[0] && b < (long)d[1] &&
+                    c < (long)d[2] && m[(size_t)a + d[0] * ((size_t)b + d[1] * (size_t)c)])
+                    best = fmin(best, voxel * sqrt((double)((a - i) * (a - i) + (b - j) * (b - j) +
+                                                            (c - k) * (c - k))));
+    return best;
 }
 
 static int acquire(const sb_protocol *p, const sb_mr_tissues *m, const sb_subject *s,
@@ -82,7 +100,7 @@ int main(int argc, char **argv) {
     uint64_t seed_offset = 1000;
     const char *spec = "liver-metastasis:1-5,liver-cyst:1-3,hcc:0-1,renal-cyst:1-2,rcc:0-1,"
                        "lung-nodule:1-5,bone-metastasis:1-4,brain-tumour:1,ms-lesion:3-12,"
-                       "lymph-node:1-4";
+                       "lymph-node:1-4,hepatomegaly:0-1,splenomegaly:0-1";
     for (int i = 1; i + 1 < argc + 1; i += 2) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v && !strcmp(o, "--subjects"))
@@ -118,6 +136,15 @@ int main(int argc, char **argv) {
     memset(cs, 0, sizeof cs);
     for (size_t k = 0; k < NCLASS; k++)
         cs[k].dmin = cs[k].dmodel_min = INFINITY, cs[k].cmin = 1 << 30;
+    struct {
+        char name[48];
+        size_t n;
+        double sum, lo, hi;
+    } rs[8];
+    int nrs = 0;
+    size_t label_diff_vox = 0;
+    double label_diff_far = 0; /* mm from the resized organs, the farthest changed label */
+    double img_diff_far = 0;   /* and the farthest changed image voxel (subjects with resizes) */
     size_t outside_host = 0, label_diff = 0, img_diff = 0, table_bad = 0, lesions_total = 0;
     double cen_err = 0;
     sb_ctx ctx = {.log = on_log};
@@ -148,8 +175,47 @@ int main(int argc, char **argv) {
         }
         const size_t *d = inst->dim, nv = sb_volume_nvox(inst);
         const uint16_t *I = inst->data, *lab = m1.labels->data;
+        sb_label_table *tab = NULL;
+        if (sb_anatomy_label_table(an, s.sex, &tab, &err)) return 1;
         const uint8_t *C = cls->data;
-        label_diff += memcmp(m0.labels->data, m1.labels->data, nv * 2) != 0;
+        /* diffuse resizes: the organs' voxels in either map are allowed to differ */
+        uint8_t *grown = calloc(nv, 1);
+        if (!grown) return 1;
+        const uint16_t *lab0 = m0.labels->data;
+        for (int r = 0; r < s.nresize; r++) {
+            const sb_label *lb = sb_labels_find_name(tab, s.resize[r].name);
+            size_t n0 = 0, n1 = 0;
+            for (size_t v = 0; lb && v < nv; v++) {
+                n0 += lab0[v] == lb->id, n1 += lab[v] == lb->id;
+                if (lab0[v] == lb->id || lab[v] == lb->id) grown[v] = 1;
+            }
+            int g = 0;
+            while (g < nrs && strcmp(rs[g].name, s.resize[r].name)) g++;
+            if (g == nrs && nrs < 8)
+                snprintf(rs[nrs++].name, sizeof rs[0].name, "%s", s.resize[r].name);
+            if (g < 8 && n0) {
+                double ratio = (double)n1 / (double)n0 / s.resize[r].factor;
+                rs[g].n++, rs[g].sum += ratio,
+                    rs[g].lo = rs[g].n == 1 ? ratio : fmin(rs[g].lo, ratio),
+                    rs[g].hi = fmax(rs[g].hi, ratio);
+                printf("seed %3d %s: x%.3f asked, x%.3f measured (%zu -> %zu voxels)\n", n,
+                       s.resize[r].name, s.resize[r].factor, (double)n1 / (double)n0, n0, n1);
+            }
+        }
+        size_t ldiff = 0;
+        for (size_t v = 0; v < nv; v++) {
+            if (grown[v] || lab0[v] == lab[v]) continue;
+            ldiff++;
+            /* how far from the resized organs (either map), and which labels */
+            double best = dist_to(grown, d, v, voxel);
+            label_diff_far = fmax(label_diff_far, best);
+            const sb_label *x0 = sb_labels_find_id(tab, lab0[v]),
+                           *x1 = sb_labels_find_id(tab, lab[v]);
+            fprintf(stderr, "seed %d: label %s -> %s, %.1f mm from the resized organs\n", n,
+                    x0 ? x0->name : "background", x1 ? x1->name : "background", best);
+        }
+        label_diff += ldiff != 0;
+        label_diff_vox += ldiff;
         /* images identical outside lesions, oedema and one voxel around them */
         uint8_t *near = calloc(nv, 1), *mask = calloc(nv, 1), *hostm = calloc(nv, 1);
         if (!near || !mask || !hostm) return 1;
@@ -182,11 +248,26 @@ int main(int argc, char **argv) {
                 if (dd < r * r) near[v] = 1;
             }
         }
+        for (size_t v = 0; v < nv; v++) { /* and one voxel around the resized organs and
+                                           * any other label changed */
+            if (!grown[v] && lab0[v] == lab[v]) continue;
+            size_t i = v % d[0], j = (v / d[0]) % d[1], k = v / (d[0] * d[1]);
+            for (int dk = -1; dk <= 1; dk++)
+                for (int dj = -1; dj <= 1; dj++)
+                    for (int di = -1; di <= 1; di++) {
+                        long a = (long)i + di, b = (long)j + dj, c = (long)k + dk;
+                        if (a >= 0 && b >= 0 && c >= 0 && a < (long)d[0] && b < (long)d[1] &&
+                            c < (long)d[2])
+                            near[(size_t)a + d[0] * ((size_t)b + d[1] * (size_t)c)] |= 2;
+                    }
+        }
         for (int c = 0; c < 3; c++) {
             const float *x = img0[c]->data, *y = img1[c]->data;
             for (size_t v = 0; v < nv; v++) {
                 if (near[v] || !memcmp(&x[v], &y[v], sizeof *x)) continue;
                 img_diff++;
+                const double dorg = s.nresize ? dist_to(grown, d, v, voxel) : INFINITY;
+                if (s.nresize) img_diff_far = fmax(img_diff_far, dorg);
                 double ijk[3] = {(double)(v % d[0]), (double)((v / d[0]) % d[1]),
                                  (double)(v / (d[0] * d[1]))},
                        w[3], best = INFINITY;
@@ -202,11 +283,13 @@ int main(int argc, char **argv) {
                 }
                 fprintf(stderr,
                         "seed %d %s: voxel at %.0f %.0f %.0f changed, %.1f mm from lesion %d (%s, "
-                        "%zu voxels, largest diameter %.1f mm); tissue %d pv %d/%d\n",
+                        "%zu voxels, largest diameter %.1f mm); tissue %d pv %d/%d; %.1f mm from "
+                        "the resized "
+                        "organs\n",
                         n, cname[c], w[0], w[1], w[2], best, bi.id, bi.type, bi.voxels,
                         bi.max_diameter_mm, ((const uint8_t *)m1.tissues->data)[v],
                         ((const uint8_t *)m1.pv_tissue->data)[v],
-                        ((const uint8_t *)m1.pv_frac->data)[v]);
+                        ((const uint8_t *)m1.pv_frac->data)[v], dorg);
             }
         }
         /* per lesion: host, table, sizes; per class: counts and contrast */
@@ -276,14 +359,25 @@ int main(int argc, char **argv) {
                 }
             }
             memset(sum, 0, sizeof sum), memset(cnt, 0, sizeof cnt);
+            double sq[2] = {0, 0};
             for (size_t v = 0; v < nv; v++) {
                 int in_l = interior(mask, d, v) && mask[v] == 1,
-                    in_h = interior(hostm, d, v) && !near[v];
+                    in_h = interior(hostm, d, v) && !(near[v] & 1);
                 if (!in_l && !in_h) continue;
                 for (int c = 0; c < 3; c++) sum[in_l][c] += ((const float *)img1[c]->data)[v];
+                const double t2 = ((const float *)img1[1]->data)[v];
+                sq[in_l] += t2 * t2;
                 cnt[in_l]++;
             }
             if (!cnt[0] || !cnt[1]) continue;
+            if (cnt[1] >= 2) { /* heterogeneity: T2w coefficient of variation, lesion and host */
+                double cv[2];
+                for (int h = 0; h < 2; h++) {
+                    double mu = sum[h][1] / (double)cnt[h];
+                    cv[h] = sqrt(fmax(0, sq[h] / (double)cnt[h] - mu * mu)) / mu;
+                }
+                cs[k].cv_n++, cs[k].cv_les += cv[1], cs[k].cv_host += cv[0];
+            }
             for (size_t e = 0; e < ne; e++)
                 for (int c = 0; c < 3; c++) {
                     if (strcmp(con[e], cname[c])) continue;
@@ -297,22 +391,30 @@ int main(int argc, char **argv) {
                s.sex == SB_SEX_MALE ? "man  " : "woman", s.bmi, nles,
                sb_lesions_diffuse(L)[0] ? sb_lesions_diffuse(L) : "no diffuse change");
         fflush(stdout);
-        free(near), free(mask), free(hostm);
+        free(near), free(mask), free(hostm), free(grown);
+        sb_labels_free(tab);
         for (int c = 0; c < 3; c++) sb_volume_free(img0[c]), sb_volume_free(img1[c]);
         sb_volume_free(inst), sb_volume_free(cls);
         sb_anatomy_maps_free(&m0), sb_anatomy_maps_free(&m1);
         sb_lesions_free(L);
     }
-    printf("\nsubjects whose label map changed: %zu; image voxels changed outside the lesions' "
-           "reach: %zu\n",
-           label_diff, img_diff);
+    printf("\nsubjects whose label map changed outside the resized organs: %zu (%zu voxels, the "
+           "farthest %.1f mm from them; inf: over 12 voxels); image voxels changed outside the "
+           "lesions' reach and one voxel around the resized organs and changed labels: %zu (in "
+           "subjects with resizes, the farthest %.1f mm from the organs)\n",
+           label_diff, label_diff_vox, label_diff_far, img_diff, img_diff_far);
+    for (int g = 0; g < nrs; g++)
+        printf("resized %s: %zu subjects, measured/asked volume factor mean %.3f (%.3f-%.3f)\n",
+               rs[g].name, rs[g].n, rs[g].n ? rs[g].sum / (double)rs[g].n : 0.0, rs[g].lo,
+               rs[g].hi);
     printf("lesions left out for want of room: %zu\n", g_left_out);
     printf("lesions: %zu; lesion voxels outside their host: %zu; table rows disagreeing with the "
            "map: %zu; centroid difference max %.2g mm\n\n",
            lesions_total, outside_host, table_bad, cen_err);
     printf("| type | count per subject (min-max) | subjects with | diameter range | drawn | mask, "
            "lesions with voxels | in range | within 1 voxel | no voxel | contrast vs host: held "
-           "/ subjects (mean ratio) |\n|---|---|---|---|---|---|---|---|---|---|\n");
+           "/ subjects (mean ratio) | T2w CV lesion / host (subjects) |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (size_t k = 1; k < ncls && k < NCLASS; k++) {
         if (!cs[k].lesions && cs[k].cmax == 0) continue;
         double rng[2];
@@ -333,7 +435,11 @@ int main(int argc, char **argv) {
                                : (strcmp(con[e], "ADC") ? "darker" : "lower"),
                    cs[k].e_held[e], cs[k].e_checked[e],
                    cs[k].e_checked[e] ? cs[k].e_ratio[e] / (double)cs[k].e_checked[e] : 0.0);
-        printf(" |\n");
+        if (cs[k].cv_n)
+            printf(" | %.3f / %.3f (%zu) |\n", cs[k].cv_les / (double)cs[k].cv_n,
+                   cs[k].cv_host / (double)cs[k].cv_n, cs[k].cv_n);
+        else
+            printf(" | - |\n");
     }
     sb_lesion_catalog_free(cat);
     sb_tissue_db_free(db);

@@ -227,6 +227,63 @@ def test_lesions_steatosis():
     assert tsv(os.path.join(b, "lesions.tsv")) == []
 
 
+def test_lesions_organ_resize():
+    # hepatomegaly, splenomegaly: the organs' volume times a factor drawn in the type's range
+    # (subject.json lesions.resize: factor asked, volume measured on the map); the label map
+    # changes where one of the two maps has the resized organs and in a few voxels near them
+    a = generate("les_resize0", "--contrasts", "T2w", voxel=8)
+    b = generate("les_resize1", "--contrasts", "T2w", "--lesions", "splenomegaly,hepatomegaly",
+                 voxel=8)
+    la = np.asarray(nib.load(os.path.join(a, "labels.nii.gz")).dataobj)
+    lb = np.asarray(nib.load(os.path.join(b, "labels.nii.gz")).dataobj)
+    ids = {r["name"]: int(r["index"]) for r in tsv(os.path.join(b, "labels.tsv"))}
+    sj = json.load(open(os.path.join(b, "subject.json")))["lesions"]
+    rs = {r["structure"]: r for r in sj["resize"]}
+    assert set(rs) == {"spleen", "liver"}, sj
+    types = catalogue()
+    assert types["splenomegaly"]["range"][0] <= rs["spleen"]["factor"] <= \
+        types["splenomegaly"]["range"][1]
+    assert types["hepatomegaly"]["range"][0] <= rs["liver"]["factor"] <= \
+        types["hepatomegaly"]["range"][1]
+    assert "splenomegaly spleen x" in sj["diffuse"] and "hepatomegaly liver x" in sj["diffuse"]
+    organ = np.isin(la, [ids["spleen"], ids["liver"]]) | np.isin(lb, [ids["spleen"],
+                                                                      ids["liver"]])
+    # outside the organs a few voxels of structures fitted around them may change (the splenic
+    # vein follows the spleen; over 50 subjects at 6 mm: at most 51 mm away, README): none
+    # farther than 60 mm, and few
+    assert la.shape == lb.shape
+    changed = (la != lb) & ~organ
+    dist = ndimage.distance_transform_edt(~organ) * 8
+    print(f"{int(changed.sum())} label voxels changed outside the organs "
+          f"(of {int((la != lb).sum())}), the farthest {dist[changed].max(initial=0):.0f} mm away")
+    assert not (changed & (dist > 60)).any() and changed.sum() < 0.05 * (la != lb).sum()
+    for name in ("spleen", "liver"):
+        n = int((lb == ids[name]).sum())
+        assert abs(rs[name]["volume_ml"] - n * 0.512) < 1e-6, (name, rs[name], n)
+    grown = (lb == ids["spleen"]).sum() / (la == ids["spleen"]).sum()
+    print(f"spleen x{rs['spleen']['factor']:.2f} asked, x{grown:.2f} on the 8 mm map; liver "
+          f"x{rs['liver']['factor']:.2f} asked, x{(lb == ids['liver']).sum() / (la == ids['liver']).sum():.2f}")
+    assert grown > 1.3
+    # images: identical farther than 60 mm from the organs, except one voxel around a changed
+    # label (its partial volume)
+    near = (dist <= 60) | ndimage.binary_dilation(la != lb, structure=np.ones((3, 3, 3)))
+    x = np.asarray(nib.load(os.path.join(a, "T2w.nii.gz")).dataobj)
+    y = np.asarray(nib.load(os.path.join(b, "T2w.nii.gz")).dataobj)
+    assert np.array_equal(x[~near], y[~near])
+    assert not np.array_equal(x[organ], y[organ])
+    assert tsv(os.path.join(b, "lesions.tsv")) == []
+    # a resize of a structure the anatomy lacks: exit 2 naming it, nothing written
+    d = os.path.join(WORK, "les_resize_bad")
+    shutil.rmtree(d, ignore_errors=True)
+    f = os.path.join(WORK, "les_resize_bad.json")
+    doc = json.load(open(os.path.join(SRC, "volume", "lesions.json")))
+    doc["types"]["nephromegaly"] = {"diffuse": "resize", "structure": "kidny", "range": [1.2, 1.5]}
+    json.dump(doc, open(f, "w"))
+    p = run("generate", "--seed", 3, "--voxel", 8, "--out", d, "--lesions", "nephromegaly",
+            "--lesion-file", f, expect=USAGE)
+    assert "kidny" in p.stderr and not os.path.exists(d), p.stderr
+
+
 def test_lesions_bad_input():
     d = os.path.join(WORK, "les_bad")
     shutil.rmtree(d, ignore_errors=True)
@@ -401,6 +458,79 @@ def test_lesions_batch_rate():
     assert "--lesion-rate" in p.stderr
     p = run("batch", "--count", 2, "--out", d + "_x", "--lesions", "liver-tumor:2", expect=USAGE)
     assert "liver-tumor" in p.stderr and not os.path.exists(d + "_x")
+
+
+def tree_hashes(d):
+    out = {}
+    for root, _, files in os.walk(d):
+        for f in files:
+            p = os.path.join(root, f)
+            rel = os.path.relpath(p, d)
+            if "/logs/" not in "/" + rel:
+                out[rel] = sha(p)
+    return out
+
+
+def test_lesions_batch_twins():
+    # batch --normal-twins: each subject with lesions is followed by sub-<k>normal, the same
+    # subject without lesions (= generate --seed S_k), named in participants.tsv's twin column
+    d = os.path.join(WORK, "les_twins")
+    shutil.rmtree(d, ignore_errors=True)
+    spec = "liver-cyst:1,renal-cyst:1"
+    args = ["batch", "--count", 4, "--seed", 7, "--voxel", 8, "--contrasts", "T2w", "--lesions",
+            spec, "--lesion-rate", 0.5, "--normal-twins", "-q"]
+    run(*args, "--out", d, expect=OK)
+    rows = tsv(os.path.join(d, "participants.tsv"))
+    assert list(rows[0].keys())[-3:] == ["pathology", "lesion_count", "twin"], rows[0].keys()
+    assert "twin" in json.load(open(os.path.join(d, "participants.json")))
+    assert json.load(open(os.path.join(d, "derivatives", "synthbody", "batch.json")))[
+        "normal_twins"] is True
+    ids = [r["participant_id"] for r in rows]
+    twins = 0
+    for k in range(1, 5):
+        sk = splitmix((7 + (k - 1) * 0x9E3779B97F4A7C15) & ((1 << 64) - 1))
+        u = (splitmix(sk ^ 0x4C4553494F4E) >> 11) / 2.0 ** 53
+        sub = f"sub-{k:04d}"
+        r = rows[ids.index(sub)]
+        if u >= 0.5:
+            assert r["pathology"] == "n/a" and r["twin"] == "n/a", r
+            assert sub + "normal" not in ids
+            continue
+        twins += 1
+        t = rows[ids.index(sub) + 1]
+        assert t["participant_id"] == sub + "normal" and r["twin"] == sub + "normal", (r, t)
+        assert t["twin"] == sub and t["pathology"] == "n/a" and t["lesion_count"] == "0"
+        assert r["pathology"] == spec and int(r["lesion_count"]) == 2
+        for c in ("sex", "age", "height", "weight", "bmi", "seed"):
+            assert r[c] == t[c], c
+        der = os.path.join(d, "derivatives", "synthbody")
+        # the same labels; other T2w (the lesions); no lesion files for the twin
+        assert sha(os.path.join(der, sub, "anat", sub + "_dseg.nii.gz")) == sha(
+            os.path.join(der, sub + "normal", "anat", sub + "normal_dseg.nii.gz"))
+        assert sha(os.path.join(d, sub, "anat", sub + "_T2w.nii.gz")) != sha(
+            os.path.join(d, sub + "normal", "anat", sub + "normal_T2w.nii.gz"))
+        assert not os.path.exists(os.path.join(der, sub + "normal", "anat",
+                                               sub + "normal_desc-lesions_dseg.nii.gz"))
+        if twins == 1:  # the twin is generate --seed S_k, byte for byte
+            g = generate("les_twin_gen", "--contrasts", "T2w", seed=sk, voxel=8)
+            assert sha(os.path.join(g, "T2w.nii.gz")) == sha(
+                os.path.join(d, sub + "normal", "anat", sub + "normal_T2w.nii.gz"))
+    assert len(rows) == 4 + twins and twins >= 1, (len(rows), twins)
+    # any split, the same bytes; a rerun skips everything and keeps them
+    d2 = d + "_split"
+    shutil.rmtree(d2, ignore_errors=True)
+    for i in (1, 0):
+        run(*args, "--out", d2, "--shard", f"{i}/2", expect=OK)
+    assert tree_hashes(d) == tree_hashes(d2)
+    before = tree_hashes(d)
+    run(*args, "--out", d, expect=OK)
+    assert tree_hashes(d) == before
+    log = tsv(os.path.join(d, "derivatives", "synthbody", "logs", "shard-0-of-1.tsv"))
+    assert [r["status"] for r in log[-(4 + twins):]] == ["skipped"] * (4 + twins), log
+    # other settings refused; --normal-twins needs --lesions
+    run(*[a for a in args if a != "--normal-twins"], "--out", d, expect=EXISTS)
+    p = run("batch", "--count", 2, "--out", d + "_x", "--normal-twins", expect=USAGE)
+    assert "--normal-twins" in p.stderr and not os.path.exists(d + "_x")
 
 
 def main():

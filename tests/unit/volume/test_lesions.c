@@ -26,7 +26,7 @@ static void test_catalogue(void) {
     sb_error err;
     CHECK_OK(sb_lesion_catalog_load(NULL, &c, &err));
     if (!c) return;
-    CHECK(sb_lesion_class_count(c) == 11); /* ten focal types + oedema */
+    CHECK(sb_lesion_class_count(c) == 11); /* ten focal types + oedema (3 diffuse ones) */
     uint8_t rgb[3];
     CHECK(!strcmp(sb_lesion_class_name(c, 1, rgb), "liver-metastasis"));
     CHECK(rgb[0] == 0xd5 && rgb[1] == 0x5e && rgb[2] == 0x00);
@@ -62,6 +62,17 @@ static void test_catalogue(void) {
     remove(path);
 }
 
+/* The default anatomy and lesion catalogue; 0 (both freed) if either fails. */
+static int load_defaults(sb_anatomy **a, sb_lesion_catalog **c) {
+    sb_error err;
+    CHECK_OK(sb_anatomy_load_default(a, &err));
+    CHECK_OK(sb_lesion_catalog_load(NULL, c, &err));
+    if (*a && *c) return 1;
+    sb_anatomy_free(*a);
+    sb_lesion_catalog_free(*c);
+    return 0;
+}
+
 static int same(const sb_volume *whole, const sb_volume *s, size_t k0) {
     size_t plane = whole->dim[0] * whole->dim[1] * sb_dtype_size(whole->dtype);
     return s->dim[0] == whole->dim[0] && s->dim[1] == whole->dim[1] &&
@@ -72,9 +83,7 @@ static void test_plan_and_paint(void) {
     sb_anatomy *a = NULL;
     sb_lesion_catalog *c = NULL;
     sb_error err;
-    CHECK_OK(sb_anatomy_load_default(&a, &err));
-    CHECK_OK(sb_lesion_catalog_load(NULL, &c, &err));
-    if (!a || !c) return;
+    if (!load_defaults(&a, &c)) return;
     const char *spec = "liver-metastasis:4,ms-lesion:6,bone-metastasis:3,brain-tumour:1,steatosis";
     sb_subject s = subject(5), s2 = s, s3 = s;
     double fat0 = s.liver_fat;
@@ -180,8 +189,169 @@ done:
     sb_anatomy_free(a);
 }
 
+/* Diffuse resizes (hepatomegaly, splenomegaly): the factor drawn in the type's range goes into
+ * sb_subject.resize (applying twice is applying once; the plan makes the same change), the
+ * organs grow, and the label map changes nowhere but where one of the two maps has them. */
+static void test_diffuse_resize(void) {
+    sb_anatomy *a = NULL;
+    sb_lesion_catalog *c = NULL;
+    sb_error err;
+    if (!load_defaults(&a, &c)) return;
+    const char *spec = "splenomegaly,hepatomegaly,steatosis,liver-cyst:2";
+    sb_subject s0 = subject(11), s = s0, s2 = s0;
+    CHECK_OK(sb_lesions_apply_diffuse(c, spec, 77, &s, &err));
+    CHECK(s.nresize == 2 && !strcmp(s.resize[0].name, "spleen") &&
+          !strcmp(s.resize[1].name, "liver"));
+    CHECK(s.resize[0].factor >= 1.6 && s.resize[0].factor <= 3.0);
+    CHECK(s.resize[1].factor >= 1.3 && s.resize[1].factor <= 1.8);
+    CHECK(s.liver_fat >= 0.10 && s.liver_fat <= 0.35);
+    sb_subject s1 = s;
+    CHECK_OK(sb_lesions_apply_diffuse(c, spec, 77, &s1, &err)); /* twice = once */
+    CHECK(s1.nresize == 2 && s1.resize[0].factor == s.resize[0].factor &&
+          s1.resize[1].factor == s.resize[1].factor);
+    sb_lesions *L = NULL;
+    CHECK_OK(sb_lesions_plan(c, spec, 77, a, &s2, NULL, &L, &err)); /* the plan: the same */
+    CHECK(s2.nresize == 2 && s2.resize[0].factor == s.resize[0].factor &&
+          s2.liver_fat == s.liver_fat);
+    if (L) {
+        CHECK(sb_lesions_count(L) == 2);
+        CHECK(strstr(sb_lesions_diffuse(L), "splenomegaly spleen x") &&
+              strstr(sb_lesions_diffuse(L), "; hepatomegaly liver x"));
+        printf("diffuse: %s\n", sb_lesions_diffuse(L));
+    }
+    sb_lesions_free(L);
+    sb_volume *v0 = NULL, *v1 = NULL;
+    sb_label_table *tab = NULL;
+    CHECK_OK(sb_anatomy_voxelize(a, &s0, 8.0, NULL, &v0, NULL, &err));
+    CHECK_OK(sb_anatomy_voxelize(a, &s, 8.0, NULL, &v1, NULL, &err));
+    CHECK_OK(sb_anatomy_label_table(a, s.sex, &tab, &err));
+    if (v0 && v1 && tab) {
+        const sb_label *spleen = sb_labels_find_name(tab, "spleen"),
+                       *liver = sb_labels_find_name(tab, "liver");
+        CHECK(spleen && liver && sb_volume_nvox(v0) == sb_volume_nvox(v1));
+        const uint16_t *x = v0->data, *y = v1->data;
+        size_t n0 = 0, n1 = 0, outside = 0;
+        for (size_t v = 0; spleen && liver && v < sb_volume_nvox(v0); v++) {
+            n0 += x[v] == spleen->id, n1 += y[v] == spleen->id;
+            int organ =
+                x[v] == spleen->id || y[v] == spleen->id || x[v] == liver->id || y[v] == liver->id;
+            outside += !organ && x[v] != y[v];
+        }
+        printf("spleen x%.2f asked: %zu -> %zu voxels at 8 mm; %zu changed elsewhere\n",
+               s.resize[0].factor, n0, n1, outside);
+        CHECK(n0 > 0 && (double)n1 > 1.3 * (double)n0);
+        CHECK(outside == 0);
+    }
+    sb_labels_free(tab);
+    sb_volume_free(v0);
+    sb_volume_free(v1);
+    /* a resize of a structure the anatomy lacks is refused by the anatomy, naming it */
+    const char *path = "test_lesions_resize.json";
+    CHECK(write_file(path, "{\"format\": \"synthbody-lesions\", \"version\": 1, \"oedema\": "
+                           "{\"tissue\": \"oedema\", \"color\": \"#ffff00\"}, \"types\": {"
+                           "\"nephromegaly\": {\"diffuse\": \"resize\", \"structure\": \"kidny\", "
+                           "\"range\": [1.2, 1.5]}}}"));
+    sb_lesion_catalog *c2 = NULL;
+    CHECK_OK(sb_lesion_catalog_load(path, &c2, &err));
+    sb_subject s3 = s0;
+    sb_volume *v = NULL;
+    if (c2) CHECK_OK(sb_lesions_apply_diffuse(c2, "nephromegaly", 1, &s3, &err));
+    CHECK(sb_anatomy_voxelize(a, &s3, 8.0, NULL, &v, NULL, &err) == SB_ERR_USAGE && !v &&
+          strstr(err.msg, "kidny"));
+    sb_lesion_catalog_free(c2);
+    /* bad resize types: the field named */
+    CHECK(write_file(path, "{\"format\": \"synthbody-lesions\", \"version\": 1, \"oedema\": "
+                           "{\"tissue\": \"oedema\", \"color\": \"#ffff00\"}, \"types\": {"
+                           "\"x\": {\"diffuse\": \"resize\", \"structure\": \"spleen\", "
+                           "\"range\": [0.05, 2]}}}"));
+    c2 = NULL;
+    CHECK(sb_lesion_catalog_load(path, &c2, &err) == SB_ERR_INPUT && !c2 &&
+          strstr(err.msg, "types.x.range"));
+    CHECK(write_file(path, "{\"format\": \"synthbody-lesions\", \"version\": 1, \"oedema\": "
+                           "{\"tissue\": \"oedema\", \"color\": \"#ffff00\"}, \"types\": {"
+                           "\"x\": {\"diffuse\": \"grow\", \"range\": [1, 2]}}}"));
+    CHECK(sb_lesion_catalog_load(path, &c2, &err) == SB_ERR_INPUT && !c2 &&
+          strstr(err.msg, "types.x.diffuse") && strstr(err.msg, "resize"));
+    remove(path);
+    sb_lesion_catalog_free(c);
+    sb_anatomy_free(a);
+}
+
+/* Rim and heterogeneity, painted at 2 mm in a slab through the lesion: an HCC's capsule
+ * (tendon) lies in a shell under its surface, its solid part carries fibrous tissue (tendon
+ * again) in up to the type's amount (0.1) of each voxel, with a spread of fractions. */
+static void test_rim_heterogeneity(void) {
+    sb_anatomy *a = NULL;
+    sb_lesion_catalog *c = NULL;
+    sb_error err;
+    if (!load_defaults(&a, &c)) return;
+    sb_subject s = subject(4);
+    sb_lesions *L = NULL;
+    sb_voxelizer *vz = NULL;
+    sb_anatomy_maps m = {0};
+    sb_volume *inst = NULL, *cls = NULL;
+    const double w = 2.0;
+    CHECK_OK(sb_lesions_plan(c, "hcc:1", 5, a, &s, NULL, &L, &err));
+    if (!L || sb_lesions_count(L) != 1) goto done;
+    sb_lesion_info li;
+    sb_lesions_info(L, 0, &li);
+    CHECK_OK(sb_voxelizer_new(a, &s, w, NULL, &vz, &err));
+    if (!vz) goto done;
+    size_t dim[3];
+    double origin[3];
+    sb_voxelizer_grid(vz, dim, origin);
+    const double r = li.max_diameter_mm / 2;
+    size_t k0 = (size_t)((li.centroid_mm[2] - r - origin[2]) / w) - 2,
+           k1 = (size_t)((li.centroid_mm[2] + r - origin[2]) / w) + 3;
+    CHECK_OK(
+        sb_voxelizer_slab(vz, k0, k1, SB_MAP_LABELS | SB_MAP_TISSUES | SB_MAP_PV, NULL, &m, &err));
+    if (!m.labels) goto done;
+    CHECK_OK(sb_lesions_paint(L, &m, k0, &inst, &cls, &err));
+    if (!inst) goto done;
+    const int tendon = sb_tissue_index("tendon"), hcc = sb_tissue_index("hcc");
+    const uint16_t *I = inst->data;
+    const uint8_t *T = m.tissues->data, *PT = m.pv_tissue->data, *PF = m.pv_frac->data;
+    const size_t nx = inst->dim[0], ny = inst->dim[1], nv = sb_volume_nvox(inst);
+    size_t rim = 0, rim_deep = 0, solid = 0, mixed = 0, fmin = 255, fmax = 0;
+    for (size_t v = 0; v < nv; v++) {
+        if (I[v] != 1) continue;
+        size_t i = v % nx, j = (v / nx) % ny, k = v / (nx * ny);
+        /* depth: no non-lesion voxel within 3 voxels (6 mm) along the axes */
+        int deep = 1;
+        for (int dd = 1; dd <= 3 && deep; dd++) {
+            size_t nb[6][3] = {{i - dd, j, k}, {i + dd, j, k}, {i, j - dd, k},
+                               {i, j + dd, k}, {i, j, k - dd}, {i, j, k + dd}};
+            for (int q = 0; q < 6 && deep; q++)
+                deep = nb[q][0] < nx && nb[q][1] < ny && nb[q][2] < inst->dim[2] &&
+                       I[nb[q][0] + nx * (nb[q][1] + ny * nb[q][2])] == 1;
+        }
+        if (T[v] == tendon) rim++, rim_deep += deep;
+        if (T[v] == hcc && PF[v] < 255 && PT[v] == tendon && deep) {
+            mixed++;
+            fmin = PF[v] < fmin ? PF[v] : fmin, fmax = PF[v] > fmax ? PF[v] : fmax;
+        }
+        solid += T[v] == hcc && deep;
+    }
+    printf("hcc d %.1f mm: %zu rim voxels (%zu deep), %zu deep solid voxels, %zu mixed with "
+           "fibrous tissue (fraction of hcc %zu..%zu /255)\n",
+           li.model_diameter_mm, rim, rim_deep, solid, mixed, fmin, fmax);
+    CHECK(rim > 0 && rim_deep == 0);
+    CHECK(solid > 0 && mixed == solid);
+    CHECK(fmin >= 255 - 26 && fmax < 255 && fmax - fmin >= 8); /* 255 (1 - 0.1 x field) */
+done:
+    sb_volume_free(inst);
+    sb_volume_free(cls);
+    sb_anatomy_maps_free(&m);
+    sb_voxelizer_free(vz);
+    sb_lesions_free(L);
+    sb_lesion_catalog_free(c);
+    sb_anatomy_free(a);
+}
+
 int main(void) {
     test_catalogue();
     test_plan_and_paint();
+    test_diffuse_resize();
+    test_rim_heterogeneity();
     TEST_RETURN();
 }
