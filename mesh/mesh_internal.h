@@ -79,6 +79,39 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
                                const uint8_t *frozen, uint32_t *rep, sb__simplify_log *log,
                                size_t *collapses, sb_error *err);
 
+/* A vertex's quadric (mesh/simplify.c): the sum of the squared distances to planes. */
+typedef struct sb__quadric {
+    double a2, ab, ac, ad, b2, bc, bd, c2, cd, d2;
+} sb__quadric;
+
+/* The quadric of each vertex of m (nverts entries): the planes of its triangles, unit normals,
+ * unweighted — what sb__mesh_simplify_ex starts from. */
+void sb__simplify_quadrics(const sb_trimesh *m, sb__quadric *Q);
+
+/* sb__mesh_simplify_ex recording into log (may be NULL), without frozen vertices, from the
+ * quadrics q0 (may be NULL: computed; else sb__simplify_quadrics of m), telling where each
+ * output triangle and vertex come from: tri_src[k] (may be NULL; m->ntris entries) the input
+ * triangle, vert_src[f] (may be NULL; m->nverts entries) the input vertex. */
+sb_status sb__mesh_simplify_tagged(sb_trimesh *m, size_t target_tris, double max_error_mm,
+                                   const sb__quadric *q0, uint32_t *rep, sb__simplify_log *log,
+                                   uint32_t *tri_src, uint32_t *vert_src, sb_error *err);
+
+/* Replay 3 (see sb__simplify_log) of log on src, made on its result: m is src's triangles with
+ * every vertex replaced by the root of its remaining merges (neither skipped nor touching a
+ * frozen vertex), triangles with a repeated root dropped, in src's order, the roots used
+ * compacted in src's order (root[c]: the src vertex of m's vertex c; rep: src vertex -> m's
+ * vertex or UINT32_MAX). m is simplified in place to the budget from there, with the same
+ * result, bytes, log and rep as sb__mesh_simplify_ex with log->replay = 3 on a copy of src
+ * (nv_in vertices, quadrics q_in from sb__simplify_quadrics), but no work in src's size
+ * beyond summing its quadrics. tri_src[k] (may be NULL; m->ntris entries) receives the
+ * triangle of the given m each output triangle comes from, vert_src[f] (may be NULL) the src
+ * vertex of output vertex f. */
+sb_status sb__mesh_simplify_continue(sb_trimesh *m, const uint32_t *root, size_t nv_in,
+                                     const sb__quadric *q_in, const uint8_t *frozen,
+                                     size_t target_tris, double max_error_mm, uint32_t *rep,
+                                     sb__simplify_log *log, uint32_t *tri_src, uint32_t *vert_src,
+                                     sb_error *err);
+
 /* Simplification of a copy of src without self-intersections (mesh/surfaces.c: collapses near
  * crossings left out and the rest replayed); *crossings receives the crossings left (0, or
  * SIZE_MAX if not counted). `what` names the mesh in messages. */

@@ -127,12 +127,15 @@ void sb_surface_opts_default(sb_surface_opts *o);
 
 /* What happened to one surface. report is the final mesh's check (report.ok is always 1 for a
  * returned mesh). fallback: 0 every step kept; 1 simplification dropped (its result failed
- * the checks); 2 smoothing dropped too (the raw surface is returned). */
+ * the checks); 2 smoothing dropped too (the raw surface is returned). unsmoothed_vertices:
+ * where the smoothed surface crossed itself (thin sheets), its vertices put back on the raw
+ * surface before simplifying (0: none needed). */
 typedef struct sb_surface_info {
     sb_mesh_report report;
     size_t tris_extracted;
     size_t components_removed;
     int fallback;
+    size_t unsmoothed_vertices;
 } sb_surface_info;
 
 /* The surface pipeline on n labels (mesh/surfaces.c): one marching-cubes sweep (or Gaussian

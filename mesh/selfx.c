@@ -97,6 +97,29 @@ static uint64_t hash64(uint64_t x) {
     return x;
 }
 
+static int in_set(const uint64_t *set, size_t n, uint64_t key) {
+    for (size_t i = hash64(key) & (n - 1); set[i] != UINT64_MAX; i = (i + 1) & (n - 1))
+        if (set[i] == key) return 1;
+    return 0;
+}
+
+/* Runs BODY with `key` set to each grid cell the box of triangle T overlaps. */
+#define CELLS_OF(T, BODY)                                                                          \
+    {                                                                                              \
+        const float *b_ = bb + 6 * (T);                                                            \
+        uint64_t c0[3], c1[3];                                                                     \
+        for (int a = 0; a < 3; a++) {                                                              \
+            c0[a] = (uint64_t)((b_[a] - lo[a]) / h);                                               \
+            c1[a] = (uint64_t)((b_[3 + a] - lo[a]) / h);                                           \
+        }                                                                                          \
+        for (uint64_t z = c0[2]; z <= c1[2]; z++)                                                  \
+            for (uint64_t y = c0[1]; y <= c1[1]; y++)                                              \
+                for (uint64_t x = c0[0]; x <= c1[0]; x++) {                                        \
+                    const uint64_t key = x | y << 21 | z << 42;                                    \
+                    BODY                                                                           \
+                }                                                                                  \
+    }
+
 int sb__mesh_self_intersections(const sb_trimesh *m, size_t *count, uint8_t *hit) {
     return sb__mesh_self_intersections_of(m, NULL, count, hit);
 }
@@ -162,39 +185,68 @@ int sb__mesh_self_intersections_of(const sb_trimesh *m, const uint8_t *only, siz
         }
         h *= 2;
     }
+    /* with `only`: the cells of the flagged triangles (open addressing; a pair with a flagged
+     * triangle is tested in a cell of that triangle, so the other cells need no entry) */
+    uint64_t *set = NULL;
+    size_t setn = 0;
+    if (only) {
+        size_t nf = 0;
+        for (size_t t = 0; t < nt; t++)
+            if (only[t]) {
+                const float *b = bb + 6 * t;
+                size_t k = 1;
+                for (int a = 0; a < 3; a++)
+                    k *= (size_t)((b[3 + a] - lo[a]) / h) - (size_t)((b[a] - lo[a]) / h) + 1;
+                nf += k;
+            }
+        setn = 16;
+        while (setn < 2 * nf) setn <<= 1;
+        set = malloc(setn * sizeof *set);
+        if (!set) {
+            free(bb);
+            return 0;
+        }
+        for (size_t i = 0; i < setn; i++) set[i] = UINT64_MAX; /* keys use 63 bits at most */
+        ne = 0;
+        for (size_t t = 0; t < nt; t++)
+            if (only[t])
+                CELLS_OF(t, {
+                    size_t i = hash64(key) & (setn - 1);
+                    while (set[i] != UINT64_MAX && set[i] != key) i = (i + 1) & (setn - 1);
+                    set[i] = key;
+                })
+        for (size_t t = 0; t < nt; t++)
+            CELLS_OF(t, {
+                if (only[t] || in_set(set, setn, key)) ne++;
+            })
+    }
     size_t nb = 1;
     while (nb < ne) nb <<= 1;
     size_t *off = calloc(nb + 1, sizeof *off);
-    entry *e = malloc(ne * sizeof *e);
-    uint64_t *keys = malloc(ne * sizeof *keys);
+    entry *e = malloc((ne ? ne : 1) * sizeof *e);
+    uint64_t *keys = malloc((ne ? ne : 1) * sizeof *keys);
     if (!off || !e || !keys) {
         free(bb);
+        free(set);
         free(off);
         free(e);
         free(keys);
         return 0;
     }
     size_t w = 0;
-    for (size_t t = 0; t < nt; t++) {
-        const float *b = bb + 6 * t;
-        uint64_t c0[3], c1[3];
-        for (int a = 0; a < 3; a++) {
-            c0[a] = (uint64_t)((b[a] - lo[a]) / h);
-            c1[a] = (uint64_t)((b[3 + a] - lo[a]) / h);
-        }
-        for (uint64_t z = c0[2]; z <= c1[2]; z++)
-            for (uint64_t y = c0[1]; y <= c1[1]; y++)
-                for (uint64_t x = c0[0]; x <= c1[0]; x++) {
-                    uint64_t key = x | y << 21 | z << 42;
-                    keys[w] = key;
-                    e[w].cell = key;
-                    e[w].tri = (uint32_t)t;
-                    off[(hash64(key) & (nb - 1)) + 1]++;
-                    w++;
-                }
-    }
+    for (size_t t = 0; t < nt; t++)
+        CELLS_OF(t, {
+            if (!set || only[t] || in_set(set, setn, key)) {
+                keys[w] = key;
+                e[w].cell = key;
+                e[w].tri = (uint32_t)t;
+                off[(hash64(key) & (nb - 1)) + 1]++;
+                w++;
+            }
+        })
+    free(set);
     for (size_t b = 1; b <= nb; b++) off[b] += off[b - 1];
-    entry *s = malloc(ne * sizeof *s);
+    entry *s = malloc((ne ? ne : 1) * sizeof *s);
     if (!s) {
         free(bb);
         free(off);

@@ -55,9 +55,7 @@
  * bucket candidates stay in vertex order. Coarser buckets (more locality) measured no faster. */
 #define SHIFT 19
 
-typedef struct quadric {
-    double a2, ab, ac, ad, b2, bc, bd, c2, cd, d2;
-} quadric;
+typedef sb__quadric quadric;
 
 typedef struct cand {
     float cost;
@@ -204,6 +202,42 @@ static int try_collapse(simp *s, uint32_t b, uint32_t a) {
     return 1;
 }
 
+/* The candidates are taken cheapest first, in no order of memory: their data is fetched ahead,
+ * in three steps along its chain of indices (vertex arrays, then the vertex's triangle list,
+ * then its triangles), so try_collapse finds it in cache. Changes no result. */
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+static void prefetch_ahead(const simp *s, const cand *cs, size_t i, size_t nc) {
+    if (i + 24 < nc) {
+        const uint32_t v[2] = {cs[i + 24].a, cs[i + 24].b};
+        for (int k = 0; k < 2; k++) {
+            PREFETCH(&s->lock[v[k]]);
+            PREFETCH(&s->off[v[k]]);
+            PREFETCH(&s->deg[v[k]]);
+            PREFETCH(&s->Q[v[k]]);
+            PREFETCH((const char *)&s->Q[v[k]] + 64);
+            PREFETCH(&s->P[3 * (size_t)v[k]]);
+        }
+    }
+    /* the next steps only for candidates not locked yet (a locked one is skipped) */
+    if (i + 12 < nc && !s->lock[cs[i + 12].a] && !s->lock[cs[i + 12].b]) {
+        const uint32_t v[2] = {cs[i + 12].a, cs[i + 12].b};
+        for (int k = 0; k < 2; k++) {
+            PREFETCH(&s->adj[s->off[v[k]]]);
+            PREFETCH(&s->adj[s->off[v[k] + 1] - 1]);
+        }
+    }
+    if (i + 6 < nc && !s->lock[cs[i + 6].a] && !s->lock[cs[i + 6].b]) {
+        const uint32_t v[2] = {cs[i + 6].a, cs[i + 6].b};
+        for (int k = 0; k < 2; k++)
+            for (size_t j = s->off[v[k]]; j < s->off[v[k] + 1]; j++)
+                PREFETCH(&s->T[3 * (size_t)s->adj[j]]);
+    }
+}
+
 static void build_csr(simp *s) {
     memset(s->off, 0, (s->nv + 1) * sizeof *s->off);
     for (size_t t = 0; t < s->nt; t++)
@@ -221,6 +255,46 @@ static uint32_t root(uint32_t *par, uint32_t x) {
         x = par[x];
     }
     return x;
+}
+
+void sb__simplify_quadrics(const sb_trimesh *m, sb__quadric *Q) {
+    memset(Q, 0, m->nverts * sizeof *Q);
+    for (size_t t = 0; t < m->ntris; t++) {
+        const uint32_t *tv = m->tris + 3 * t;
+        double n[3];
+        double a[3], pb[3], pc[3];
+        load(m->verts, tv[0], a);
+        load(m->verts, tv[1], pb);
+        load(m->verts, tv[2], pc);
+        tri_normal(a, pb, pc, n);
+        double l = sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
+        if (!(l > 0)) continue;
+        n[0] /= l, n[1] /= l, n[2] /= l;
+        double d = -(n[0] * a[0] + n[1] * a[1] + n[2] * a[2]);
+        quadric q = {n[0] * n[0], n[0] * n[1], n[0] * n[2], n[0] * d, n[1] * n[1],
+                     n[1] * n[2], n[1] * d,    n[2] * n[2], n[2] * d, d * d};
+        for (int c = 0; c < 3; c++) q_add(&Q[tv[c]], &q);
+    }
+}
+
+static sb_status simplify_core(sb_trimesh *m, size_t target_tris, double max_error_mm,
+                               const uint8_t *frozen, uint32_t *rep, sb__simplify_log *log,
+                               size_t *collapses, const sb__quadric *q0, uint32_t *tri_src,
+                               uint32_t *vert_src, sb_error *err);
+
+sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_error_mm,
+                               const uint8_t *frozen, uint32_t *rep, sb__simplify_log *log,
+                               size_t *collapses, sb_error *err) {
+    return simplify_core(m, target_tris, max_error_mm, frozen, rep, log, collapses, NULL, NULL,
+                         NULL, err);
+}
+
+sb_status sb__mesh_simplify_tagged(sb_trimesh *m, size_t target_tris, double max_error_mm,
+                                   const sb__quadric *q0, uint32_t *rep, sb__simplify_log *log,
+                                   uint32_t *tri_src, uint32_t *vert_src, sb_error *err) {
+    if (log) log->replay = 0;
+    return simplify_core(m, target_tris, max_error_mm, NULL, rep, log, NULL, q0, tri_src, vert_src,
+                         err);
 }
 
 sb_status sb_mesh_simplify(sb_trimesh *m, size_t target_tris, double max_error_mm,
@@ -269,9 +343,10 @@ static int log_pass(sb__simplify_log *log) {
     return 1;
 }
 
-sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_error_mm,
+static sb_status simplify_core(sb_trimesh *m, size_t target_tris, double max_error_mm,
                                const uint8_t *frozen, uint32_t *rep, sb__simplify_log *log,
-                               size_t *collapses, sb_error *err) {
+                               size_t *collapses, const sb__quadric *q0, uint32_t *tri_src,
+                               uint32_t *vert_src, sb_error *err) {
     const int replay = log ? log->replay : 0;
     if (collapses) *collapses = 0;
     if (!m) return sb_error_set(err, SB_ERR_USAGE, "sb_mesh_simplify: mesh is NULL");
@@ -292,6 +367,8 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
     }
     if (!replay && (m->ntris <= 4 || (target_tris >= m->ntris && !(max_error_mm > 0)))) {
         for (size_t i = 0; rep && i < 3 * m->ntris; i++) rep[m->tris[i]] = m->tris[i];
+        for (size_t t = 0; tri_src && t < m->ntris; t++) tri_src[t] = (uint32_t)t;
+        for (size_t v = 0; vert_src && v < m->nverts; v++) vert_src[v] = (uint32_t)v;
         return SB_OK;
     }
     simp s;
@@ -321,25 +398,16 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
     }
     memcpy(s.P, m->verts, 3 * s.nv * sizeof *s.P);
     memcpy(s.T, m->tris, 3 * s.nt * sizeof *s.T);
+    if (tri_src)
+        for (size_t t = 0; t < s.nt; t++) tri_src[t] = (uint32_t)t;
     memset(s.dirty, 1, s.nv);
     for (size_t v = 0; v < s.nv; v++) s.par[v] = (uint32_t)v;
-    for (size_t t = 0; t < s.nt; t++) {
-        const uint32_t *tv = s.T + 3 * t;
-        for (int c = 0; c < 3; c++) s.deg[tv[c]]++;
-        double n[3];
-        double a[3], pb[3], pc[3];
-        load(s.P, tv[0], a);
-        load(s.P, tv[1], pb);
-        load(s.P, tv[2], pc);
-        tri_normal(a, pb, pc, n);
-        double l = sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
-        if (!(l > 0)) continue;
-        n[0] /= l, n[1] /= l, n[2] /= l;
-        double d = -(n[0] * a[0] + n[1] * a[1] + n[2] * a[2]);
-        quadric q = {n[0] * n[0], n[0] * n[1], n[0] * n[2], n[0] * d, n[1] * n[1],
-                     n[1] * n[2], n[1] * d,    n[2] * n[2], n[2] * d, d * d};
-        for (int c = 0; c < 3; c++) q_add(&s.Q[tv[c]], &q);
-    }
+    for (size_t t = 0; t < s.nt; t++)
+        for (int c = 0; c < 3; c++) s.deg[s.T[3 * t + (size_t)c]]++;
+    if (q0)
+        memcpy(s.Q, q0, s.nv * sizeof *s.Q);
+    else
+        sb__simplify_quadrics(m, s.Q);
     if (replay == 3) {
         /* the recorded collapses (but the skipped and the frozen ones) made at once: each
          * vertex goes to the root of its merges, which gathers the quadrics merged into it;
@@ -360,6 +428,7 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
             for (int c = 0; c < 3; c++) r[c] = s.par[s.T[3 * t + (size_t)c]];
             if (r[0] == r[1] || r[1] == r[2] || r[0] == r[2]) continue;
             for (int c = 0; c < 3; c++) s.deg[r[c]]++;
+            if (tri_src) tri_src[w] = (uint32_t)t;
             memcpy(s.T + 3 * w++, r, sizeof r);
         }
         s.nt = w;
@@ -454,6 +523,7 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
             size_t want =
                 target_tris > 0 && s.nt > target_tris ? (s.nt - target_tris + 1) / 2 : SIZE_MAX;
             for (size_t i = 0; i < nc && made < want; i++) {
+                prefetch_ahead(&s, cs, i, nc);
                 uint32_t a = cs[i].a, b = cs[i].b;
                 if (s.lock[a] || s.lock[b]) continue;
                 if (!try_collapse(&s, b, a)) {
@@ -475,6 +545,7 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
         for (size_t t = 0; t < s.nt; t++) {
             if (s.T[3 * t] == DEAD) continue;
             if (w != t) memcpy(s.T + 3 * w, s.T + 3 * t, 3 * sizeof *s.T);
+            if (tri_src) tri_src[w] = tri_src[t];
             w++;
         }
         s.nt = w;
@@ -488,6 +559,7 @@ sb_status sb__mesh_simplify_ex(sb_trimesh *m, size_t target_tris, double max_err
     for (size_t v = 0; v < s.nv; v++)
         if (map[v] == UINT32_MAX - 1) {
             map[v] = (uint32_t)nv2;
+            if (vert_src) vert_src[nv2] = (uint32_t)v;
             for (int k = 0; k < 3; k++) m->verts[3 * nv2 + (size_t)k] = s.P[3 * v + (size_t)k];
             nv2++;
         }
@@ -515,5 +587,66 @@ done:
     free(cs);
     free(bucket);
     free(map);
+    return st;
+}
+
+sb_status sb__mesh_simplify_continue(sb_trimesh *m, const uint32_t *root, size_t nv_in,
+                                     const sb__quadric *q_in, const uint8_t *frozen,
+                                     size_t target_tris, double max_error_mm, uint32_t *rep,
+                                     sb__simplify_log *log, uint32_t *tri_src, uint32_t *vert_src,
+                                     sb_error *err) {
+    const size_t nc = m->nverts;
+    quadric *Q = malloc((nc ? nc : 1) * sizeof *Q);
+    uint8_t *fz = malloc(nc ? nc : 1);
+    uint32_t *repc = malloc((nc ? nc : 1) * sizeof *repc);
+    sb__simplify_log now;
+    memset(&now, 0, sizeof now);
+    sb_status st = SB_OK;
+    if (!Q || !fz || !repc) {
+        st = sb_error_set(err, SB_ERR_MEMORY, "simplify: out of memory (%zu vertices)", nc);
+        goto done;
+    }
+    /* what replay 3 starts from: each root's quadric, then those merged into it, in input order */
+    for (size_t c = 0; c < nc; c++) {
+        Q[c] = q_in[root[c]];
+        fz[c] = frozen && frozen[root[c]];
+    }
+    for (size_t v = 0; v < nv_in; v++)
+        if (rep[v] != UINT32_MAX && root[rep[v]] != v) q_add(&Q[rep[v]], &q_in[v]);
+    st = simplify_core(m, target_tris, max_error_mm, fz, repc, &now, NULL, Q, tri_src, vert_src,
+                       err);
+    if (st) goto done;
+    /* the log replay 3 leaves: the recorded collapses applied (neither skipped nor touching a
+     * frozen vertex), pass by pass, then this run's, in input indices */
+    size_t w = 0, p = 0;
+    for (size_t i = 0; p < log->npass; p++) {
+        for (; i < log->pass_end[p]; i++)
+            if (!log->skip[i] && !(frozen && (frozen[log->a[i]] || frozen[log->b[i]]))) {
+                log->a[w] = log->a[i];
+                log->b[w++] = log->b[i];
+            }
+        log->pass_end[p] = w;
+    }
+    log->n = w;
+    for (size_t i = 0, q = 0; q < now.npass; q++) {
+        for (; i < now.pass_end[q]; i++)
+            if (!log_collapse(log, root[now.b[i]], root[now.a[i]])) {
+                st = sb_error_set(err, SB_ERR_MEMORY, "simplify: out of memory (log)");
+                goto done;
+            }
+        if (!log_pass(log)) {
+            st = sb_error_set(err, SB_ERR_MEMORY, "simplify: out of memory (log)");
+            goto done;
+        }
+    }
+    memset(log->skip, 0, log->n);
+    for (size_t v = 0; v < nv_in; v++)
+        if (rep[v] != UINT32_MAX) rep[v] = repc[rep[v]];
+    for (size_t f = 0; vert_src && f < m->nverts; f++) vert_src[f] = root[vert_src[f]];
+done:
+    sb__simplify_log_free(&now);
+    free(Q);
+    free(fz);
+    free(repc);
     return st;
 }

@@ -249,11 +249,12 @@ static uint64_t mix3(const uint32_t r[3]) {
  * both, so the result is src's triangles with each vertex replaced by the root of its merges
  * (triangles with a repeated root dropped), in src's order, vertices compacted in src's order
  * — exactly what sb__mesh_simplify_ex's replay returns then. par (nv entries) is scratch; rep
- * receives what sb__mesh_simplify_ex's rep does; *tags one tri_tag per output triangle.
+ * receives what sb__mesh_simplify_ex's rep does, root (nv entries) the src vertex of each
+ * output vertex; *tags one tri_tag per output triangle.
  * Whether the result is a closed 2-manifold is the caller's to check. NULL if out of memory. */
 static sb_trimesh *mapped_replay(const sb_trimesh *src, const sb__simplify_log *log,
                                  const uint8_t *frozen, uint32_t *par, uint32_t *rep,
-                                 tri_tag **tags) {
+                                 uint32_t *root, tri_tag **tags) {
     const size_t nv = src->nverts, nt = src->ntris;
     for (size_t v = 0; v < nv; v++) par[v] = (uint32_t)v;
     for (size_t i = 0; i < log->n; i++)
@@ -287,7 +288,10 @@ static sb_trimesh *mapped_replay(const sb_trimesh *src, const sb__simplify_log *
     for (size_t i = 0; i < 3 * w; i++) rep[m->tris[i]] = 0; /* used roots */
     size_t k = 0;
     for (size_t v = 0; v < nv; v++)
-        if (rep[v] == 0) rep[v] = (uint32_t)k++;
+        if (rep[v] == 0) {
+            root[k] = (uint32_t)v;
+            rep[v] = (uint32_t)k++;
+        }
     m->verts = malloc((k ? k : 1) * 3 * sizeof *m->verts);
     if (!m->verts) {
         sb_trimesh_free(m);
@@ -392,11 +396,15 @@ static size_t bad_fans(const sb_trimesh *m, uint8_t *mark) {
  * and of src's topology (components, Euler characteristic) is taken. Otherwise, from then on,
  * each round replays the recording on a fresh copy, every collapse re-tested (sb__mesh_
  * simplify_ex), then (gentle rounds) cheapest-first collapses elsewhere meet the budget again.
- * After a mapped round only the triangle pairs with a new triangle, or one that crossed in
- * the previous round, are tested: the other pairs were there, uncrossed, in the previous
- * round. The budget may be exceeded near the crossings (by the collapses left out). A result
- * still crossing after SIMPLIFY_ROUNDS is left to the checks (fallback to the unsimplified
- * mesh). Away from the crossings the replay reproduces the recorded collapses. */
+ * A mapped result over the budget is continued cheapest-first from where it stands
+ * (sb__mesh_simplify_continue, on the mapped mesh itself: no work in src's size). The
+ * triangles of the first round's, a mapped round's and a continued round's result are tagged
+ * with their source triangle and the roots of their corners, so that in the next round only
+ * the triangle pairs with a new triangle, or one that crossed in the previous round, are
+ * tested: the other pairs were there, uncrossed, in the previous round. The budget may be exceeded
+ * near the crossings (by the collapses left out). A result still crossing after SIMPLIFY_ROUNDS is
+ * left to the checks (fallback to the unsimplified mesh). Away from the crossings the replay
+ * reproduces the recorded collapses. */
 #define GENTLE_ROUNDS 4
 #define SIMPLIFY_ROUNDS 12
 #define MAPPED_FIXES 8
@@ -411,8 +419,10 @@ static sb_status simplify_clean(const sb_trimesh *src, size_t target, double max
     sb_trimesh *fin = NULL;
     sb__simplify_log log;
     memset(&log, 0, sizeof log);
-    uint32_t *par = malloc((nv ? nv : 1) * sizeof *par);
-    int mapped = 1;                      /* rounds try mapped_replay first */
+    uint32_t *par = malloc((nv ? nv : 1) * sizeof *par),
+             *root = malloc((nv ? nv : 1) * sizeof *root);
+    sb__quadric *qin = malloc((nv ? nv : 1) * sizeof *qin); /* src's, for continuations */
+    int mapped = 1;                                         /* rounds try mapped_replay first */
     tri_tag *tags = NULL, *ptags = NULL; /* this and the previous mapped round's triangles */
     uint8_t *only = NULL;
     size_t pn = 0;
@@ -420,8 +430,10 @@ static sb_status simplify_clean(const sb_trimesh *src, size_t target, double max
     int cont = 1;     /* meet the budget again after mapped rounds (while crossings decrease) */
     size_t last_nx = SIZE_MAX;
     long euler0 = 0;
-    sb_status s =
-        rep && frozen && par ? SB_OK : sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
+    sb_status s = rep && frozen && par && root && qin
+                      ? SB_OK
+                      : sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
+    if (!s) sb__simplify_quadrics(src, qin);
     for (int round = 0; !s; round++) {
         sb_trimesh_free(fin);
         fin = NULL;
@@ -431,7 +443,7 @@ static sb_status simplify_clean(const sb_trimesh *src, size_t target, double max
              * the surface a closed 2-manifold, collapses into those vertices are left out too */
             free(tags);
             tags = NULL;
-            fin = mapped_replay(src, &log, frozen, par, rep, &tags);
+            fin = mapped_replay(src, &log, frozen, par, rep, root, &tags);
             free(mark);
             mark = fin ? malloc(fin->nverts ? fin->nverts : 1) : NULL;
             size_t bad = mark ? bad_fans(fin, mark) : SIZE_MAX;
@@ -457,17 +469,24 @@ static sb_status simplify_clean(const sb_trimesh *src, size_t target, double max
                 tags = NULL;
                 mapped = 0; /* from now on, replays that check every collapse */
             } else if (cont && round <= GENTLE_ROUNDS && target > 0 && fin->ntris > target) {
-                /* over the budget: from that state, cheapest-first collapses elsewhere */
-                sb_trimesh_free(fin);
-                free(tags);
-                tags = NULL;
-                fin = copy_mesh(src);
-                if (!fin) {
+                /* over the budget: from that state, cheapest-first collapses elsewhere (what
+                 * replay 3 of a copy of src does, made on fin); its triangles keep their tags'
+                 * sources, with the keys of their new roots */
+                uint32_t *tsrc = malloc((fin->ntris ? fin->ntris : 1) * sizeof *tsrc),
+                         *vsrc = malloc((fin->nverts ? fin->nverts : 1) * sizeof *vsrc);
+                if (!tsrc || !vsrc)
                     s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
-                    break;
+                else
+                    s = sb__mesh_simplify_continue(fin, root, nv, qin, frozen, target, max_e, rep,
+                                                   &log, tsrc, vsrc, err);
+                for (size_t k = 0; !s && k < fin->ntris; k++) {
+                    const uint32_t *tv = fin->tris + 3 * k;
+                    const uint32_t rt[3] = {vsrc[tv[0]], vsrc[tv[1]], vsrc[tv[2]]};
+                    tags[k].src = tags[tsrc[k]].src; /* tsrc[k] >= k: in place */
+                    tags[k].key = mix3(rt);
                 }
-                log.replay = 3;
-                s = sb__mesh_simplify_ex(fin, target, max_e, frozen, rep, &log, NULL, err);
+                free(tsrc);
+                free(vsrc);
                 continued = 1;
             }
             break;
@@ -479,12 +498,33 @@ static sb_status simplify_clean(const sb_trimesh *src, size_t target, double max
                 s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
                 break;
             }
-            log.replay = round == 0 ? 0 : round <= GENTLE_ROUNDS ? 1 : 2;
-            s = sb__mesh_simplify_ex(fin, target, max_e, frozen, rep, &log, NULL, err);
-            if (s) break;
+            if (round == 0) { /* tagged like a mapped replay's triangles */
+                uint32_t *tsrc = malloc((fin->ntris ? fin->ntris : 1) * sizeof *tsrc),
+                         *vsrc = malloc((nv ? nv : 1) * sizeof *vsrc);
+                tags = malloc((fin->ntris ? fin->ntris : 1) * sizeof *tags);
+                if (!tsrc || !vsrc || !tags)
+                    s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory", what);
+                else
+                    s = sb__mesh_simplify_tagged(fin, target, max_e, qin, rep, &log, tsrc, vsrc,
+                                                 err);
+                for (size_t k = 0; !s && k < fin->ntris; k++) {
+                    const uint32_t *tv = fin->tris + 3 * k;
+                    const uint32_t rt[3] = {vsrc[tv[0]], vsrc[tv[1]], vsrc[tv[2]]};
+                    tags[k].src = tsrc[k];
+                    tags[k].key = mix3(rt);
+                }
+                free(tsrc);
+                free(vsrc);
+                if (s) break;
+            } else {
+                log.replay = round <= GENTLE_ROUNDS ? 1 : 2;
+                s = sb__mesh_simplify_ex(fin, target, max_e, frozen, rep, &log, NULL, err);
+                if (s) break;
+            }
         }
-        /* crossings: after a mapped round, only the pairs with a triangle that is new or
-         * crossed before can cross (the others were there, uncrossed, in the previous round) */
+        /* crossings: after a tagged round (the first, mapped and continued ones), only the
+         * pairs with a triangle that is new or crossed before can cross (the others were
+         * there, uncrossed, in the previous round) */
         free(only);
         only = NULL;
         if (tags && ptags) {
@@ -555,6 +595,8 @@ static sb_status simplify_clean(const sb_trimesh *src, size_t target, double max
     free(ptags);
     free(only);
     free(par);
+    free(root);
+    free(qin);
     free(rep);
     free(frozen);
     free(hit);
@@ -587,6 +629,56 @@ static double mesh_volume(const sb_trimesh *m) {
                a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]);
     }
     return vol / 6.0;
+}
+
+/* Where the smoothed surface sm crosses itself, its vertices go back to their places on raw
+ * (same connectivity; raw does not cross): the vertices of the crossing triangles, from the
+ * third round on with their neighbours, until nothing crosses or UNSMOOTH_ROUNDS rounds.
+ * Returns how many vertices went back (0: sm did not cross or still crosses — then it is left
+ * as it was), SIZE_MAX if out of memory. */
+#define UNSMOOTH_ROUNDS 8
+static size_t unsmooth_crossings(sb_trimesh *sm, const sb_trimesh *raw) {
+    const size_t nv = sm->nverts, nt = sm->ntris;
+    uint8_t *hit = malloc(nt ? nt : 1), *mark = calloc(nv ? nv : 1, 1);
+    float *keep = malloc((nv ? nv : 1) * 3 * sizeof *keep);
+    if (!hit || !mark || !keep) {
+        free(hit);
+        free(mark);
+        free(keep);
+        return SIZE_MAX;
+    }
+    memcpy(keep, sm->verts, nv * 3 * sizeof *keep);
+    size_t back = 0, nx = 0;
+    for (int round = 0; round <= UNSMOOTH_ROUNDS; round++) {
+        if (!sb__mesh_self_intersections(sm, &nx, hit)) {
+            back = SIZE_MAX;
+            break;
+        }
+        if (!nx || round == UNSMOOTH_ROUNDS) break;
+        for (size_t t = 0; t < nt; t++)
+            if (hit[t])
+                for (int c = 0; c < 3; c++) mark[sm->tris[3 * t + (size_t)c]] = 2;
+        if (round >= 2) /* grow: the neighbours of this round's vertices */
+            for (size_t t = 0; t < nt; t++) {
+                const uint32_t *tv = sm->tris + 3 * t;
+                if (mark[tv[0]] == 2 || mark[tv[1]] == 2 || mark[tv[2]] == 2)
+                    for (int c = 0; c < 3; c++)
+                        if (!mark[tv[c]]) mark[tv[c]] = 3;
+            }
+        for (size_t v = 0; v < nv; v++)
+            if (mark[v] >= 2) {
+                memcpy(sm->verts + 3 * v, raw->verts + 3 * v, 3 * sizeof *sm->verts);
+                mark[v] = 1, back++;
+            }
+    }
+    if (back == SIZE_MAX || nx) {
+        memcpy(sm->verts, keep, nv * 3 * sizeof *keep);
+        if (back != SIZE_MAX) back = 0;
+    }
+    free(hit);
+    free(mark);
+    free(keep);
+    return back;
 }
 
 /* Steps 2-5 on raw (consumed). voxels_mm3 > 0: the label's voxel volume, which smoothing then
@@ -640,6 +732,31 @@ static sb_status finish(sb_trimesh *raw, const sb_surface_opts *o, const sb_volu
         s = sb__mesh_check_ex(chain[k], k == 0 ? fin_crossings : SIZE_MAX, &inf.report, err);
         if (!s && inf.report.ok) chosen = k;
     }
+    if (!s && chosen == 2 && sm) {
+        /* the smoothed surface crossed itself (thin sheets: the volume's restoring offset):
+         * its vertices there go back to the raw surface, then it is simplified again */
+        size_t back = unsmooth_crossings(sm, raw);
+        sb_mesh_report r;
+        if (back == SIZE_MAX) {
+            s = sb_error_set(err, SB_ERR_MEMORY, "%s: out of memory (self-intersections)", what);
+        } else if (back > 0 && !(s = sb__mesh_check_ex(sm, SIZE_MAX, &r, err)) && r.ok) {
+            sb_trimesh *fin2 = NULL;
+            size_t cross2 = SIZE_MAX;
+            sb_mesh_report r2;
+            if (simplify) s = simplify_clean(sm, target, max_e, what, &fin2, &cross2, err);
+            if (!s && fin2 && !(s = sb__mesh_check_ex(fin2, cross2, &r2, err)) && r2.ok) {
+                sb_trimesh_free(chain[0]);
+                chain[0] = fin2;
+                inf.report = r2;
+                chosen = 0;
+            } else {
+                sb_trimesh_free(fin2);
+                inf.report = r;
+                chosen = 1;
+            }
+            inf.unsmoothed_vertices = back;
+        }
+    }
     if (!s && chosen < 0)
         s = sb_error_set(err, SB_ERR_INTERNAL,
                          "%s: even the raw surface fails the checks (%zu boundary, %zu "
@@ -647,7 +764,9 @@ static sb_status finish(sb_trimesh *raw, const sb_surface_opts *o, const sb_volu
                          what, inf.report.boundary_edges, inf.report.nonmanifold_edges,
                          inf.report.self_intersections, inf.report.volume_mm3);
     if (!s) {
-        inf.fallback = chosen == 0 ? 0 : chosen == 1 ? (fin ? 1 : 0) : (fin || sm ? 2 : 0);
+        inf.fallback = chosen == 0   ? 0
+                       : chosen == 1 ? (chain[0] || simplify ? 1 : 0)
+                                     : (fin || sm ? 2 : 0);
         *out = chain[chosen];
         chain[chosen] = NULL;
     }

@@ -560,6 +560,143 @@ static void test_thin_shell(void) {
     sb_volume_free(v);
 }
 
+static sb__simplify_log copy_log(const sb__simplify_log *l) {
+    sb__simplify_log c = *l;
+    c.b = malloc(l->n * 4), c.a = malloc(l->n * 4), c.skip = malloc(l->n);
+    c.pass_end = malloc(l->npass * sizeof *c.pass_end);
+    c.cap = l->n, c.pcap = l->npass;
+    CHECK(c.b && c.a && c.skip && c.pass_end);
+    memcpy(c.b, l->b, l->n * 4);
+    memcpy(c.a, l->a, l->n * 4);
+    memcpy(c.skip, l->skip, l->n);
+    memcpy(c.pass_end, l->pass_end, l->npass * sizeof *c.pass_end);
+    return c;
+}
+
+/* A recording with every 5th collapse left out, made at once and continued to the budget:
+ * replay 3 on a copy of the source (sb__mesh_simplify_ex), and sb__mesh_simplify_continue on
+ * the mapped mesh (each vertex to the root of its remaining merges, compacted) as surfaces.c
+ * uses it, give the same bytes, the same rep and the same log. */
+static void test_continue(void) {
+    sb_volume *v = ball(40, 15.3, SB_DT_UINT16, 7);
+    sb_trimesh *src = mc1(v, 7, NULL);
+    sb_error err;
+    CHECK_OK(sb_mesh_smooth(src, 10, NULL, &err));
+    const size_t nv = src->nverts, nt = src->ntris, target = nt / 10;
+    sb_trimesh rec = {nv, nt, malloc(nv * 12), malloc(nt * 12)};
+    memcpy(rec.verts, src->verts, nv * 12);
+    memcpy(rec.tris, src->tris, nt * 12);
+    sb__simplify_log log;
+    memset(&log, 0, sizeof log);
+    CHECK_OK(sb__mesh_simplify_ex(&rec, target, 0, NULL, NULL, &log, NULL, &err));
+    CHECK(log.n > 1000 && log.skip);
+    for (size_t k = 0; k < log.n; k++) log.skip[k] = k % 5 == 4;
+    /* replay 3 on a copy of the source */
+    sb__simplify_log l3 = copy_log(&log);
+    l3.replay = 3;
+    sb_trimesh a = {nv, nt, malloc(nv * 12), malloc(nt * 12)};
+    memcpy(a.verts, src->verts, nv * 12);
+    memcpy(a.tris, src->tris, nt * 12);
+    uint32_t *rep3 = malloc(nv * 4), *par = malloc(nv * 4), *rep = malloc(nv * 4),
+             *root = malloc(nv * 4);
+    CHECK_OK(sb__mesh_simplify_ex(&a, target, 0, NULL, rep3, &l3, NULL, &err));
+    /* the mapped mesh */
+    for (size_t x = 0; x < nv; x++) par[x] = (uint32_t)x;
+    for (size_t k = 0; k < log.n; k++)
+        if (!log.skip[k]) par[log.b[k]] = log.a[k];
+    for (size_t x = 0; x < nv; x++) { /* roots (a merged vertex was never a target later) */
+        uint32_t r = (uint32_t)x;
+        while (par[r] != r) r = par[r];
+        par[x] = r;
+        rep[x] = UINT32_MAX;
+    }
+    sb_trimesh b = {0, 0, malloc(nv * 12), malloc(nt * 12)};
+    for (size_t t = 0; t < nt; t++) {
+        uint32_t r[3];
+        for (int c = 0; c < 3; c++) r[c] = par[src->tris[3 * t + (size_t)c]];
+        if (r[0] == r[1] || r[1] == r[2] || r[0] == r[2]) continue;
+        memcpy(b.tris + 3 * b.ntris++, r, 12);
+    }
+    for (size_t i = 0; i < 3 * b.ntris; i++) rep[b.tris[i]] = 0;
+    for (size_t x = 0; x < nv; x++)
+        if (rep[x] == 0) {
+            root[b.nverts] = (uint32_t)x;
+            memcpy(b.verts + 3 * b.nverts, src->verts + 3 * x, 12);
+            rep[x] = (uint32_t)b.nverts++;
+        }
+    for (size_t i = 0; i < 3 * b.ntris; i++) b.tris[i] = rep[b.tris[i]];
+    for (size_t x = 0; x < nv; x++) rep[x] = rep[par[x]];
+    sb__quadric *q = malloc(nv * sizeof *q);
+    sb__simplify_quadrics(src, q);
+    sb__simplify_log lc = copy_log(&log);
+    CHECK_OK(
+        sb__mesh_simplify_continue(&b, root, nv, q, NULL, target, 0, rep, &lc, NULL, NULL, &err));
+    fprintf(stderr, "continue: %zu -> %zu triangles (replay 3: %zu), %zu collapses logged\n", nt,
+            b.ntris, a.ntris, lc.n);
+    CHECK(a.ntris < nt / 5 && a.ntris > target / 2); /* near the budget (some left out) */
+    CHECK(b.ntris == a.ntris && b.nverts == a.nverts && !memcmp(b.tris, a.tris, a.ntris * 12) &&
+          !memcmp(b.verts, a.verts, a.nverts * 12));
+    CHECK(!memcmp(rep, rep3, nv * 4));
+    CHECK(lc.n == l3.n && lc.npass == l3.npass && !memcmp(lc.a, l3.a, l3.n * 4) &&
+          !memcmp(lc.b, l3.b, l3.n * 4) &&
+          !memcmp(lc.pass_end, l3.pass_end, l3.npass * sizeof *l3.pass_end));
+    free(q);
+    free(rep3);
+    free(par);
+    free(rep);
+    free(root);
+    free(a.verts);
+    free(a.tris);
+    free(b.verts);
+    free(b.tris);
+    free(rec.verts);
+    free(rec.tris);
+    sb__simplify_log_free(&log);
+    sb__simplify_log_free(&l3);
+    sb__simplify_log_free(&lc);
+    sb_trimesh_free(src);
+    sb_volume_free(v);
+}
+
+/* A sieve: a wavy ellipsoidal sheet one voxel thick with a quarter of its voxels missing. Its
+ * smoothed surface, inflated back to the voxels' volume, crosses itself in a few places; those
+ * vertices go back to the raw surface and the rest stays smoothed and simplified (before, the
+ * whole label fell back to the raw surface, 0.62 of the voxels' volume here). */
+static void test_sieve(void) {
+    const size_t n = 40;
+    sb_volume *v = vol(n, n, n, SB_DT_UINT16);
+    size_t voxels = 0;
+    for (size_t k = 0; k < n; k++)
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < n; i++) {
+                double x = (double)i - 19.37, y = (double)j - 19.21, z = (double)k - 19.71;
+                double r = sqrt(x * x + 1.3 * y * y + 0.8 * z * z);
+                double wob = 0.7 * sin(0.9 * x) * cos(0.7 * y) * sin(0.5 * z + 1);
+                unsigned h = (unsigned)(i * 73856093u ^ j * 19349663u ^ k * 83492791u);
+                h ^= h >> 13, h *= 0x5bd1e995u, h ^= h >> 15;
+                if (r > 12 + wob && r < 13 + wob && h % 100 < 75) set(v, i, j, k, 3), voxels++;
+            }
+    const int id = 3;
+    sb_surface_opts o;
+    sb_surface_opts_default(&o);
+    sb_trimesh *out = NULL;
+    sb_surface_info info;
+    sb_error err;
+    CHECK_OK(sb_mesh_surfaces(v, &id, 1, &o, NULL, &out, &info, &err));
+    const double ratio = info.report.volume_mm3 / (double)voxels; /* 1 mm voxels */
+    fprintf(stderr,
+            "sieve: %zu voxels, %zu -> %zu tris, fallback %d, %zu vertices unsmoothed, "
+            "volume %.4f of the voxels'\n",
+            voxels, info.tris_extracted, info.report.ntris, info.fallback, info.unsmoothed_vertices,
+            ratio);
+    CHECK(out && info.report.ok && info.report.self_intersections == 0);
+    CHECK(info.fallback == 0 && info.unsmoothed_vertices > 0);
+    CHECK(info.report.ntris < info.tris_extracted);
+    CHECK(ratio > 0.95 && ratio < 1.02);
+    sb_trimesh_free(out);
+    sb_volume_free(v);
+}
+
 /* The tiny-component rule belongs to the pipeline, whichever backend extracts: a block and a
  * lone voxel (its surface through edge midpoints holds less than one voxel) give one component
  * from both backends, with the same volume and area; VTK's extraction alone keeps the speck. */
@@ -636,6 +773,8 @@ static void test_voxel_volume(void) {
 }
 
 int main(void) {
+    test_continue();
+    test_sieve();
     test_voxel_volume();
     test_thin_shell();
     test_tiny_components_both_backends();
