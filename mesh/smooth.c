@@ -98,6 +98,42 @@ sb_status sb__mesh_smooth_ex(sb_trimesh *m, int iters, double target_mm3, const 
             q = tmp;
         }
     }
+    /* A tiny closed mesh (the octahedron of a single voxel, every vertex next to every other
+     * but one) shrinks towards its centre by 0.765 per pair of steps, and the normal offset
+     * (V0 - V) / area below then blew it up to metres (a 0.008 ml voxel smoothed into a 5 L
+     * octahedron). When that offset would exceed a quarter of the mesh's smallest extent, the
+     * volume is restored by scaling about the centroid instead (exact: the volume goes with the
+     * cube of the scale); inverted or flat (V <= 0), the mesh keeps its unsmoothed positions.
+     * Large meshes and thin shells, whose offsets are a fraction of a voxel, are unaffected. */
+    {
+        const double V = signed_volume(m, p);
+        double lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY};
+        double c[3] = {0, 0, 0}, area = 0;
+        for (size_t v = 0; v < nv; v++)
+            for (int k = 0; k < 3; k++) {
+                const double x = p[3 * v + (size_t)k];
+                lo[k] = fmin(lo[k], x), hi[k] = fmax(hi[k], x), c[k] += x / (double)nv;
+            }
+        for (size_t t = 0; t < nt; t++) {
+            const uint32_t *tv = m->tris + 3 * t;
+            const double *a = p + 3 * (size_t)tv[0], *b = p + 3 * (size_t)tv[1],
+                         *d = p + 3 * (size_t)tv[2];
+            double e1[3] = {b[0] - a[0], b[1] - a[1], b[2] - a[2]};
+            double e2[3] = {d[0] - a[0], d[1] - a[1], d[2] - a[2]};
+            double n[3] = {e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2],
+                           e1[0] * e2[1] - e1[1] * e2[0]};
+            area += 0.5 * sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
+        }
+        const double ext = fmin(hi[0] - lo[0], fmin(hi[1] - lo[1], hi[2] - lo[2]));
+        if (V0 > 0 && !(V > 0)) {
+            for (size_t i = 0; i < 3 * nv; i++) p[i] = m->verts[i];
+        } else if (V0 > 0 && !(fabs(V0 - V) <= 0.25 * ext * area)) {
+            const double s = cbrt(V0 / V);
+            for (size_t v = 0; v < nv; v++)
+                for (int k = 0; k < 3; k++)
+                    p[3 * v + (size_t)k] = c[k] + s * (p[3 * v + (size_t)k] - c[k]);
+        }
+    }
     /* volume restoration: offset along area-weighted normals (q reused as normals) */
     for (int pass = 0; pass < 3; pass++) {
         double V = signed_volume(m, p);
