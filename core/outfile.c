@@ -21,25 +21,31 @@
 #include <unistd.h>
 
 /* ---- registry of open temporary files ------------------------------------------------------
- * Slot states: 0 free, 1 being written (ignored by the handler), 2 holds a live temp name. */
+ * Slot states: 0 free, 1 being written (ignored by the handler), 2 holds a live temp name.
+ * A name is reserved (1) before the file is created and made live (2) as soon as open()
+ * returns, so a signal arriving just after the file appears still finds it (registered after
+ * fdopen, a SIGTERM sent the moment the file was seen left it behind under ASan). */
 enum { TMP_SLOTS = 256 };
 static struct {
     atomic_int state;
     char path[4096];
 } tmp_registry[TMP_SLOTS];
 
-static int registry_add(const char *path) {
+static int registry_reserve(const char *path) {
     size_t n = strlen(path);
     if (n >= sizeof tmp_registry[0].path) return -1;
     for (int i = 0; i < TMP_SLOTS; i++) {
         int expect = 0;
         if (atomic_compare_exchange_strong(&tmp_registry[i].state, &expect, 1)) {
             memcpy(tmp_registry[i].path, path, n + 1);
-            atomic_store(&tmp_registry[i].state, 2);
             return i;
         }
     }
     return -1; /* full: the file is still written safely, only not cleaned on a signal */
+}
+
+static void registry_live(int slot) {
+    if (slot >= 0 && slot < TMP_SLOTS) atomic_store(&tmp_registry[slot].state, 2);
 }
 
 static void registry_remove(int slot) {
@@ -146,8 +152,17 @@ sb_status sb_outfile_open(sb_outfile *o, const char *final_path, int force, sb_e
             o->tmp_path[0] = '\0';
             return sb_error_set(err, SB_ERR_OUTPUT, "output path is too long: %s", final_path);
         }
+        o->slot = registry_reserve(o->tmp_path);
         fd = open(o->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST) break;
+        if (fd >= 0) {
+            registry_live(o->slot);
+            break;
+        }
+        int e = errno;
+        registry_remove(o->slot); /* not ours (taken) or not made: never unlinked */
+        o->slot = -1;
+        errno = e;
+        if (e != EEXIST) break;
     }
     if (fd < 0) {
         int e = errno;
@@ -159,10 +174,11 @@ sb_status sb_outfile_open(sb_outfile *o, const char *final_path, int force, sb_e
         int e = errno;
         close(fd);
         unlink(o->tmp_path);
+        registry_remove(o->slot);
+        o->slot = -1;
         o->tmp_path[0] = '\0';
         return sb_error_set(err, SB_ERR_OUTPUT, "cannot write %s: %s", final_path, strerror(e));
     }
-    o->slot = registry_add(o->tmp_path);
     return SB_OK;
 }
 
