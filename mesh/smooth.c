@@ -28,6 +28,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The normal of triangle t at positions p, with length twice its area. */
+static void tri_normal(const sb_trimesh *m, const double *p, size_t t, double n[3]) {
+    const uint32_t *tv = m->tris + 3 * t;
+    const double *a = p + 3 * (size_t)tv[0], *b = p + 3 * (size_t)tv[1], *c = p + 3 * (size_t)tv[2];
+    const double e1[3] = {b[0] - a[0], b[1] - a[1], b[2] - a[2]};
+    const double e2[3] = {c[0] - a[0], c[1] - a[1], c[2] - a[2]};
+    n[0] = e1[1] * e2[2] - e1[2] * e2[1];
+    n[1] = e1[2] * e2[0] - e1[0] * e2[2];
+    n[2] = e1[0] * e2[1] - e1[1] * e2[0];
+}
+
 static double signed_volume(const sb_trimesh *m, const double *p) {
     double vol = 0;
     for (size_t t = 0; t < m->ntris; t++) {
@@ -115,13 +126,8 @@ sb_status sb__mesh_smooth_ex(sb_trimesh *m, int iters, double target_mm3, const 
                 lo[k] = fmin(lo[k], x), hi[k] = fmax(hi[k], x), c[k] += x / (double)nv;
             }
         for (size_t t = 0; t < nt; t++) {
-            const uint32_t *tv = m->tris + 3 * t;
-            const double *a = p + 3 * (size_t)tv[0], *b = p + 3 * (size_t)tv[1],
-                         *d = p + 3 * (size_t)tv[2];
-            double e1[3] = {b[0] - a[0], b[1] - a[1], b[2] - a[2]};
-            double e2[3] = {d[0] - a[0], d[1] - a[1], d[2] - a[2]};
-            double n[3] = {e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2],
-                           e1[0] * e2[1] - e1[1] * e2[0]};
+            double n[3];
+            tri_normal(m, p, t, n);
             area += 0.5 * sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
         }
         const double ext = fmin(hi[0] - lo[0], fmin(hi[1] - lo[1], hi[2] - lo[2]));
@@ -142,12 +148,8 @@ sb_status sb__mesh_smooth_ex(sb_trimesh *m, int iters, double target_mm3, const 
         double area = 0;
         for (size_t t = 0; t < nt; t++) {
             const uint32_t *tv = m->tris + 3 * t;
-            const double *a = p + 3 * (size_t)tv[0], *b = p + 3 * (size_t)tv[1],
-                         *c = p + 3 * (size_t)tv[2];
-            double e1[3] = {b[0] - a[0], b[1] - a[1], b[2] - a[2]};
-            double e2[3] = {c[0] - a[0], c[1] - a[1], c[2] - a[2]};
-            double n[3] = {e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2],
-                           e1[0] * e2[1] - e1[1] * e2[0]};
+            double n[3];
+            tri_normal(m, p, t, n);
             area += 0.5 * sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
             for (int k = 0; k < 3; k++)
                 for (int c2 = 0; c2 < 3; c2++) q[3 * (size_t)tv[k] + (size_t)c2] += n[c2];
