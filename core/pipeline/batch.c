@@ -151,6 +151,14 @@ static char *batch_json(const sb_batch_opts *b) {
     cJSON_AddNumberToObject(o, "texture", g->texture);
     if (g->acq_voxel_mm > 0) cJSON_AddNumberToObject(o, "acq_voxel_mm", g->acq_voxel_mm);
     if (g->slice_mm > 0) cJSON_AddNumberToObject(o, "slice_mm", g->slice_mm);
+    /* the acquisition options only when given: older datasets keep their bytes */
+    if (g->stations > 0) cJSON_AddNumberToObject(o, "stations", g->stations);
+    if (g->has_overlap) cJSON_AddNumberToObject(o, "overlap_mm", g->overlap_mm);
+    if (g->ghosting > 0) cJSON_AddNumberToObject(o, "ghosting", g->ghosting);
+    if (g->ghost_period > 0) cJSON_AddNumberToObject(o, "ghost_period", g->ghost_period);
+    if (g->fat_water_swap > 0) cJSON_AddNumberToObject(o, "fat_water_swap", g->fat_water_swap);
+    if (g->flow_cm_s > 0) cJSON_AddNumberToObject(o, "flow_voids_cm_s", g->flow_cm_s);
+    if (g->uncompressed) cJSON_AddStringToObject(o, "compress", "none");
     const sb_subject_request *r = &g->subject;
     if (r->sex != SB_SEX_RANDOM)
         cJSON_AddStringToObject(o, "sex", r->sex == SB_SEX_MALE ? "male" : "female");
@@ -402,7 +410,7 @@ static sb_status place_subject(const batch_run *r, const char *id, const char *s
         char dir[PATH_N];
         pathf(dir, "%s/%s", m->derivative ? der : raw, m->datatype);
         s = sb_mkdir_p(dir, err);
-        const char *ext[] = {".nii.gz", ".json"};
+        const char *ext[] = {r->b->gen.uncompressed ? ".nii" : ".nii.gz", ".json"};
         for (int e = 0; !s && e < 2; e++) {
             pathf(a, "%s/%s%s", out, m->contrast, ext[e]);
             pathf(b, "%s/%s_%s%s", dir, id, m->bids, ext[e]);

@@ -2,6 +2,7 @@
  * environment (Slurm array, Kubernetes Indexed Job), messages and exit codes. */
 #include "batch_cli.h"
 
+#include "cli_mr.h"
 #include "cli_parse.h"
 #include "cli_report.h"
 #include "sb_pipeline.h"
@@ -34,7 +35,10 @@ static const char USAGE_BATCH[] =
     "                   finds all subjects finished also does this)\n"
     "  --force          remake finished subjects; replace a dataset made with other settings\n"
     "  --voxel MM, --mesh, --protocol P, --contrasts L, --field T, --snr S, --bias A,\n"
-    "  --texture A, --float, --anatomy P, --tissues F   as for `synthbody generate`\n"
+    "  --texture A, --float, --anatomy P, --tissues F, --acq-voxel MM, --slice MM,\n"
+    "  --stations N, --overlap-mm O, --ghosting A, --ghost-period N, --fat-water-swap P,\n"
+    "  --flow-voids V, --compress gzip|none   as for `synthbody generate`, for every\n"
+    "                   subject (recorded in derivatives/synthbody/batch.json)\n"
     "  --threads N      worker threads per subject (bytes do not depend on N)\n"
     "  --max-memory-gb G  memory budget per subject, as for generate (bytes do not depend on G)\n"
     "  --lesions L      lesions as for generate (README \"Pathology\") in some subjects:\n"
@@ -178,14 +182,19 @@ int sb_cli_batch(int argc, char **argv) {
     int have_seed = 0, have_count = 0, have_rate = 0;
     char why[600];
     static const char *const FLAGS[] = {"--force", "--mesh", "--float", "--normal-twins", NULL};
-    static const char *const VALUED[] = {"--count",       "--out",           "--seed",
-                                         "--shard",       "--merge",         "--voxel",
-                                         "--protocol",    "--contrasts",     "--field",
-                                         "--snr",         "--bias",          "--texture",
-                                         "--anatomy",     "--tissues",       "--threads",
-                                         "--shard-count", "--max-memory-gb", "--lesions",
-                                         "--lesion-rate", "--lesion-file",   NULL};
-    sb_cli_args args = sb_cli_start(argc, argv, FLAGS, VALUED, &c.verbosity);
+    static const char *const OWN[] = {"--count",         "--out",       "--seed",
+                                      "--shard",         "--merge",     "--voxel",
+                                      "--protocol",      "--contrasts", "--anatomy",
+                                      "--tissues",       "--threads",   "--shard-count",
+                                      "--max-memory-gb", "--lesions",   "--lesion-rate",
+                                      "--lesion-file",   NULL};
+    const char *valued[40]; /* ours and generate's MR options (cli_mr.c) */
+    size_t nv = 0;
+    for (size_t i = 0; OWN[i]; i++) valued[nv++] = OWN[i];
+    for (size_t i = 0; SB_CLI_MR_OPTIONS[i] && nv + 1 < sizeof valued / sizeof *valued; i++)
+        valued[nv++] = SB_CLI_MR_OPTIONS[i];
+    valued[nv] = NULL;
+    sb_cli_args args = sb_cli_start(argc, argv, FLAGS, valued, &c.verbosity);
     for (sb_cli_kind k; (k = sb_cli_next(&args, why, sizeof why)) != SB_CLI_END;) {
         const char *a = args.arg, *name = args.name, *val = args.val;
         if (k == SB_CLI_HELP) {
@@ -204,6 +213,9 @@ int sb_cli_batch(int argc, char **argv) {
         if (k == SB_CLI_BAD_VALUE) return fail(SB_ERR_USAGE, "%s", why);
         uint64_t u;
         double d;
+        int mr = sb_cli_mr_option(name, val, &b.gen, why, sizeof why);
+        if (mr < 0) return fail(SB_ERR_USAGE, "%s", why);
+        if (mr > 0) continue;
         if (!strcmp(name, "--out")) {
             b.gen.out_dir = val;
         } else if (!strcmp(name, "--merge")) {
@@ -256,26 +268,10 @@ int sb_cli_batch(int argc, char **argv) {
                 if (!(d >= 0.25 && d <= 1e6))
                     return fail(SB_ERR_USAGE, "--max-memory-gb %s is outside 0.25..1000000", val);
                 b.gen.max_memory_gb = d;
-            } else if (!strcmp(name, "--voxel")) {
+            } else { /* --voxel */
                 if (!(d >= 0.1 && d <= 50))
                     return fail(SB_ERR_USAGE, "--voxel %s mm is outside 0.1..50 mm", val);
                 b.gen.voxel_mm = d;
-            } else if (!strcmp(name, "--field")) {
-                if (d != 1.5 && d != 3)
-                    return fail(SB_ERR_USAGE, "--field %s: 1.5 or 3 (tesla)", val);
-                b.gen.field_t = d;
-            } else if (!strcmp(name, "--snr")) {
-                if (!(d >= 0 && d <= 10000))
-                    return fail(SB_ERR_USAGE, "--snr %s is outside 0..10000", val);
-                b.gen.snr = d, b.gen.has_snr = 1;
-            } else if (!strcmp(name, "--bias")) {
-                if (!(d >= 0 && d <= 0.8))
-                    return fail(SB_ERR_USAGE, "--bias %s is outside 0..0.8", val);
-                b.gen.bias = d, b.gen.has_bias = 1;
-            } else {
-                if (!(d >= 0 && d <= 0.3))
-                    return fail(SB_ERR_USAGE, "--texture %s is outside 0..0.3", val);
-                b.gen.texture = d;
             }
         }
     }

@@ -1,6 +1,7 @@
 /* synthbody.c — the command: option parsing, messages, progress bar, exit codes.
  * Uses the public headers only. Exit codes are the sb_status values (README "Exit codes"). */
 #include "batch_cli.h"
+#include "cli_mr.h"
 #include "cli_parse.h"
 #include "export_cli.h"
 #include "sculpt_cli.h"
@@ -308,6 +309,7 @@ int main(int argc, char **argv) {
             return fail(&c, SB_ERR_USAGE, "unknown option \"%s\" for %s", name, cmd->name);
         if (k == SB_CLI_BAD_VALUE) return fail(&c, SB_ERR_USAGE, "%s", why);
         double d;
+        int mr;
         if (!strcmp(name, "--formats")) {
             if (!(gen.mesh_formats = sb_cli_export_formats(val, why, sizeof why)))
                 return fail(&c, SB_ERR_USAGE, "%s", why);
@@ -369,82 +371,14 @@ int main(int argc, char **argv) {
             if (!sb_cli_parse_u64(name, val, &gen.lesion_seed, why, sizeof why))
                 return fail(&c, SB_ERR_USAGE, "%s", why);
             gen.has_lesion_seed = 1;
-        } else if (!strcmp(name, "--compress")) {
-            if (strcmp(val, "gzip") && strcmp(val, "none"))
-                return fail(&c, SB_ERR_USAGE, "--compress: \"%s\" is not gzip or none", val);
-            gen.uncompressed = !strcmp(val, "none");
-        } else if (!strcmp(name, "--stations") || !strcmp(name, "--ghost-period")) {
-            uint64_t u;
-            if (!sb_cli_parse_u64(name, val, &u, why, sizeof why))
-                return fail(&c, SB_ERR_USAGE, "%s", why);
-            int st = !strcmp(name, "--stations");
-            if (st ? u < 1 || u > SB_STATIONS_MAX : u < 2 || u > 1024)
-                return fail(&c, SB_ERR_USAGE, "%s %s is outside %d..%d", name, val, st ? 1 : 2,
-                            st ? SB_STATIONS_MAX : 1024);
-            if (st)
-                gen.stations = (int)u;
-            else
-                gen.ghost_period = (int)u;
-        } else if (!strcmp(name, "--flow-voids")) {
-            if (!sb_cli_parse_double(name, val, &d, why, sizeof why))
-                return fail(&c, SB_ERR_USAGE, "%s", why);
-            if (!(d >= 0 && d <= 500))
-                return fail(&c, SB_ERR_USAGE, "--flow-voids %s is outside 0..500 cm/s", val);
-            gen.flow_cm_s = d;
-        } else if (!strcmp(name, "--overlap-mm") || !strcmp(name, "--ghosting") ||
-                   !strcmp(name, "--fat-water-swap")) {
-            if (!sb_cli_parse_double(name, val, &d, why, sizeof why))
-                return fail(&c, SB_ERR_USAGE, "%s", why);
-            double hi = !strcmp(name, "--overlap-mm") ? 1000
-                        : !strcmp(name, "--ghosting") ? 0.5
-                                                      : 1;
-            if (!(d >= 0 && d <= hi))
-                return fail(&c, SB_ERR_USAGE, "%s %s is outside 0..%g", name, val, hi);
-            if (!strcmp(name, "--overlap-mm"))
-                gen.overlap_mm = d, gen.has_overlap = 1;
-            else if (!strcmp(name, "--ghosting"))
-                gen.ghosting = d;
-            else
-                gen.fat_water_swap = d;
+        } else if ((mr = sb_cli_mr_option(name, val, &gen, why, sizeof why)) != 0) {
+            if (mr < 0) return fail(&c, SB_ERR_USAGE, "%s", why);
         } else if (!strcmp(name, "--max-memory-gb")) {
             if (!sb_cli_parse_double(name, val, &d, why, sizeof why))
                 return fail(&c, SB_ERR_USAGE, "%s", why);
             if (!(d >= 0.25 && d <= 1e6))
                 return fail(&c, SB_ERR_USAGE, "--max-memory-gb %s is outside 0.25..1000000", val);
             gen.max_memory_gb = d;
-        } else if (!strcmp(name, "--texture") || !strcmp(name, "--acq-voxel") ||
-                   !strcmp(name, "--slice")) {
-            if (!sb_cli_parse_double(name, val, &d, why, sizeof why))
-                return fail(&c, SB_ERR_USAGE, "%s", why);
-            if (!strcmp(name, "--texture")) {
-                if (!(d >= 0 && d <= 0.3))
-                    return fail(&c, SB_ERR_USAGE, "--texture %s is outside 0..0.3", val);
-                gen.texture = d;
-            } else {
-                if (!(d > 0 && d <= 50))
-                    return fail(&c, SB_ERR_USAGE, "%s %s is outside 0..50 mm", name, val);
-                if (!strcmp(name, "--slice"))
-                    gen.slice_mm = d;
-                else
-                    gen.acq_voxel_mm = d;
-            }
-        } else if (!strcmp(name, "--field") || !strcmp(name, "--snr") || !strcmp(name, "--bias")) {
-            if (!sb_cli_parse_double(name, val, &d, why, sizeof why))
-                return fail(&c, SB_ERR_USAGE, "%s", why);
-            if (!strcmp(name, "--field")) {
-                if (d != 1.5 && d != 3)
-                    return fail(&c, SB_ERR_USAGE, "--field %s: 1.5 or 3 (tesla)", val);
-                gen.field_t = d;
-            } else if (!strcmp(name, "--snr")) {
-                if (!(d >= 0 && d <= 10000))
-                    return fail(&c, SB_ERR_USAGE, "--snr %s is outside 0..10000 (0: no noise)",
-                                val);
-                gen.snr = d, gen.has_snr = 1;
-            } else {
-                if (!(d >= 0 && d <= 0.8))
-                    return fail(&c, SB_ERR_USAGE, "--bias %s is outside 0..0.8", val);
-                gen.bias = d, gen.has_bias = 1;
-            }
         } else if (!strcmp(name, "--overlay-map")) {
             overlay_map = val;
         } else if (!strcmp(name, "--at")) {
