@@ -13,6 +13,7 @@
 #include "sdf.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -281,7 +282,8 @@ int sdf_ctx_init(sdf_ctx *c, const sdf_tree *shapes, int n) {
     c->n = n;
     c->memo = malloc((size_t)(n ? n : 1) * 5 * sizeof *c->memo);
     c->have = calloc((size_t)(n ? n : 1), 1);
-    if (!c->memo || !c->have) {
+    c->cells = calloc(SDF_CELLS, sizeof *c->cells);
+    if (!c->memo || !c->have || !c->cells) {
         sdf_ctx_free(c);
         return 0;
     }
@@ -291,8 +293,10 @@ int sdf_ctx_init(sdf_ctx *c, const sdf_tree *shapes, int n) {
 void sdf_ctx_free(sdf_ctx *c) {
     free(c->memo);
     free(c->have);
+    free(c->cells);
     c->memo = NULL;
     c->have = NULL;
+    c->cells = NULL;
 }
 
 double sdf_eval_shape_below(sdf_ctx *c, int k, const double p[3], double below) {
@@ -361,6 +365,115 @@ static double limit_plus(double below, double off) {
     return below + off + 1e-9 * (fabs(below) + fabs(off) + 1.0);
 }
 
+/* ---- lower bounds over a cell ------------------------------------------------------------ */
+/* A lower bound of node idx's exact value (sdf_eval) over the box [lo, hi], or -HUGE_VAL when
+ * none is known: exact for spheres and capsules (distances to the centre or the axis are
+ * 1-Lipschitz), interval arithmetic for ellipsoids (outside, k0 (k0 - 1) / k1 grows with k0 and
+ * falls with k1), passed through offsets and mirrors. Shapes that may give NaN get none. */
+static double node_lower_bound(const sdf_tree *t, int idx, const double lo[3], const double hi[3]) {
+    const sdf_node *nd = &t->nodes[idx];
+    const double *v = nd->v;
+    double c[3], e[3];
+    for (int i = 0; i < 3; i++) c[i] = 0.5 * (lo[i] + hi[i]), e[i] = 0.5 * (hi[i] - lo[i]);
+    switch (nd->kind) {
+    case SDF_SPHERE:
+        if (!(v[3] >= 0 && v[3] < 1e30)) return -HUGE_VAL;
+        return sqrt(box2(lo, hi, v)) - v[3];
+    case SDF_ELLIPSOID: {
+        for (int i = 3; i < 6; i++)
+            if (!(v[i] > 0 && v[i] < 1e30)) return -HUGE_VAL;
+        double q[3], he[3], s0 = 0, s1 = 0;
+        to_local(nd, c, v, q);
+        for (int i = 0; i < 3; i++) {
+            he[i] = nd->has_rot ? fabs(nd->rot[i][0]) * e[0] + fabs(nd->rot[i][1]) * e[1] +
+                                      fabs(nd->rot[i][2]) * e[2]
+                                : e[i];
+            double m = mx(fabs(q[i]) - he[i], 0.0), M = fabs(q[i]) + he[i];
+            s0 += (m / v[3 + i]) * (m / v[3 + i]);
+            s1 += (M / (v[3 + i] * v[3 + i])) * (M / (v[3 + i] * v[3 + i]));
+        }
+        double k0 = sqrt(s0), k1 = sqrt(s1);
+        return k0 > 1 && k1 > 0 ? k0 * (k0 - 1.0) / k1 : -HUGE_VAL;
+    }
+    case SDF_CAPSULE: { /* >= distance to the axis - the larger radius */
+        double ab[3], ac[3], dd = 0, u = 0;
+        for (int i = 0; i < 3; i++) {
+            ab[i] = v[3 + i] - v[i];
+            ac[i] = c[i] - v[i];
+            dd += ab[i] * ab[i];
+            u += ab[i] * ac[i];
+        }
+        u = dd > 0 ? mx(0.0, mn(1.0, u / dd)) : 0.0;
+        double r = mx(v[6], v[7]);
+        if (!(r < 1e30) || !(dd < 1e60)) return -HUGE_VAL;
+        return len3(ac[0] - u * ab[0], ac[1] - u * ab[1], ac[2] - u * ab[2]) -
+               len3(e[0], e[1], e[2]) - r;
+    }
+    case SDF_OFFSET:
+        if (!(fabs(v[0]) < 1e30)) return -HUGE_VAL;
+        return node_lower_bound(t, nd->first, lo, hi) - v[0];
+    case SDF_MIRROR_X: {
+        double ml[3] = {-hi[0], lo[1], lo[2]}, mh[3] = {-lo[0], hi[1], hi[2]};
+        return node_lower_bound(t, nd->first, ml, mh);
+    }
+    default:
+        return -HUGE_VAL;
+    }
+}
+
+/* Rounding margin of a comparison of values near x (mm) */
+static double margin(double x) {
+    return 1e-9 * (fabs(x) + 1.0);
+}
+
+/* The cell of union nd (a cube of SDF_CELL_MM) holding p, its bounds computed if not cached.
+ * The nearest-box member at any point of the cell is among the candidates (those whose box
+ * is no farther from the cell than the farthest point of the cell from the nearest box). */
+static const sdf_cell *union_cell(const sdf_tree *t, const sdf_node *nd, const double p[3],
+                                  sdf_ctx *cx) {
+    double lo[3], hi[3];
+    for (int i = 0; i < 3; i++) {
+        lo[i] = floor(p[i] / SDF_CELL_MM) * SDF_CELL_MM;
+        hi[i] = lo[i] + SDF_CELL_MM;
+    }
+    uint64_t key = (uint64_t)(uintptr_t)nd;
+    for (int i = 0; i < 3; i++)
+        key = (key ^ (uint64_t)(int64_t)(lo[i] / SDF_CELL_MM)) * 0x9E3779B97F4A7C15ull;
+    sdf_cell *e = &cx->cells[(key >> 32) % SDF_CELLS];
+    if (e->node == nd && e->cell[0] == lo[0] && e->cell[1] == lo[1] && e->cell[2] == lo[2])
+        return e;
+    e->node = nd;
+    memcpy(e->cell, lo, sizeof lo);
+    double bl[SDF_CELL_MAX], best = HUGE_VAL;
+    for (int c = 0; c < nd->count; c++) {
+        const sdf_node *ch = &t->nodes[nd->first + c];
+        double near = 0, far = 0;
+        for (int i = 0; i < 3; i++) {
+            double g = mx(mx(ch->lo[i] - hi[i], lo[i] - ch->hi[i]), 0.0);
+            double f = mx(mx(ch->lo[i] - lo[i], hi[i] - ch->hi[i]), 0.0);
+            near += g * g;
+            far += f * f;
+        }
+        /* the member's box distance at any point of the cell is in [bl, sqrt(far)] */
+        bl[c] = sqrt(near);
+        if (sqrt(far) < best) best = sqrt(far);
+        const double vl = node_lower_bound(t, nd->first + c, lo, hi), b = vl > bl[c] ? vl : bl[c];
+        e->lb[c] = bl[c] >= 0 ? b - margin(b) : -HUGE_VAL; /* (a NaN box: never skipped) */
+    }
+    e->ncand = 0;
+    for (int c = 0; c < nd->count; c++)
+        if (!(bl[c] > best + margin(best))) e->cand[e->ncand++] = (unsigned char)c;
+    return e;
+}
+
+/* A union's running minimum d with member value b: the polynomial smooth minimum of radius k,
+ * or the minimum (k = 0). With b >= d + k it is d itself. */
+static inline double fold_min(double d, double b, double k) {
+    if (!(k > 0)) return mn(d, b);
+    double h = mx(k - fabs(d - b), 0.0) / k;
+    return mn(d, b) - h * h * k * 0.25;
+}
+
 double sdf_eval(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx) {
     return sdf_eval_below(t, idx, p, cx, HUGE_VAL);
 }
@@ -380,8 +493,13 @@ double sdf_eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx
         return len3(p[0] - v[0], p[1] - v[1], p[2] - v[2]) - v[3];
     case SDF_ELLIPSOID: {
         to_local(nd, p, v, q);
-        double k0 = len3(q[0] / v[3], q[1] / v[4], q[2] / v[5]);
-        double k1 = len3(q[0] / (v[3] * v[3]), q[1] / (v[4] * v[4]), q[2] / (v[5] * v[5]));
+        /* the six quotients two at a time: the same correctly rounded divisions */
+        typedef double pair __attribute__((vector_size(16)));
+        const pair a = (pair){q[0], q[1]} / (pair){v[3], v[4]};
+        const pair b = (pair){q[2], q[0]} / (pair){v[5], v[3] * v[3]};
+        const pair c = (pair){q[1], q[2]} / (pair){v[4] * v[4], v[5] * v[5]};
+        double k0 = len3(a[0], a[1], b[0]);
+        double k1 = len3(b[1], c[0], c[1]);
         if (k1 <= 0) return -mn(v[3], mn(v[4], v[5]));
         return k0 * (k0 - 1.0) / k1;
     }
@@ -449,6 +567,26 @@ double sdf_eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx
          * to change the (smooth) minimum (squared box distances, each computed once) */
         if (nd->count == 1) return sdf_eval_below(t, nd->first, p, cx, below);
         double k = nd->kind == SDF_SMOOTH_UNION ? mx(v[0], 1e-9) : 0.0, best = 1e300;
+        if (cx && cx->cells && nd->count >= 6 && nd->count <= SDF_CELL_MAX) {
+            /* the same operations on the members that can change the value (see sdf_cell):
+             * the nearest box first; a member is skipped where the code below would skip it
+             * (box distance >= d + k) or where it would add nothing (value >= d + k, so h = 0
+             * and min(d, value) = d) */
+            const sdf_cell *e = union_cell(t, nd, p, cx);
+            int first = e->cand[0];
+            for (int j = 0; j < e->ncand; j++) {
+                double b = box_dist2(&t->nodes[nd->first + e->cand[j]], p);
+                if (b < best) best = b, first = e->cand[j];
+            }
+            double d = sdf_eval(t, nd->first + first, p, cx);
+            for (int c = 0; c < nd->count; c++) {
+                double lim = d + k;
+                if (c == first || lim <= 0 || e->lb[c] >= lim + margin(lim)) continue;
+                if (box_dist2(&t->nodes[nd->first + c], p) >= lim * lim) continue;
+                d = fold_min(d, sdf_eval(t, nd->first + c, p, cx), k);
+            }
+            return d;
+        }
         double bd2[64];
         const int nb = nd->count < 64 ? nd->count : 64;
         int first = 0;
@@ -463,13 +601,7 @@ double sdf_eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx
             double lim = d + k; /* box distance at or beyond lim: cannot lower the minimum */
             if (lim <= 0 || (c < nb ? bd2[c] : box_dist2(&t->nodes[nd->first + c], p)) >= lim * lim)
                 continue;
-            double b = sdf_eval(t, nd->first + c, p, cx);
-            if (k > 0) {
-                double h = mx(k - fabs(d - b), 0.0) / k;
-                d = mn(d, b) - h * h * k * 0.25;
-            } else {
-                d = mn(d, b);
-            }
+            d = fold_min(d, sdf_eval(t, nd->first + c, p, cx), k);
         }
         return d;
     }

@@ -61,11 +61,30 @@ typedef struct sdf_tree {
 /* Named shapes that SDF_REF nodes refer to, with a per-thread memo: several structures refer
  * to the same named shape (body, lean, cavities) at the same point, which is then evaluated
  * once. One context per thread; values are keyed by the exact point. */
+/* Culling of a union's members over a cell (a cube of SDF_CELL_MM in the union's frame): per
+ * member, lower bounds over the cell of its box distance and of its value; a member whose bound
+ * shows that it is skipped, or adds nothing to the (smooth) minimum, is not looked at. */
+#ifndef SDF_CELL_MM
+#define SDF_CELL_MM 32.0
+#endif
+#define SDF_CELL_MAX 64 /* members; larger unions are evaluated without it */
+typedef struct sdf_cell {
+    const sdf_node *node; /* the union, or NULL */
+    double cell[3];       /* the cell's low corner */
+    int ncand;            /* members that can be the nearest box at a point of the cell */
+    unsigned char cand[SDF_CELL_MAX];
+    double lb[SDF_CELL_MAX]; /* a member with lb[c] >= d + k cannot change d (see sdf.c) */
+} sdf_cell;
+#ifndef SDF_CELLS
+#define SDF_CELLS 256 /* cells kept, by union and position */
+#endif
+
 typedef struct sdf_ctx {
     const sdf_tree *shapes;
     int n;
     double *memo; /* 5 doubles per shape: x, y, z, value, the limit it was found with */
     unsigned char *have;
+    sdf_cell *cells; /* SDF_CELLS, hashed by the union's address and the cell; NULL: no culling */
 } sdf_ctx;
 
 /* Allocates the memo; 0 on out of memory. */
