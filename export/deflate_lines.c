@@ -415,7 +415,8 @@ size_t deflate_image_bound(size_t n) {
     return n + (n / IMG_BLOCK + 1) * 6 + 16;
 }
 
-size_t deflate_image(const uint8_t *in, size_t n, size_t es, uint8_t *out, size_t cap) {
+__attribute__((target_clones("arch=x86-64-v3", "default"))) size_t
+deflate_image(const uint8_t *in, size_t n, size_t es, uint8_t *out, size_t cap) {
     if (cap < deflate_image_bound(n)) return 0;
     if (es != 2 && es != 4 && es != 8) es = 1;
     uint16_t *tok = malloc(IMG_BLOCK * sizeof *tok); /* runs: literal, or 256 + match length */

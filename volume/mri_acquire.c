@@ -14,7 +14,11 @@
  *      axis by axis (mri_kspace.c), then read back row by row.
  *   4. row_finish: plus sigma (z1 + i z2), z from Philox4x32-10 block n/2 of stream (seed,
  *      subject, NOISE + 256 id + channel) for voxel n (mri_noise.c, whole rows at once); then
- *      magnitudes (Gudbjartsson & Patz, MRM 1995: Rician in tissue, Rayleigh in air);
+ *      magnitudes (Gudbjartsson & Patz, MRM 1995: Rician in tissue, Rayleigh in air). Magnitude
+ *      images (all but Dixon) draw the air on either side of a row's signal (noiseless S = 0)
+ *      as sigma sqrt(-2 ln u), u from word n & 3 of block n/4 of stream + 128: the Rayleigh
+ *      law of |sigma (z1 + i z2)| from one uniform (a quarter of a Philox block a voxel
+ *      instead of half, no sin or cos; row_magnitude);
  *      Dixon: real-valued least squares for water W and fat F with the fat spectrum
  *      (Yu et al., MRM 2008 multi-peak model; no B0 phase is simulated, so W and F are real) —
  *      a fixed linear map of the echoes at R2* = 0, and with 3 echoes, where the first echo
@@ -460,6 +464,12 @@ static sb_status check(const sb_acquisition *a, sb_error *err) {
 
 enum { CH_MAX = 4 };
 
+/* The row loops in AVX-512, AVX2 and plain builds, chosen at load time: plain IEEE
+ * single-precision operations without contraction (ISO C mode), so every build gives the same
+ * bits (as mri_normals' clones; checked against the plain build on every contrast of
+ * oncology-wb). */
+#define ROW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
 /* int16 magnitude images: steps per noise sigma at most. Finer steps only store noise: at
  * 16 the rounding adds 1/(12 x 256) = 0.03 % to the noise variance (scanners' 12-bit images
  * keep a few counts per sigma), and noisy images then compress 1.5x smaller and ~1.8x faster
@@ -519,7 +529,7 @@ typedef struct {
 
 /* Per-thread scratch rows. */
 typedef struct {
-    float *z, *er, *ei, *val, *bias, *node;
+    float *z, *ra, *er, *ei, *val, *bias, *node;
     float *pl;     /* ghosting without k-space truncation: the plane's complex signals, nch x 2 */
     uint32_t *idx; /* Dixon with R2*: the row's voxels fitted, */
     float *dx;     /* their echoes (6 rows of them) and results (2 rows) */
@@ -528,7 +538,8 @@ typedef struct {
 } acq_rows;
 
 static void rows_free(acq_rows *r) {
-    free(r->z), free(r->er), free(r->ei), free(r->val), free(r->bias), free(r->node), free(r->idx);
+    free(r->z), free(r->ra), free(r->er), free(r->ei), free(r->val), free(r->bias), free(r->node),
+        free(r->idx);
     free(r->dx);
     free(r->tp), free(r->tr), free(r->tg), free(r->mt), free(r->mp), free(r->pl);
 }
@@ -536,6 +547,7 @@ static void rows_free(acq_rows *r) {
 static int rows_alloc(acq_rows *r, const acq_ctx *c) {
     size_t nx = c->ss->dim[0];
     r->z = calloc(CH_MAX * 4 * c->nblk_max, sizeof *r->z); /* zeros: the noise when SNR is 0 */
+    r->ra = malloc((nx + 16) * sizeof *r->ra);
     r->er = malloc(CH_MAX * nx * sizeof *r->er);
     r->ei = malloc(CH_MAX * nx * sizeof *r->ei);
     r->val = malloc(SB_MRI_OUT_MAX * nx * sizeof *r->val);
@@ -554,8 +566,8 @@ static int rows_alloc(acq_rows *r, const acq_ctx *c) {
         r->pl = malloc((size_t)c->nch * 2 * nx * c->ss->dim[1] * sizeof *r->pl);
         if (!r->pl) return 0;
     }
-    return r->z && r->er && r->ei && r->val && r->bias && r->node && r->idx && r->dx && r->tp &&
-           r->tr && r->tg && r->mt && r->mp;
+    return r->z && r->ra && r->er && r->ei && r->val && r->bias && r->node && r->idx && r->dx &&
+           r->tp && r->tr && r->tg && r->mt && r->mp;
 }
 
 /* The subject's texture coefficients (made only for textured acquisitions: 4 floats per
@@ -638,7 +650,7 @@ static void row_texture(const acq_ctx *c, acq_rows *r, size_t j, size_t k, const
 
 /* Row (j, k), noiseless: bias x partial-volume mix of the (textured) tissue signals into
  * r->er, r->ei (channel-major). */
-static void row_signal(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
+ROW_CLONES static void row_signal(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
     const sb_mri_session *ss = c->ss;
     const size_t nx = ss->dim[0], ny = ss->dim[1], *sv = ss->sv, *nn = ss->nn;
     const size_t n0 = nx * (j + ny * (k - c->k0)); /* in the slab */
@@ -730,11 +742,13 @@ static inline float r2s_of(float ratio, float inv_dt) {
     return r > 0.5f ? 0.5f : r > 0 ? r : 0;
 }
 
-/* dixon_r2s_row's fit of m voxels' echoes x (re, im) into W (wo) and F (fo). */
-static void dixon_r2s_fit(const dixon3 *qp, const float *restrict x0r, const float *restrict x0i,
-                          const float *restrict x1r, const float *restrict x1i,
-                          const float *restrict x2r, const float *restrict x2i, float *restrict wo,
-                          float *restrict fo, size_t m) {
+/* dixon_r2s_row's fit of m voxels' echoes x (re, im) into W (wo) and F (fo). Not inlined into
+ * the row_finish clones: there GCC 12 no longer if-converts its loop (scalar code, 2.5x the
+ * time); on its own it is vectorised. */
+__attribute__((noinline)) static void
+dixon_r2s_fit(const dixon3 *qp, const float *restrict x0r, const float *restrict x0i,
+              const float *restrict x1r, const float *restrict x1i, const float *restrict x2r,
+              const float *restrict x2i, float *restrict wo, float *restrict fo, size_t m) {
     const dixon3 q = *qp;
     for (size_t j = 0; j < m; j++) {
         float a0 = mag(x0r[j], x0i[j]), a2 = mag(x2r[j], x2i[j]), Wj, Fj;
@@ -784,17 +798,57 @@ static void dixon_r2s_row(const acq_ctx *c, acq_rows *r, float *W, float *F, con
     for (size_t j = 0; j < m; j++) W[idx[j]] = wo[j], F[idx[j]] = fo[j];
 }
 
+/* Magnitude image row of channel ch (grid voxels n0 ..) with noise, into v. Over the row's
+ * signal extent [a, b) (its first to its last voxel with a noiseless signal other than 0):
+ * |S + sigma (z1 + i z2)|, z from block n / 2 of the channel's stream (normals 2 (n & 1) and
+ * the next); outside it (air: S = 0) sigma r, r the Rayleigh radius of word n & 3 of block n / 4
+ * of the channel's air stream (stream + 128): the same law as |sigma (z1 + i z2)|, drawn from
+ * one uniform instead of two normals. */
+static void row_magnitude(const acq_ctx *c, acq_rows *r, int ch, size_t n0, float *v) {
+    const sb_mri_session *ss = c->ss;
+    const size_t nx = ss->dim[0];
+    const float sigma = c->sigma;
+    const float *er = r->er + (size_t)ch * nx, *ei = r->ei + (size_t)ch * nx;
+    if (!(sigma > 0)) {
+        for (size_t i = 0; i < nx; i++) v[i] = mag(er[i], ei[i]);
+        return;
+    }
+    size_t a = 0, b = nx;
+    while (a < nx && er[a] == 0 && ei[a] == 0) a++;
+    while (b > a && er[b - 1] == 0 && ei[b - 1] == 0) b--;
+    if (b > a) {
+        const uint64_t first = (uint64_t)(n0 + a) >> 1;
+        const size_t nblk = (size_t)(((uint64_t)(n0 + b - 1) >> 1) - first + 1);
+        mri_normals(ss->seed, ss->subject, c->stream0 + (uint32_t)ch, first, nblk, r->z);
+        const float *z = r->z + (2 * (n0 + a) - 4 * first); /* voxel a's pair */
+        for (size_t i = a; i < b; i++) {
+            const float *zz = z + 2 * (i - a);
+            v[i] = mag(er[i] + sigma * zz[0], ei[i] + sigma * zz[1]);
+        }
+    }
+    for (int side = 0; side < 2; side++) { /* the air on either side: [0, a), [b, nx) */
+        size_t p = side ? b : 0, e = side ? nx : a;
+        if (p >= e) continue;
+        const uint64_t first = (uint64_t)(n0 + p) >> 2;
+        const size_t nblk = (size_t)(((uint64_t)(n0 + e - 1) >> 2) - first + 1);
+        mri_radii(ss->seed, ss->subject, c->stream0 + 128u + (uint32_t)ch, first, nblk, r->ra);
+        const float *ra = r->ra + (n0 + p - 4 * first);
+        for (size_t i = p; i < e; i++) v[i] = sigma * ra[i - p];
+    }
+}
+
 /* Row (j, k) from its noiseless signals in r->er, r->ei: noise, magnitudes, Dixon, ADC. */
-static void row_finish(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
+ROW_CLONES static void row_finish(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
     const sb_mri_session *ss = c->ss;
     const size_t nx = ss->dim[0], ny = ss->dim[1];
     const size_t n0 = nx * (j + ny * k), nl = nx * (j + ny * (k - c->k0)); /* grid, slab */
     const int nch = c->nch;
     const float sigma = c->sigma;
-    /* noise: voxel n uses normals 2n - 4 first and the next of the row's first block */
+    /* Dixon's noise: voxel n uses normals 2n - 4 first and the next of the row's first block
+     * (every voxel: W and F are linear in all the echoes, so air needs them too) */
     const uint64_t first = (uint64_t)n0 >> 1;
     const size_t nblk = (size_t)(((uint64_t)(n0 + nx - 1) >> 1) - first + 1);
-    for (int ch = 0; ch < nch && sigma > 0; ch++) {
+    for (int ch = 0; c->q->kind == SB_SEQ_DIXON && ch < nch && sigma > 0; ch++) {
         float *zb = r->z + (size_t)ch * 4 * c->nblk_max;
         mri_normals(ss->seed, ss->subject, c->stream0 + (uint32_t)ch, first, nblk, zb);
         const float *z = zb + 2 * (n0 & 1);
@@ -850,8 +904,7 @@ static void row_finish(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
     } else if (c->q->kind == SB_SEQ_DWI) {
         for (int ch = 0; ch < nch; ch++) {
             float *v = r->val + (size_t)ch * nx;
-            const float *er = er0 + (size_t)ch * nx, *ei = ei0 + (size_t)ch * nx;
-            for (size_t i = 0; i < nx; i++) v[i] = mag(er[i], ei[i]);
+            row_magnitude(c, r, ch, n0, v);
             store_row(c->o[ch], c->dtype, c->inv[ch], nl, v, nx);
         }
         if (nch >= 2) {
@@ -865,7 +918,7 @@ static void row_finish(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
             store_row(c->o[nch], c->dtype, c->inv[nch], nl, v, nx);
         }
     } else {
-        for (size_t i = 0; i < nx; i++) v0[i] = mag(er0[i], ei0[i]);
+        row_magnitude(c, r, 0, n0, v0);
         store_row(c->o[0], c->dtype, c->inv[0], nl, v0, nx);
     }
 }

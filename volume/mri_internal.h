@@ -40,6 +40,14 @@ void mri_ghost_free(mri_ghost *g);
 /* The same map from one block's four Philox words to four normals, for tests. */
 void mri_uniform_to_normals(const uint32_t o[4], float z[4]);
 
+/* Rayleigh radii for voxels whose noiseless signal is 0 (air): r[4 i + w] = sqrt(-2 ln u_w)
+ * of block first + i of stream (seed, subject, stream), u_w = (word w >> 8 + 0.5) 2^-24
+ * (r needs 4 count floats); |sigma (z1 + i z2)| is distributed as sigma r. mri_uniform_to_radii:
+ * the same map from one block's words, for tests. */
+void mri_radii(uint64_t seed, uint32_t subject, uint32_t stream, uint64_t first, size_t count,
+               float *r);
+void mri_uniform_to_radii(const uint32_t o[4], float r[4]);
+
 /* ---- single-precision elementary functions that vectorise (mri_noise.c, mri_acquire.c) -------
  * Our own branch-free polynomials (Cephes, S. L. Moshier 1984-2000: logf, expf; about 1-2 ulp)
  * so that row loops vectorise: glibc's scalar logf and expf cost more than the rest of such a

@@ -408,6 +408,36 @@ static void test_noise_kernel(void) {
            bad_bits, worst);
     CHECK(bad_bits == 0);
     CHECK(worst < 3e-6);
+    /* the Rayleigh radii of voxels without signal: the same bits as the scalar map, within
+     * 3e-6 of sqrt(-2 ln u) in double precision, and what Box-Muller's pair has as its modulus */
+    size_t rbad = 0, rn = 0;
+    double rworst = 0, modworst = 0;
+    for (int a = 0; a < 3; a++)
+        for (int c = 0; c < 4; c++) {
+            mri_radii(seed, 5, SB_STREAM_NOISE + 384, firsts[a], counts[c], z);
+            for (size_t i = 0; i < counts[c]; i++, rn++) {
+                uint64_t b = firsts[a] + i;
+                uint32_t ctr[4] = {5, SB_STREAM_NOISE + 384, (uint32_t)b, (uint32_t)(b >> 32)};
+                uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)}, o[4];
+                sb_philox4x32_10(ctr, key, o);
+                float rs[4], zs[4];
+                mri_uniform_to_radii(o, rs);
+                mri_uniform_to_normals(o, zs);
+                for (int q = 0; q < 4; q++) {
+                    double u = ((double)(o[q] >> 8) + 0.5) / 16777216.0;
+                    rworst = fmax(rworst, fabs(z[4 * i + (size_t)q] - sqrt(-2 * log(u))));
+                    rbad += memcmp(&z[4 * i + (size_t)q], &rs[q], sizeof rs[0]) != 0;
+                }
+                for (int h = 0; h < 2; h++) /* words 0 and 2 are the pairs' u1 */
+                    modworst = fmax(modworst, fabs(hypot(zs[2 * h], zs[2 * h + 1]) - rs[2 * h]));
+            }
+        }
+    printf("radii: %zu blocks, %zu differ from the scalar path, worst error %.2g, Box-Muller "
+           "modulus within %.2g\n",
+           rn, rbad, rworst, modworst);
+    CHECK(rbad == 0);
+    CHECK(rworst < 3e-6);
+    CHECK(modworst < 3e-6);
 }
 
 /* k-space truncation: a sharp edge keeps its level far away, overshoots by the Gibbs
@@ -554,7 +584,14 @@ static void test_noise_bias_threads(void) {
         free_all(o);
     }
     bench_free(&u);
-    /* same bytes at 1 and 2 threads (Dixon: 3 noise channels), int16 = float within a slope */
+    /* same bytes at 1 and 2 threads: a magnitude image (Rayleigh air beside the signal) and
+     * Dixon (3 noise channels); int16 = float within a slope */
+    a = acq_named("T2w", 1.5, 30, 0.3);
+    if (run(&b, &a, NULL, NULL, 1, SB_DT_INT16, o, NULL) &&
+        run(&b, &a, NULL, NULL, 2, SB_DT_INT16, o2, NULL))
+        CHECK(!memcmp(o[0]->data, o2[0]->data, sb_volume_nvox(b.tis) * sizeof(int16_t)));
+    free_all(o);
+    free_all(o2);
     a = acq_named("dixon_water", 1.5, 30, 0.3);
     double sl1[SB_MRI_OUT_MAX], sl2[SB_MRI_OUT_MAX];
     if (run(&b, &a, NULL, NULL, 1, SB_DT_INT16, o, sl1) &&
