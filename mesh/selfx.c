@@ -97,6 +97,17 @@ static uint64_t hash64(uint64_t x) {
     return x;
 }
 
+/* The bucket of a cell: the 512 cells of its 8x8x8 block go to one run of 512 consecutive
+ * buckets (in an order the block's hash permutes), the blocks spread by their hash. So the
+ * pairs are tested block by block, reading the triangles of one neighbourhood together, and
+ * the cells still spread evenly over fewer buckets than 512. */
+static size_t bucket_of(uint64_t key, size_t nb) {
+    const uint64_t x = key & 0x1fffff, y = key >> 21 & 0x1fffff, z = key >> 42;
+    const uint64_t h = hash64(x >> 3 | (y >> 3) << 21 | (z >> 3) << 42);
+    const uint64_t in = ((x & 7) | (y & 7) << 3 | (z & 7) << 6) ^ (h & 511);
+    return (size_t)((h << 9 | in) & (nb - 1));
+}
+
 static int in_set(const uint64_t *set, size_t n, uint64_t key) {
     for (size_t i = hash64(key) & (n - 1); set[i] != UINT64_MAX; i = (i + 1) & (n - 1))
         if (set[i] == key) return 1;
@@ -240,7 +251,7 @@ int sb__mesh_self_intersections_of(const sb_trimesh *m, const uint8_t *only, siz
                 keys[w] = key;
                 e[w].cell = key;
                 e[w].tri = (uint32_t)t;
-                off[(hash64(key) & (nb - 1)) + 1]++;
+                off[bucket_of(key, nb) + 1]++;
                 w++;
             }
         })
@@ -265,7 +276,7 @@ int sb__mesh_self_intersections_of(const sb_trimesh *m, const uint8_t *only, siz
             return 0;
         }
         memcpy(fill, off, nb * sizeof *fill);
-        for (size_t i = 0; i < ne; i++) s[fill[hash64(keys[i]) & (nb - 1)]++] = e[i];
+        for (size_t i = 0; i < ne; i++) s[fill[bucket_of(keys[i], nb)]++] = e[i];
         free(fill);
     }
     free(e);

@@ -266,24 +266,22 @@ static sb_trimesh *mapped_replay(const sb_trimesh *src, const sb__simplify_log *
         free(m);
         return NULL;
     }
+    *tags = malloc((nt ? nt : 1) * sizeof **tags); /* each kept triangle's source and key */
+    if (!*tags) {
+        sb_trimesh_free(m);
+        return NULL;
+    }
     size_t w = 0;
     for (size_t t = 0; t < nt; t++) {
         uint32_t r[3];
         for (int c = 0; c < 3; c++) r[c] = find(par, src->tris[3 * t + (size_t)c]);
         if (r[0] == r[1] || r[1] == r[2] || r[0] == r[2]) continue;
+        (*tags)[w].src = (uint32_t)t;
+        (*tags)[w].key = mix3(r);
         memcpy(m->tris + 3 * w++, r, sizeof r);
     }
-    *tags = malloc((w ? w : 1) * sizeof **tags);
-    if (!*tags) {
-        sb_trimesh_free(m);
-        return NULL;
-    }
-    for (size_t t = 0, k = 0; t < nt && k < w; t++) { /* again, to tag each with its source */
-        const uint32_t *r = m->tris + 3 * k, *q = src->tris + 3 * t;
-        if (find(par, q[0]) != r[0] || find(par, q[1]) != r[1] || find(par, q[2]) != r[2]) continue;
-        (*tags)[k].src = (uint32_t)t;
-        (*tags)[k++].key = mix3(r);
-    }
+    tri_tag *tg = realloc(*tags, (w ? w : 1) * sizeof **tags);
+    if (tg) *tags = tg;
     for (size_t v = 0; v < nv; v++) rep[v] = UINT32_MAX;
     for (size_t i = 0; i < 3 * w; i++) rep[m->tris[i]] = 0; /* used roots */
     size_t k = 0;
