@@ -87,6 +87,12 @@ int sdf_tree_copy(sdf_tree *dst, const sdf_tree *src);
  * (connected[label] == 2) */
 #define SPECK_LARGE (64 * SPECK_MAX)
 #define SPECK_NEAR 4
+/* connected[label] == SPECK_RESIZED: a structure resized for this subject (sb_subject.resize).
+ * A speck touching one takes it rather than its most common neighbour, and its own specks stay:
+ * every label the resize changes is then the structure's in the map with or without it (a
+ * speck of the organ given to a neighbour, or a piece it cuts off given to another, would
+ * change a label outside it) */
+#define SPECK_RESIZED 4
 #define SPECK_HALO (2 * SPECK_MAX + SPECK_NEAR)
 _Static_assert(SPECK_HALO <= SB_SLAB_MARGIN, "the slab margin must cover the speck rule");
 int specks_clear(sb_anatomy_maps *m, size_t c0, size_t c1, const uint8_t *connected, uint16_t skin,

@@ -282,15 +282,19 @@ static sb_status parse_type(lesion_type *t, const cJSON *j, const char *file, sb
         if (!cJSON_IsString(e) || strlen(e->string) >= sizeof t->expect_contrast[0] ||
             t->nexpect == 8 ||
             (strcmp(e->valuestring, "brighter") && strcmp(e->valuestring, "darker") &&
-             strcmp(e->valuestring, "higher") && strcmp(e->valuestring, "lower"))) {
+             strcmp(e->valuestring, "higher") && strcmp(e->valuestring, "lower") &&
+             strcmp(e->valuestring, "variable"))) {
             snprintf(why, sizeof why,
-                     "expect.%.40s: brighter, darker, higher or lower (at most 8 contrasts)",
+                     "expect.%.40s: brighter, darker, higher, lower or variable (at most 8 "
+                     "contrasts)",
                      e->string);
             return bad(err, file, P("expect"), why);
         }
         snprintf(t->expect_contrast[t->nexpect], sizeof t->expect_contrast[0], "%s", e->string);
         t->expect_sign[t->nexpect++] =
-            !strcmp(e->valuestring, "brighter") || !strcmp(e->valuestring, "higher") ? 1 : -1;
+            !strcmp(e->valuestring, "brighter") || !strcmp(e->valuestring, "higher") ? 1
+            : !strcmp(e->valuestring, "variable")                                    ? 0
+                                                                                     : -1;
     }
 #undef P
     return SB_OK;

@@ -100,6 +100,8 @@ typedef struct {
     int present;
     mv q[Q_COUNT][2]; /* [quantity][field]; pd, ff, adc use [0] only */
     char src[Q_COUNT][16];
+    int rel;            /* "relative_to": the tissue whose drawn values ratio[] multiplies */
+    int ratio[Q_COUNT]; /* q[] of this quantity is a ratio to tissue rel's value */
 } tissue_entry;
 
 struct sb_tissue_db {
@@ -177,10 +179,35 @@ static sb_status parse_tissue(sb_tissue_db *db, const cJSON *j, const char *file
         return bad(err, file, path, "expected an object");
     }
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(j, "src");
+    const cJSON *rel = cJSON_GetObjectItemCaseSensitive(j, "relative_to");
+    const cJSON *ratio = cJSON_GetObjectItemCaseSensitive(j, "ratio");
+    if (rel || ratio) {
+        snprintf(path, sizeof path, "tissues.%s.relative_to", j->string);
+        e.rel = cJSON_IsString(rel) ? sb_tissue_index(rel->valuestring) : -1;
+        if (e.rel <= 0 || e.rel == ti)
+            return bad(err, file, path, "expected the name of another tissue class");
+        snprintf(path, sizeof path, "tissues.%s.ratio", j->string);
+        if (!cJSON_IsObject(ratio) || !ratio->child)
+            return bad(err, file, path,
+                       "expected an object of quantities (pd, t1_ms, t2_ms, "
+                       "t2s_ms, adc) given as ratios to relative_to's");
+        for (const cJSON *r = ratio->child; r; r = r->next) {
+            int q = 0;
+            while (q < Q_COUNT && strcmp(QNAME[q], r->string)) q++;
+            if (q == Q_COUNT || q == Q_FF) {
+                snprintf(path, sizeof path, "tissues.%s.ratio.%s", j->string, r->string);
+                return bad(err, file, path, "a ratio is given for pd, t1_ms, t2_ms, t2s_ms or adc");
+            }
+            e.ratio[q] = 1;
+        }
+    }
     for (int q = 0; q < Q_COUNT; q++) {
-        snprintf(path, sizeof path, "tissues.%s.%s", j->string, QNAME[q]);
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, QNAME[q]);
+        snprintf(path, sizeof path, "tissues.%s.%s%s", j->string, e.ratio[q] ? "ratio." : "",
+                 QNAME[q]);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(e.ratio[q] ? ratio : j, QNAME[q]);
         int per_field = q == Q_T1 || q == Q_T2 || q == Q_T2S;
+        if (e.ratio[q] && cJSON_GetObjectItemCaseSensitive(j, QNAME[q]))
+            return bad(err, file, path, "given both as a value and as a ratio");
         if (!v) return bad(err, file, path, "missing");
         if (per_field ? !get_mv2(v, e.q[q]) : !get_mv(v, &e.q[q][0]))
             return bad(err, file, path,
@@ -196,7 +223,12 @@ static sb_status parse_tissue(sb_tissue_db *db, const cJSON *j, const char *file
                          e.q[q][f].sd);
                 return bad(err, file, path, why);
             }
-        for (int f = 0; f < 2; f++)
+        for (int f = 0; f < 2 && e.ratio[q]; f++) /* a factor: positive at z = -2.5 */
+            if (!(e.q[q][f].mean - 2.5 * e.q[q][f].sd > 0 && e.q[q][f].mean <= 20))
+                return bad(err, file, path,
+                           "a ratio's mean is within 0..20 and its mean - 2.5 sd "
+                           "above 0");
+        for (int f = 0; f < 2 && !e.ratio[q]; f++)
             if (!in_range(q, e.q[q][f].mean)) {
                 char why[160];
                 snprintf(why, sizeof why, "mean %g is out of range (%s)", e.q[q][f].mean,
@@ -217,7 +249,7 @@ static sb_status parse_tissue(sb_tissue_db *db, const cJSON *j, const char *file
         }
         snprintf(e.src[q], sizeof e.src[q], "%s", s ? s->valuestring : "user");
     }
-    for (int f = 0; f < 2; f++)
+    for (int f = 0; f < 2 && e.ratio[Q_T2S] == e.ratio[Q_T2]; f++)
         if (e.q[Q_T2S][f].mean > e.q[Q_T2][f].mean) {
             snprintf(path, sizeof path, "tissues.%s.t2s_ms", j->string);
             return bad(err, file, path, "T2* must not exceed T2");
@@ -302,6 +334,13 @@ static sb_status parse_doc(sb_tissue_db *db, const char *text, const char *file,
         }
     }
     if (!s && fat) s = parse_fat(db, fat, file, err);
+    for (size_t i = 1; !s && i < SB_TISSUE_MAX; i++) /* one level: a host of absolute values */
+        if (db->t[i].present && db->t[i].rel &&
+            (!db->t[db->t[i].rel].present || db->t[db->t[i].rel].rel)) {
+            char path[96];
+            snprintf(path, sizeof path, "tissues.%s.relative_to", sb_tissue_table[i].name);
+            s = bad(err, file, path, "names a tissue given relative to another or not listed");
+        }
     if (!s && is_default) {
         if (!fat) s = bad(err, file, "fat_component", "missing");
         for (size_t i = 1; !s && sb_tissue_table[i].name; i++)
@@ -356,27 +395,40 @@ static double draw(const mv *v, double z, int q) {
     return x < 0.2 * v->mean ? 0.2 * v->mean : x; /* relaxation times stay positive */
 }
 
+/* Quantity q at field f of tissue entry e for standard normal z[q]: drawn, or host value hv
+ * times the ratio drawn. */
+static double value_of(const tissue_entry *e, int q, int f, const double *z, double hv) {
+    if (!e->ratio[q]) return draw(&e->q[q][f], z[q], q);
+    return hv * (e->q[q][f].mean + e->q[q][f].sd * z[q]);
+}
+
 static void fill(const sb_tissue_db *db, const sb_rng *rng, const sb_subject *s, sb_mr_tissues *m) {
     memset(m, 0, sizeof *m);
     m->count = sb_tissue_count();
-    for (size_t i = 1; i < m->count; i++) {
-        const tissue_entry *e = &db->t[i];
-        double z[Q_COUNT] = {0};
-        for (int q = 0; rng && q < Q_COUNT; q++) {
-            double zz[2];
-            sb_rng_normal_pair(rng, (uint64_t)i * 8u + (uint64_t)q, zz);
-            z[q] = zz[0] < -2.5 ? -2.5 : zz[0] > 2.5 ? 2.5 : zz[0];
+    /* absolute values first, then those given as ratios to another tissue's drawn value (its
+     * host: a lesion against its organ, so the contrast the ratio declares holds in every
+     * subject); the same z per (tissue, quantity) either way */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 1; i < m->count; i++) {
+            const tissue_entry *e = &db->t[i];
+            if ((e->rel != 0) != pass) continue;
+            double z[Q_COUNT] = {0};
+            for (int q = 0; rng && q < Q_COUNT; q++) {
+                double zz[2];
+                sb_rng_normal_pair(rng, (uint64_t)i * 8u + (uint64_t)q, zz);
+                z[q] = zz[0] < -2.5 ? -2.5 : zz[0] > 2.5 ? 2.5 : zz[0];
+            }
+            const sb_tissue_mr *h = &m->t[e->rel]; /* drawn in the first pass */
+            sb_tissue_mr *t = &m->t[i];
+            t->pd = fmin(value_of(e, Q_PD, 0, z, h->pd), 1.2);
+            t->ff = draw(&e->q[Q_FF][0], z[Q_FF], Q_FF);
+            t->adc = value_of(e, Q_ADC, 0, z, h->adc);
+            for (int f = 0; f < 2; f++) {
+                t->t1_ms[f] = value_of(e, Q_T1, f, z, h->t1_ms[f]);
+                t->t2_ms[f] = value_of(e, Q_T2, f, z, h->t2_ms[f]);
+                t->t2s_ms[f] = fmin(value_of(e, Q_T2S, f, z, h->t2s_ms[f]), t->t2_ms[f]);
+            }
         }
-        sb_tissue_mr *t = &m->t[i];
-        t->pd = draw(&e->q[Q_PD][0], z[Q_PD], Q_PD);
-        t->ff = draw(&e->q[Q_FF][0], z[Q_FF], Q_FF);
-        t->adc = draw(&e->q[Q_ADC][0], z[Q_ADC], Q_ADC);
-        for (int f = 0; f < 2; f++) {
-            t->t1_ms[f] = draw(&e->q[Q_T1][f], z[Q_T1], Q_T1);
-            t->t2_ms[f] = draw(&e->q[Q_T2][f], z[Q_T2], Q_T2);
-            t->t2s_ms[f] = fmin(draw(&e->q[Q_T2S][f], z[Q_T2S], Q_T2S), t->t2_ms[f]);
-        }
-    }
     double zf[3] = {0};
     for (int q = 0; rng && q < 3; q++) {
         double zz[2];

@@ -355,7 +355,8 @@ size_t sb_lesion_class_count(const sb_lesion_catalog *c);
 /* Class k (1-based): name and colour; NULL name if k is out of range. */
 const char *sb_lesion_class_name(const sb_lesion_catalog *c, size_t k, uint8_t rgb[3]);
 /* What class k's type expects of its lesions against their host (README "Pathology"): per
- * contrast name ("T1w", "ADC", ...) sign +1 (brighter/higher) or -1; returns the count. */
+ * contrast name ("T1w", "ADC", ...) sign +1 (brighter/higher), -1 (darker/lower) or 0
+ * (variable: either, in different subjects); returns the count. */
 size_t sb_lesion_class_expect(const sb_lesion_catalog *c, size_t k, char contrast[8][16],
                               int sign[8]);
 /* Class k's tissue class (index into sb_tissue_table; its core may have another), -1 if none. */

@@ -12,7 +12,12 @@
  * the label of its most common 26-neighbour structure
  * (ties: the smaller id; never the outside, so the body's outline is unchanged), and that
  * neighbour's tissue; for the MR signal the voxel keeps its own tissue as the partial-volume
- * partner at half the voxel.
+ * partner at half the voxel. A structure resized for the subject (sb_subject.resize: hepatomegaly,
+ * splenomegaly) is the exception: a speck touching it takes it, whatever its neighbours, and its
+ * own specks stay. The enlarged organ cuts pieces off the structures it grows into and leaves
+ * pieces of itself among them; given to another neighbour, either would change a label outside
+ * the organ, where the same subject without the resize must keep its labels (README
+ * "Pathology").
  *
  * The skin seals the body (when the anatomy has a structure "skin"): where two skin surfaces
  * meet in a crease (an arm on the trunk, a hand on the thigh, folds of an obese belly) the
@@ -139,9 +144,13 @@ static int near_body(const uint16_t *L, const size_t dim[3], const size_t *piece
 }
 
 /* The most common structure around a piece (ties: the smaller id; outside the body does not
- * count) and the tissue of the first voxel found with it; 0 if there is none. */
-static int around(const uint16_t *L, const uint8_t *T, const size_t dim[3], const size_t *piece,
-                  size_t count, uint16_t *label, uint8_t *tissue) {
+ * count) and the tissue of the first voxel found with it; 0 if there is none. With `resized`
+ * set, only structures so marked count (connected[label] & SPECK_RESIZED: sb_subject.resize):
+ * an enlarged organ cuts pieces off the structures it grows into, and such a piece given to
+ * another neighbour would change labels outside the organ, which the same subject without the
+ * resize keeps (README "Pathology"); it takes the organ instead. */
+static int around(const uint16_t *L, const uint8_t *T, const uint8_t *resized, const size_t dim[3],
+                  const size_t *piece, size_t count, uint16_t *label, uint8_t *tissue) {
     uint16_t lab[26 * SPECK_MAX];
     uint8_t tis[26 * SPECK_MAX];
     int votes[26 * SPECK_MAX];
@@ -150,7 +159,9 @@ static int around(const uint16_t *L, const uint8_t *T, const size_t dim[3], cons
         size_t q = piece[p], i = q % dim[0], j = (q / dim[0]) % dim[1], k = q / (dim[0] * dim[1]);
         for (int o = 0; o < 26; o++) {
             size_t m = neighbour(dim, i, j, k, OFF[o]);
-            if (m == SIZE_MAX || L[m] == L[q] || L[m] == 0) continue;
+            if (m == SIZE_MAX || L[m] == L[q] || L[m] == 0 ||
+                (resized && !(resized[L[m]] & SPECK_RESIZED)))
+                continue;
             size_t s = 0;
             while (s < nl && lab[s] != L[m]) s++;
             if (s == nl) lab[nl] = L[m], tis[nl] = T ? T[m] : 0, votes[nl++] = 0;
@@ -220,9 +231,10 @@ static int speck_voxel(const uint16_t *L, const uint8_t *T, const uint8_t *conne
         same += q != SIZE_MAX && L[q] == L[n];
     }
     size_t count = same < SPECK_MAX ? speck_of(L, dim, n, piece) : 0;
-    if (!count || (connected[L[n]] == 1 && !near_body(L, dim, piece, count))) return 0;
+    if (!count || ((connected[L[n]] & 3) == 1 && !near_body(L, dim, piece, count))) return 0;
     *c = (change){n, 0, 0, T ? T[n] : 0};
-    return around(L, T, dim, piece, count, &c->label, &c->tissue);
+    return around(L, T, connected, dim, piece, count, &c->label, &c->tissue) ||
+           around(L, T, NULL, dim, piece, count, &c->label, &c->tissue);
 }
 
 static void apply(sb_anatomy_maps *m, const changes *ch, size_t c0, size_t c1) {
@@ -260,7 +272,7 @@ int specks_clear(sb_anatomy_maps *m, size_t c0, size_t c1, const uint8_t *connec
                 for (size_t i = 0; i < dim[0]; i++) {
                     size_t n = i + dim[0] * j + plane * k;
                     change c;
-                    if (k >= c0 && connected[L[n]] &&
+                    if (k >= c0 && (connected[L[n]] & 3) &&
                         speck_voxel(L, T, connected, dim, i, j, k, n, &c))
                         fail |= !push(&mine, c);
                     if (skin && (k >= c0 || !L[n]) &&

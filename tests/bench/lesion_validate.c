@@ -4,8 +4,9 @@
  * them (and, for diffuse resizes, outside the resized organs in either map); the resized organs'
  * volume against the factor asked; every lesion voxel in its host's labels; counts and diameters
  * against the request and the types' ranges; the statistics (lesions.tsv) against the instance map;
- * each type's expected contrast (lesions.json "expect") on the images, lesion interior against host
- * interior.
+ * each type's expected contrast (lesions.json "expect"), lesion interior against host interior, on
+ * images without noise and bias field (the tissue model and the partial volume: the check) and on
+ * the acquired ones (reported beside).
  *
  * usage: lesion_validate [--subjects N] [--first SEED] [--voxel MM] [--lesions SPEC]
  *                        [--lesion-seed-offset K]
@@ -23,8 +24,10 @@ typedef struct {
     size_t lesions, subjects_with, size_in, size_in_voxel, voxels0;
     double dmin, dmax, dmodel_min, dmodel_max;
     int cmin, cmax;
-    /* per expectation: subjects checked, held, and the sum of lesion/host ratios */
-    size_t e_checked[8], e_held[8];
+    /* per expectation: subjects checked, held (on the noise-free images; "variable": the
+     * lesions were darker), held on the images with noise and bias, and the sum of lesion/host
+     * ratios (noise-free) */
+    size_t e_checked[8], e_held[8], e_held_noisy[8];
     double e_ratio[8];
     /* T2w coefficient of variation of the interiors: subjects, sums (lesion, host) */
     size_t cv_n;
@@ -123,10 +126,11 @@ int main(int argc, char **argv) {
     sb_anatomy *an = NULL;
     sb_tissue_db *db = NULL;
     sb_lesion_catalog *cat = NULL;
-    sb_protocol p;
+    sb_protocol p, pc; /* as acquired; without noise and bias field (contrast check) */
     if (sb_anatomy_load_default(&an, &err) || sb_tissue_db_load(NULL, &db, &err) ||
         sb_lesion_catalog_load(NULL, &cat, &err) || sb_lesion_spec_check(cat, spec, &err) ||
-        sb_mri_protocol(NULL, "T1w,T2w,ADC", 0, -1, -1, &p, &err)) {
+        sb_mri_protocol(NULL, "T1w,T2w,ADC", 0, -1, -1, &p, &err) ||
+        sb_mri_protocol(NULL, "T1w,T2w,ADC", 0, 0, 0, &pc, &err)) {
         fprintf(stderr, "lesion_validate: %s\n", err.msg);
         return 1;
     }
@@ -155,7 +159,7 @@ int main(int argc, char **argv) {
         sb_subject_request rq = {.seed = (uint64_t)n, .sex = SB_SEX_RANDOM};
         sb_anatomy_maps m0 = {0}, m1 = {0};
         sb_lesions *L = NULL;
-        sb_volume *inst = NULL, *cls = NULL, *img0[3] = {0}, *img1[3] = {0};
+        sb_volume *inst = NULL, *cls = NULL, *img0[3] = {0}, *img1[3] = {0}, *imgc[3] = {0};
         sb_mr_tissues mt0, mt1;
         const unsigned all = SB_MAP_LABELS | SB_MAP_TISSUES | SB_MAP_PV;
         if (sb_subject_sample(&rq, &s, &err) || (s0 = s, 0) ||
@@ -169,7 +173,8 @@ int main(int argc, char **argv) {
         sb_tissue_db_sample(db, &s0, &mt0);
         mt0.count = (size_t)sb_lesion_tissue_first(); /* as generate without lesions */
         sb_tissue_db_sample(db, &s, &mt1);
-        if (acquire(&p, &mt0, &s0, &m0, img0, &err) || acquire(&p, &mt1, &s, &m1, img1, &err)) {
+        if (acquire(&p, &mt0, &s0, &m0, img0, &err) || acquire(&p, &mt1, &s, &m1, img1, &err) ||
+            acquire(&pc, &mt1, &s, &m1, imgc, &err)) {
             fprintf(stderr, "lesion_validate: seed %d: %s\n", n, err.msg);
             return 1;
         }
@@ -294,8 +299,8 @@ int main(int argc, char **argv) {
         }
         /* per lesion: host, table, sizes; per class: counts and contrast */
         size_t per_class[NCLASS] = {0};
-        double sum[NCLASS + 1][3];
-        size_t cnt[NCLASS + 1];
+        double sum[2][3], sumc[2][3]; /* [host, lesion][contrast]: acquired, noise-free */
+        size_t cnt[2];
         for (size_t li = 0; li < nles; li++) {
             sb_lesion_info info;
             sb_lesions_info(L, li, &info);
@@ -358,13 +363,16 @@ int main(int argc, char **argv) {
                     if (in_set(lab[v], info.host_labels, info.nhost_labels)) hostm[v] = 1;
                 }
             }
-            memset(sum, 0, sizeof sum), memset(cnt, 0, sizeof cnt);
+            memset(sum, 0, sizeof sum), memset(sumc, 0, sizeof sumc), memset(cnt, 0, sizeof cnt);
             double sq[2] = {0, 0};
             for (size_t v = 0; v < nv; v++) {
                 int in_l = interior(mask, d, v) && mask[v] == 1,
                     in_h = interior(hostm, d, v) && !(near[v] & 1);
                 if (!in_l && !in_h) continue;
-                for (int c = 0; c < 3; c++) sum[in_l][c] += ((const float *)img1[c]->data)[v];
+                for (int c = 0; c < 3; c++) {
+                    sum[in_l][c] += ((const float *)img1[c]->data)[v];
+                    sumc[in_l][c] += ((const float *)imgc[c]->data)[v];
+                }
                 const double t2 = ((const float *)img1[1]->data)[v];
                 sq[in_l] += t2 * t2;
                 cnt[in_l]++;
@@ -381,9 +389,11 @@ int main(int argc, char **argv) {
             for (size_t e = 0; e < ne; e++)
                 for (int c = 0; c < 3; c++) {
                     if (strcmp(con[e], cname[c])) continue;
-                    double lm = sum[1][c] / (double)cnt[1], hm = sum[0][c] / (double)cnt[0];
+                    double lm = sumc[1][c] / (double)cnt[1], hm = sumc[0][c] / (double)cnt[0];
+                    double ln = sum[1][c] / (double)cnt[1], hn = sum[0][c] / (double)cnt[0];
                     cs[k].e_checked[e]++;
-                    cs[k].e_held[e] += sign[e] > 0 ? lm > hm : lm < hm;
+                    cs[k].e_held[e] += sign[e] > 0 ? lm > hm : lm < hm; /* variable: lower */
+                    cs[k].e_held_noisy[e] += sign[e] > 0 ? ln > hn : ln < hn;
                     cs[k].e_ratio[e] += lm / hm;
                 }
         }
@@ -393,7 +403,8 @@ int main(int argc, char **argv) {
         fflush(stdout);
         free(near), free(mask), free(hostm), free(grown);
         sb_labels_free(tab);
-        for (int c = 0; c < 3; c++) sb_volume_free(img0[c]), sb_volume_free(img1[c]);
+        for (int c = 0; c < 3; c++)
+            sb_volume_free(img0[c]), sb_volume_free(img1[c]), sb_volume_free(imgc[c]);
         sb_volume_free(inst), sb_volume_free(cls);
         sb_anatomy_maps_free(&m0), sb_anatomy_maps_free(&m1);
         sb_lesions_free(L);
@@ -412,8 +423,9 @@ int main(int argc, char **argv) {
            "map: %zu; centroid difference max %.2g mm\n\n",
            lesions_total, outside_host, table_bad, cen_err);
     printf("| type | count per subject (min-max) | subjects with | diameter range | drawn | mask, "
-           "lesions with voxels | in range | within 1 voxel | no voxel | contrast vs host: held "
-           "/ subjects (mean ratio) | T2w CV lesion / host (subjects) |\n"
+           "lesions with voxels | in range | within 1 voxel | no voxel | contrast vs host, no "
+           "noise or bias: held / subjects (mean ratio) [held with noise and bias] | T2w CV "
+           "lesion / host (subjects) |\n"
            "|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (size_t k = 1; k < ncls && k < NCLASS; k++) {
         if (!cs[k].lesions && cs[k].cmax == 0) continue;
@@ -429,12 +441,20 @@ int main(int argc, char **argv) {
             sb_lesion_class_name(cat, k, NULL), cs[k].cmin, cs[k].cmax, cs[k].subjects_with, rng[0],
             rng[1], cs[k].dmodel_min, cs[k].dmodel_max, cs[k].dmin, cs[k].dmax, cs[k].size_in,
             withv, cs[k].size_in_voxel, withv, cs[k].voxels0);
-        for (size_t e = 0; e < ne; e++)
-            printf("%s%s %s %zu/%zu (%.2f)", e ? "; " : "", con[e],
-                   sign[e] > 0 ? (strcmp(con[e], "ADC") ? "brighter" : "higher")
-                               : (strcmp(con[e], "ADC") ? "darker" : "lower"),
-                   cs[k].e_held[e], cs[k].e_checked[e],
-                   cs[k].e_checked[e] ? cs[k].e_ratio[e] / (double)cs[k].e_checked[e] : 0.0);
+        for (size_t e = 0; e < ne; e++) {
+            const int adc = !strcmp(con[e], "ADC");
+            const double ratio =
+                cs[k].e_checked[e] ? cs[k].e_ratio[e] / (double)cs[k].e_checked[e] : 0.0;
+            const size_t n = cs[k].e_checked[e], lo = cs[k].e_held[e];
+            if (sign[e]) /* held: in every subject measured */
+                printf("%s%s %s %zu/%zu (%.2f) [%zu]%s", e ? "; " : "", con[e],
+                       sign[e] > 0 ? (adc ? "higher" : "brighter") : (adc ? "lower" : "darker"), lo,
+                       n, ratio, cs[k].e_held_noisy[e], lo == n ? "" : " **NOT HELD**");
+            else /* variable: held if both occur */
+                printf("%s%s variable: %s %zu, %s %zu of %zu (%.2f)%s", e ? "; " : "", con[e],
+                       adc ? "lower" : "darker", lo, adc ? "higher" : "brighter", n - lo, n, ratio,
+                       n && lo && lo < n ? "" : " **NOT HELD**");
+        }
         if (cs[k].cv_n)
             printf(" | %.3f / %.3f (%zu) |\n", cs[k].cv_les / (double)cs[k].cv_n,
                    cs[k].cv_host / (double)cs[k].cv_n, cs[k].cv_n);

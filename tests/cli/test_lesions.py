@@ -175,6 +175,8 @@ def test_lesions_contrast():
         host = ndimage.binary_erosion(host) & far
         assert m.sum() >= 2, (t, int(m.sum()))
         for c, want in types[t]["expect"].items():
+            if want == "variable":  # either, in different subjects (lesion_validate)
+                continue
             lm, hm = float(imgs[c][m].mean()), float(imgs[c][host].mean())
             ok = lm > hm if want in ("brighter", "higher") else lm < hm
             print(f"{t} ({int(m.sum())} voxels) {c}: lesion {lm:.1f} host {hm:.1f} ({want})")
@@ -230,7 +232,7 @@ def test_lesions_steatosis():
 def test_lesions_organ_resize():
     # hepatomegaly, splenomegaly: the organs' volume times a factor drawn in the type's range
     # (subject.json lesions.resize: factor asked, volume measured on the map); the label map
-    # changes where one of the two maps has the resized organs and in a few voxels near them
+    # changes only where one of the two maps has the resized organs
     a = generate("les_resize0", "--contrasts", "T2w", voxel=8)
     b = generate("les_resize1", "--contrasts", "T2w", "--lesions", "splenomegaly,hepatomegaly",
                  voxel=8)
@@ -248,15 +250,14 @@ def test_lesions_organ_resize():
     assert "splenomegaly spleen x" in sj["diffuse"] and "hepatomegaly liver x" in sj["diffuse"]
     organ = np.isin(la, [ids["spleen"], ids["liver"]]) | np.isin(lb, [ids["spleen"],
                                                                       ids["liver"]])
-    # outside the organs a few voxels of structures fitted around them may change (the splenic
-    # vein follows the spleen; over 50 subjects at 6 mm: at most 51 mm away, README): none
-    # farther than 60 mm, and few
+    # outside the organs nothing changes (the specks an enlarged organ cuts off take the organ,
+    # specks.c)
     assert la.shape == lb.shape
     changed = (la != lb) & ~organ
     dist = ndimage.distance_transform_edt(~organ) * 8
     print(f"{int(changed.sum())} label voxels changed outside the organs "
           f"(of {int((la != lb).sum())}), the farthest {dist[changed].max(initial=0):.0f} mm away")
-    assert not (changed & (dist > 60)).any() and changed.sum() < 0.05 * (la != lb).sum()
+    assert not changed.any() and (la != lb).sum() > 100
     for name in ("spleen", "liver"):
         n = int((lb == ids[name]).sum())
         assert abs(rs[name]["volume_ml"] - n * 0.512) < 1e-6, (name, rs[name], n)
