@@ -656,96 +656,6 @@ static int by_priority(const void *x, const void *y) {
     return (a->order > b->order) - (a->order < b->order);
 }
 
-/* The reference volumes of the size-modelled structures (2 mm samples over the structure's box
- * that are inside it), after every structure is resolved with the reference parameters. The
- * sample planes of all structures are shared among threads, each plane counted on its own: the
- * counts are integers, the same at any thread count, and the plane, row and column coordinates
- * are those of one sequential walk (z, y and x advance by repeated addition). Errors are those
- * of the first structure, in order, that has one. */
-static sb_status reference_volumes(sb_anatomy *a, const double *params, const sdf_tree *shapes,
-                                   sb_error *err) {
-    const double h = 2.0;
-    int bad = a->nstructs; /* the first structure that cannot be resolved or measured */
-    sb_status st = SB_OK;
-    long nplanes = 0;
-    for (int i = 0; i < a->nstructs && bad == a->nstructs; i++) {
-        anat_structure *s = &a->structs[i];
-        if (!sdf_resolve(&s->tree, params, shapes)) {
-            st = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
-            bad = i;
-            break;
-        }
-        if (!(s->volume_ml[0] > 0)) continue;
-        const sdf_node *r = &s->tree.nodes[s->tree.root];
-        /* bounded work: organs span ~3e6 samples; a hostile or mistaken box (1e6 mm, or
-         * infinite after arithmetic on huge numbers) would never finish */
-        double samples = 1;
-        for (int ax = 0; ax < 3; ax++) samples *= (r->hi[ax] - r->lo[ax]) / h + 1;
-        if (!(samples <= 3e7)) {
-            st = sb_error_set(err, SB_ERR_INPUT,
-                              "%s: %s has volume_ml but its shape spans %g x %g x %g mm (at "
-                              "most about 600 mm a side can be measured)",
-                              s->file, s->label.name, r->hi[0] - r->lo[0], r->hi[1] - r->lo[1],
-                              r->hi[2] - r->lo[2]);
-            bad = i;
-            break;
-        }
-        for (double z = r->lo[2] + h / 2; z < r->hi[2]; z += h) nplanes++;
-    }
-    /* the planes: structure, z and its count */
-    int *who = malloc((size_t)(nplanes ? nplanes : 1) * sizeof *who);
-    double *zs = malloc((size_t)(nplanes ? nplanes : 1) * sizeof *zs);
-    long *count = calloc((size_t)(nplanes ? nplanes : 1), sizeof *count);
-    int fail = !who || !zs || !count;
-    long m = 0;
-    for (int i = 0; i < bad && !fail; i++) {
-        const anat_structure *s = &a->structs[i];
-        if (!(s->volume_ml[0] > 0)) continue;
-        const sdf_node *r = &s->tree.nodes[s->tree.root];
-        for (double z = r->lo[2] + h / 2; z < r->hi[2]; z += h) who[m] = i, zs[m++] = z;
-    }
-#pragma omp parallel if (!fail)
-    {
-        sdf_ctx cx;
-        int ok = sdf_ctx_init(&cx, shapes, a->nshapes);
-        if (!ok) {
-#pragma omp atomic write
-            fail = 1;
-        }
-#pragma omp for schedule(dynamic, 1)
-        for (long k = 0; k < nplanes; k++) {
-            if (!ok) continue;
-            const sdf_tree *t = &a->structs[who[k]].tree;
-            const sdf_node *r = &t->nodes[t->root];
-            long n = 0;
-            for (double y = r->lo[1] + h / 2; y < r->hi[1]; y += h)
-                for (double x = r->lo[0] + h / 2; x < r->hi[0]; x += h) {
-                    double p[3] = {x, y, zs[k]};
-                    n += sdf_eval_below(t, t->root, p, &cx, 0.0) < 0;
-                }
-            count[k] = n;
-        }
-        if (ok) sdf_ctx_free(&cx);
-    }
-    for (long k = 0; k < nplanes && !fail;) {
-        const int i = who[k];
-        long n = 0;
-        for (; k < nplanes && who[k] == i; k++) n += count[k];
-        anat_structure *s = &a->structs[i];
-        s->ref_volume_ml = (double)n * h * h * h / 1000.0;
-        if (!(s->ref_volume_ml > 0)) { /* before any error of a later structure */
-            st = sb_error_set(err, SB_ERR_INPUT, "%s: %s has volume_ml but an empty shape", s->file,
-                              s->label.name);
-            break;
-        }
-    }
-    free(who);
-    free(zs);
-    free(count);
-    if (fail) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
-    return st;
-}
-
 static sb_status finish(sb_anatomy *a, sb_error *err) {
     for (int i = 0; i < a->nstructs; i++)
         for (int k = i + 1; k < a->nstructs; k++) {
@@ -768,15 +678,49 @@ static sb_status finish(sb_anatomy *a, sb_error *err) {
     sdf_tree *shapes = malloc((size_t)(a->nshapes ? a->nshapes : 1) * sizeof *shapes);
     if (!shapes) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
     for (int i = 0; i < a->nshapes; i++) shapes[i] = a->shapes[i].tree;
-    int ok = 1;
+    sdf_ctx cx;
+    int ok = sdf_ctx_init(&cx, shapes, a->nshapes);
     for (int i = 0; ok && i < a->nshapes; i++) { /* refs point to earlier shapes only */
         ok = sdf_resolve(&a->shapes[i].tree, params, shapes);
         shapes[i] = a->shapes[i].tree;
     }
-    sb_status st = ok ? reference_volumes(a, params, shapes, err)
-                      : sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    for (int i = 0; ok && i < a->nstructs; i++) {
+        anat_structure *s = &a->structs[i];
+        if (!(ok = sdf_resolve(&s->tree, params, shapes))) break;
+        if (!(s->volume_ml[0] > 0)) continue;
+        const sdf_node *r = &s->tree.nodes[s->tree.root];
+        double h = 2.0, n = 0;
+        /* bounded work: organs span ~3e6 samples; a hostile or mistaken box (1e6 mm, or
+         * infinite after arithmetic on huge numbers) would never finish */
+        double samples = 1;
+        for (int ax = 0; ax < 3; ax++) samples *= (r->hi[ax] - r->lo[ax]) / h + 1;
+        if (!(samples <= 3e7)) {
+            sdf_ctx_free(&cx);
+            free(shapes);
+            return sb_error_set(err, SB_ERR_INPUT,
+                                "%s: %s has volume_ml but its shape spans %g x %g x %g mm (at "
+                                "most about 600 mm a side can be measured)",
+                                s->file, s->label.name, r->hi[0] - r->lo[0], r->hi[1] - r->lo[1],
+                                r->hi[2] - r->lo[2]);
+        }
+        for (double z = r->lo[2] + h / 2; z < r->hi[2]; z += h)
+            for (double y = r->lo[1] + h / 2; y < r->hi[1]; y += h)
+                for (double x = r->lo[0] + h / 2; x < r->hi[0]; x += h) {
+                    double p[3] = {x, y, z};
+                    n += sdf_eval_below(&s->tree, s->tree.root, p, &cx, 0.0) < 0;
+                }
+        s->ref_volume_ml = n * h * h * h / 1000.0;
+        if (!(s->ref_volume_ml > 0)) {
+            sdf_ctx_free(&cx);
+            free(shapes);
+            return sb_error_set(err, SB_ERR_INPUT, "%s: %s has volume_ml but an empty shape",
+                                s->file, s->label.name);
+        }
+    }
+    sdf_ctx_free(&cx);
     free(shapes);
-    return st;
+    if (!ok) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    return SB_OK;
 }
 
 static char *read_file(const char *path, sb_error *err) {
