@@ -133,10 +133,14 @@ ventricle = translate(tube([[8, 30, 1662, 4.5], [10, 8, 1670, 5.5], [14, -20, 16
                             [24, -40, 1656, 6.5], [31, -24, 1638, 4], [32, 2, 1628, 3]]),
                       [0, 0, DZ])
 # brainstem: midbrain at the tentorial notch, pons in front of the cerebellum, medulla down
-# to the foramen magnum just above C1
-fm = [0, L["C1"][1] - 12, z("C1") - 6]
+# to the foramen magnum at the atlas, on the axis of the atlas's canal (gen_skeleton.py CANAL
+# C1: 22 mm behind the landmark, half-depth 10; the cord and its CSF start there). The medulla
+# narrows to r 5 at fm, inside the cord (r 6) that continues it: the brainstem is drawn in the
+# head's frame, the cord in the spine's, and a medulla wider than the cord left a sliver of
+# brainstem around the cord's top, cut off at 2 mm in 4 of 200 subjects.
+fm = [0, L["C1"][1] - 20, z("C1") - 6]
 brainstem = tube([[0, -10, 1676 + DZ, 10], [0, -15, 1650 + DZ, 13], [0, -24, 1628 + DZ, 9.5],
-                  [fm[0], fm[1], fm[2], 7.5]])
+                  [fm[0], fm[1], fm[2], 5.0]])
 # cerebellum with its vermis grey/white core (folia not modelled; a horizontal fissure)
 cerebellum = translate(diff(cerebellum_shape, box([0, -75, 1628], [50, 12, 1.0], 0, [-12, 0, 0])),
                        [0, 0, DZ])
@@ -159,9 +163,12 @@ cord_pts = [fm[:] + [6.0], canal("C2", 5.3), canal("C4", 5.6), canal("C6", 5.2),
             canal("T1", 4.6), canal("T4", 3.9), canal("T7", 3.7), canal("T10", 3.9),
             canal("T12", 4.2), canal("L1", 3.2), canal("L2", 2.6, 8)]
 cord = tube(cord_pts)
-# CSF-filled thecal sac: ~7-8 mm radius, ends at S2 (skeleton sacral canal)
+# CSF-filled thecal sac: ~7-8 mm radius, ends at S2 (skeleton sacral canal). At its top it
+# widens through the foramen magnum (~35 x 30 mm) into the cisterna magna behind the medulla,
+# 14 mm up into the cranial cavity, so that the spinal CSF meets the cranial CSF in every
+# subject (a sleeve of 2.5 mm around the medulla broke at 2 mm in 6 of 200).
 s1 = L["S1"]
-canal_pts = [fm[:] + [8.5], canal("C2", 8), canal("C6", 8), canal("T1", 7.5), canal("T4", 7),
+canal_pts = [[0, fm[1] - 3, fm[2] + 14, 10], fm[:] + [9.5], canal("C2", 8), canal("C6", 8), canal("T1", 7.5), canal("T4", 7),
              canal("T7", 7), canal("T10", 7), canal("L1", 8), canal("L3", 8.5),
              canal("L5", 8.5), [0, s1[1] - 26, s1[2] + 14, 8], [0, s1[1] - 40, s1[2] - 22, 4]]
 # the cranial cavity itself (body.json's named shape, sized for the subject's brain)
