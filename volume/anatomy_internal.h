@@ -86,6 +86,7 @@ int sdf_tree_copy(sdf_tree *dst, const sdf_tree *src);
 /* ...at any distance from the rest of a structure expected to fill more than this many voxels
  * (connected[label] == 2) */
 #define SPECK_LARGE (64 * SPECK_MAX)
+#define SPECK_BOX_FILL 64
 #define SPECK_NEAR 4
 /* connected[label] == SPECK_RESIZED: a structure resized for this subject (sb_subject.resize).
  * A speck touching one takes it rather than its most common neighbour, and its own specks stay:

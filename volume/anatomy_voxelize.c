@@ -920,13 +920,20 @@ sb_status sb_voxelizer_new(const sb_anatomy *a, const sb_subject *s, double voxe
     v->voxel = voxel_mm;
     for (int i = 0; i < a->nstructs; i++)
         v->connected[(uint16_t)a->structs[i].label.id] = !a->structs[i].several;
-    /* a one-piece structure expected to fill many voxels has no specks anywhere (specks.c) */
+    /* a one-piece structure expected to fill many voxels has no specks anywhere (specks.c):
+     * one with a size model by its expected volume; one without (the small bowel, the CSF,
+     * vertebrae, vessels) when its box is SPECK_BOX_FILL times larger still, so that even a
+     * thin tube or shell filling 1/64 of its box is large (a structure that is only specks at
+     * a coarse voxel keeps them: at 8 mm this needs a box of 17 L) */
     const double vox_ml = voxel_mm * voxel_mm * voxel_mm / 1000.0;
     for (int i = 0; i < v->sc.n; i++) {
         const scene_struct *ss = &v->sc.s[i];
         const double ml =
             ss->src->ref_volume_ml * ss->f * ss->f * ss->f * v->sc.g[0] * v->sc.g[1] * v->sc.g[2];
-        if (v->connected[(uint16_t)ss->src->label.id] && ml > SPECK_LARGE * vox_ml)
+        const double box_ml =
+            (ss->hi[0] - ss->lo[0]) * (ss->hi[1] - ss->lo[1]) * (ss->hi[2] - ss->lo[2]) / 1000.0;
+        if (v->connected[(uint16_t)ss->src->label.id] &&
+            (ml > SPECK_LARGE * vox_ml || box_ml > SPECK_BOX_FILL * SPECK_LARGE * vox_ml))
             v->connected[(uint16_t)ss->src->label.id] = 2;
     }
     /* an organ resized for this subject takes the specks it cuts off and keeps its own
