@@ -2,6 +2,7 @@
  * sb_anatomy: landmarks, named shapes and structures with compiled shape trees. Every error
  * names the file and the JSON path of the field at fault. Mirror structures are expanded
  * into right and left copies here. */
+#define _POSIX_C_SOURCE 200809L /* sysconf, POSIX threads */
 #include "anatomy_internal.h"
 
 #include <cjson/cJSON.h>
@@ -9,9 +10,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *const sb_anatomy_param_names[P_COUNT] = {
     "skin_mm",        "fat_trunk_mm", "fat_hip_mm", "fat_limb_mm",  "fat_head_mm",
@@ -656,6 +660,134 @@ static int by_priority(const void *x, const void *y) {
     return (a->order > b->order) - (a->order < b->order);
 }
 
+/* ---- reference volumes ------------------------------------------------------------------
+ * The reference volume of a size-modelled structure: its 2 mm samples over its box that are
+ * inside it, with the reference parameters. The samples of all structures are counted plane by
+ * plane on POSIX threads (one per processor, at most REF_THREADS) taking planes in turn; each
+ * plane's count is an integer and the plane, row and column coordinates are those of one
+ * sequential walk (z, y and x advance by repeated addition), so the volumes are the same bit
+ * for bit with any number of threads. Not OpenMP: `synthbody batch` loads the anatomy and then
+ * forks a child per subject, and a child's first OpenMP region would wait for ever on the
+ * parent's thread pool; these threads are joined before the load returns. */
+#define REF_THREADS 8
+#define REF_STEP_MM 2.0
+
+typedef struct {
+    const sb_anatomy *a;
+    const sdf_tree *shapes;
+    int nshapes;
+    const int *who;   /* per plane: the structure */
+    const double *zs; /* per plane: its z */
+    long *count;      /* per plane: samples inside */
+    long nplanes;
+    atomic_long next; /* the next plane to take */
+    atomic_int fail;
+} ref_work;
+
+static void *ref_worker(void *arg) {
+    ref_work *w = arg;
+    const double h = REF_STEP_MM;
+    sdf_ctx cx;
+    if (!sdf_ctx_init(&cx, w->shapes, w->nshapes)) {
+        atomic_store(&w->fail, 1);
+        return NULL;
+    }
+    for (long k; (k = atomic_fetch_add(&w->next, 1)) < w->nplanes;) {
+        const sdf_tree *t = &w->a->structs[w->who[k]].tree;
+        const sdf_node *r = &t->nodes[t->root];
+        long n = 0;
+        for (double y = r->lo[1] + h / 2; y < r->hi[1]; y += h)
+            for (double x = r->lo[0] + h / 2; x < r->hi[0]; x += h) {
+                double p[3] = {x, y, w->zs[k]};
+                n += sdf_eval_below(t, t->root, p, &cx, 0.0) < 0;
+            }
+        w->count[k] = n;
+    }
+    sdf_ctx_free(&cx);
+    return NULL;
+}
+
+/* Resolves every structure with `params` and measures the reference volumes; errors are those
+ * of the first structure, in order, that has one. */
+static sb_status reference_volumes(sb_anatomy *a, const double *params, const sdf_tree *shapes,
+                                   sb_error *err) {
+    const double h = REF_STEP_MM;
+    int bad = a->nstructs; /* the first structure that cannot be resolved or measured */
+    sb_status st = SB_OK;
+    long nplanes = 0;
+    for (int i = 0; i < a->nstructs; i++) {
+        anat_structure *s = &a->structs[i];
+        if (!sdf_resolve(&s->tree, params, shapes)) {
+            st = sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+            bad = i;
+            break;
+        }
+        if (!(s->volume_ml[0] > 0)) continue;
+        const sdf_node *r = &s->tree.nodes[s->tree.root];
+        /* bounded work: organs span ~3e6 samples; a hostile or mistaken box (1e6 mm, or
+         * infinite after arithmetic on huge numbers) would never finish */
+        double samples = 1;
+        for (int ax = 0; ax < 3; ax++) samples *= (r->hi[ax] - r->lo[ax]) / h + 1;
+        if (!(samples <= 3e7)) {
+            st = sb_error_set(err, SB_ERR_INPUT,
+                              "%s: %s has volume_ml but its shape spans %g x %g x %g mm (at "
+                              "most about 600 mm a side can be measured)",
+                              s->file, s->label.name, r->hi[0] - r->lo[0], r->hi[1] - r->lo[1],
+                              r->hi[2] - r->lo[2]);
+            bad = i;
+            break;
+        }
+        for (double z = r->lo[2] + h / 2; z < r->hi[2]; z += h) nplanes++;
+    }
+    const size_t np = (size_t)(nplanes ? nplanes : 1);
+    int *who = malloc(np * sizeof *who);
+    double *zs = malloc(np * sizeof *zs);
+    long *count = calloc(np, sizeof *count);
+    ref_work w = {.a = a,
+                  .shapes = shapes,
+                  .nshapes = a->nshapes,
+                  .who = who,
+                  .zs = zs,
+                  .count = count,
+                  .nplanes = nplanes};
+    atomic_init(&w.next, 0);
+    atomic_init(&w.fail, !who || !zs || !count);
+    long m = 0;
+    for (int i = 0; i < bad && !atomic_load(&w.fail); i++) {
+        const anat_structure *s = &a->structs[i];
+        if (!(s->volume_ml[0] > 0)) continue;
+        const sdf_node *r = &s->tree.nodes[s->tree.root];
+        for (double z = r->lo[2] + h / 2; z < r->hi[2]; z += h) who[m] = i, zs[m++] = z;
+    }
+    if (!atomic_load(&w.fail) && nplanes > 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        int nthreads = cpus < 1 ? 1 : cpus > REF_THREADS ? REF_THREADS : (int)cpus, started = 0;
+        pthread_t tid[REF_THREADS];
+        /* a thread that cannot be started leaves its planes to the others */
+        while (started < nthreads - 1 && !pthread_create(&tid[started], NULL, ref_worker, &w))
+            started++;
+        ref_worker(&w);
+        for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
+    }
+    for (long k = 0; k < nplanes && !atomic_load(&w.fail);) {
+        const int i = who[k];
+        long n = 0;
+        for (; k < nplanes && who[k] == i; k++) n += count[k];
+        anat_structure *s = &a->structs[i];
+        s->ref_volume_ml = (double)n * h * h * h / 1000.0;
+        if (!(s->ref_volume_ml > 0)) { /* before any error of a later structure */
+            st = sb_error_set(err, SB_ERR_INPUT, "%s: %s has volume_ml but an empty shape", s->file,
+                              s->label.name);
+            break;
+        }
+    }
+    free(who);
+    free(zs);
+    free(count);
+    if (atomic_load(&w.fail)) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
+    return st;
+}
+
 static sb_status finish(sb_anatomy *a, sb_error *err) {
     for (int i = 0; i < a->nstructs; i++)
         for (int k = i + 1; k < a->nstructs; k++) {
@@ -678,49 +810,15 @@ static sb_status finish(sb_anatomy *a, sb_error *err) {
     sdf_tree *shapes = malloc((size_t)(a->nshapes ? a->nshapes : 1) * sizeof *shapes);
     if (!shapes) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
     for (int i = 0; i < a->nshapes; i++) shapes[i] = a->shapes[i].tree;
-    sdf_ctx cx;
-    int ok = sdf_ctx_init(&cx, shapes, a->nshapes);
+    int ok = 1;
     for (int i = 0; ok && i < a->nshapes; i++) { /* refs point to earlier shapes only */
         ok = sdf_resolve(&a->shapes[i].tree, params, shapes);
         shapes[i] = a->shapes[i].tree;
     }
-    for (int i = 0; ok && i < a->nstructs; i++) {
-        anat_structure *s = &a->structs[i];
-        if (!(ok = sdf_resolve(&s->tree, params, shapes))) break;
-        if (!(s->volume_ml[0] > 0)) continue;
-        const sdf_node *r = &s->tree.nodes[s->tree.root];
-        double h = 2.0, n = 0;
-        /* bounded work: organs span ~3e6 samples; a hostile or mistaken box (1e6 mm, or
-         * infinite after arithmetic on huge numbers) would never finish */
-        double samples = 1;
-        for (int ax = 0; ax < 3; ax++) samples *= (r->hi[ax] - r->lo[ax]) / h + 1;
-        if (!(samples <= 3e7)) {
-            sdf_ctx_free(&cx);
-            free(shapes);
-            return sb_error_set(err, SB_ERR_INPUT,
-                                "%s: %s has volume_ml but its shape spans %g x %g x %g mm (at "
-                                "most about 600 mm a side can be measured)",
-                                s->file, s->label.name, r->hi[0] - r->lo[0], r->hi[1] - r->lo[1],
-                                r->hi[2] - r->lo[2]);
-        }
-        for (double z = r->lo[2] + h / 2; z < r->hi[2]; z += h)
-            for (double y = r->lo[1] + h / 2; y < r->hi[1]; y += h)
-                for (double x = r->lo[0] + h / 2; x < r->hi[0]; x += h) {
-                    double p[3] = {x, y, z};
-                    n += sdf_eval_below(&s->tree, s->tree.root, p, &cx, 0.0) < 0;
-                }
-        s->ref_volume_ml = n * h * h * h / 1000.0;
-        if (!(s->ref_volume_ml > 0)) {
-            sdf_ctx_free(&cx);
-            free(shapes);
-            return sb_error_set(err, SB_ERR_INPUT, "%s: %s has volume_ml but an empty shape",
-                                s->file, s->label.name);
-        }
-    }
-    sdf_ctx_free(&cx);
+    sb_status st = ok ? reference_volumes(a, params, shapes, err)
+                      : sb_error_set(err, SB_ERR_MEMORY, "out of memory");
     free(shapes);
-    if (!ok) return sb_error_set(err, SB_ERR_MEMORY, "out of memory");
-    return SB_OK;
+    return st;
 }
 
 static char *read_file(const char *path, sb_error *err) {
