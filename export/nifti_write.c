@@ -12,7 +12,9 @@
  *
  * Compression (.nii.gz): the byte stream (header + data) is cut into fixed chunks (8 MiB for
  * label maps, 1 MiB for intensity images); each chunk becomes one gzip member (RFC 1952, mtime
- * 0), compressed in parallel by OpenMP into per-chunk buffers and written in order.
+ * 0), compressed in parallel by OpenMP into per-chunk buffers and written in order; the disk
+ * writes are started as the file grows (sync_file_range), so that the fsync of the commit has
+ * little left to wait for.
  * Concatenated members form a valid gzip file (RFC 1952 section 2.2) that zlib's gzread,
  * nibabel and libnifti read. Since the chunking is fixed, the bytes do not depend on the thread
  * count, nor on how the planes are handed to the streaming writer (sb_nifti_writer: any number
@@ -27,8 +29,10 @@
  * 1.81-2.16x at 2.9-3.5x the speed (one thread, both in one program, at load averages 10-31):
  * files 2-8 % larger (6.3 % in all).
  */
+#define _GNU_SOURCE /* sync_file_range (Linux) */
 #include "scene_internal.h"
 
+#include <fcntl.h>
 #include <libdeflate.h>
 #include <nifti2_io.h>
 
@@ -197,16 +201,32 @@ static size_t gzip_image(const uint8_t *in, size_t n, size_t es, uint8_t *out, s
     return z + 18;
 }
 
+/* Starts the disk writes of what the file holds so far without waiting for them to finish, so
+ * that the fsync of sb_outfile_commit finds little left to write: the file's pages go to disk
+ * while the rest of it (and the next images) are made, not all at the end with the program
+ * waiting (a 2 mm subject's seven files: 0.26-0.40 s of fsync, measured with strace). */
+static void start_writeback(sb_outfile *o) {
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+    if (o->fp && fflush(o->fp) == 0)
+        (void)sync_file_range(fileno(o->fp), 0, 0, SYNC_FILE_RANGE_WRITE); /* only a hint */
+#else
+    (void)o;
+#endif
+}
+
 /* Writes the first `fill` bytes of `in`: compressed as ceil(fill / chunk) members, or plain. */
 static sb_status flush(sb_nifti_writer *w, sb_error *err) {
     if (!w->fill) return SB_OK;
     if (!w->gz) {
         sb_status s = sb_outfile_write(&w->o, w->in, w->fill, err);
         w->fill = 0;
+        if (!s) start_writeback(&w->o);
         return s;
     }
     const size_t nb = (w->fill + w->chunk - 1) / w->chunk;
     int failed = 0;
+    /* one thread starts the disk writes of what the flushes before wrote while the others
+     * compress (nothing writes to the file during the loop) */
 #pragma omp parallel num_threads(nb < (size_t)w->threads ? (int)nb : w->threads)                   \
     reduction(|                                                                                    \
               : failed)
@@ -214,6 +234,8 @@ static sb_status flush(sb_nifti_writer *w, sb_error *err) {
         const int image = w->level == GZ_LEVEL_IMAGE;
         struct libdeflate_compressor *c = image ? NULL : libdeflate_alloc_compressor(w->level);
         if (!image && !c) failed = 1;
+#pragma omp single nowait
+        start_writeback(&w->o);
 #pragma omp for schedule(dynamic, 1)
         for (size_t i = 0; i < nb; i++) {
             if (!image && !c) continue;
