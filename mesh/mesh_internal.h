@@ -53,6 +53,14 @@ sb_status sb__mesh_check_ex(const sb_trimesh *m, size_t known_crossings, sb_mesh
 sb_status sb__mesh_smooth_ex(sb_trimesh *m, int iters, double target_mm3, const sb_ctx *ctx,
                              sb_error *err);
 
+/* The volume restoration of sb__mesh_smooth_ex alone, on a mesh another smoother made (the VTK
+ * backend's windowed sinc): the enclosed volume brought to target_mm3 (> 0; else nothing) by a
+ * normal offset (a scaling about the centroid where that offset would exceed a quarter of the
+ * mesh's smallest extent); unsmoothed (may be NULL): m's positions before smoothing, taken back
+ * if the smoothed mesh is inverted or flat. m must be outward. */
+sb_status sb__mesh_restore_volume(sb_trimesh *m, double target_mm3, const float *unsmoothed,
+                                  sb_error *err);
+
 /* The collapses a simplification made, in order, with the pass each belongs to. */
 typedef struct sb__simplify_log {
     uint32_t *b, *a;    /* collapse b -> a */

@@ -50,6 +50,87 @@ static double signed_volume(const sb_trimesh *m, const double *p) {
     return vol / 6.0;
 }
 
+/* Restores the enclosed volume V0 (> 0; else nothing) on positions p (3 per vertex of m, m's
+ * connectivity) after smoothing; q: scratch of 3 per vertex; orig: the positions before
+ * smoothing (NULL: none), taken back if the smoothed mesh is inverted or flat. */
+static void restore_volume(const sb_trimesh *m, double *p, double *q, const float *orig,
+                           double V0) {
+    const size_t nv = m->nverts, nt = m->ntris;
+    /* A tiny closed mesh (the octahedron of a single voxel, every vertex next to every other
+     * but one) shrinks towards its centre by 0.765 per pair of steps, and the normal offset
+     * (V0 - V) / area below then blew it up to metres (a 0.008 ml voxel smoothed into a 5 L
+     * octahedron). When that offset would exceed a quarter of the mesh's smallest extent, the
+     * volume is restored by scaling about the centroid instead (exact: the volume goes with the
+     * cube of the scale); inverted or flat (V <= 0), the mesh keeps its unsmoothed positions.
+     * Large meshes and thin shells, whose offsets are a fraction of a voxel, are unaffected. */
+    {
+        const double V = signed_volume(m, p);
+        double lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY};
+        double c[3] = {0, 0, 0}, area = 0;
+        for (size_t v = 0; v < nv; v++)
+            for (int k = 0; k < 3; k++) {
+                const double x = p[3 * v + (size_t)k];
+                lo[k] = fmin(lo[k], x), hi[k] = fmax(hi[k], x), c[k] += x / (double)nv;
+            }
+        for (size_t t = 0; t < nt; t++) {
+            double n[3];
+            tri_normal(m, p, t, n);
+            area += 0.5 * sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
+        }
+        const double ext = fmin(hi[0] - lo[0], fmin(hi[1] - lo[1], hi[2] - lo[2]));
+        if (V0 > 0 && !(V > 0)) {
+            if (!orig) return;
+            for (size_t i = 0; i < 3 * nv; i++) p[i] = orig[i];
+        } else if (V0 > 0 && !(fabs(V0 - V) <= 0.25 * ext * area)) {
+            const double s = cbrt(V0 / V);
+            for (size_t v = 0; v < nv; v++)
+                for (int k = 0; k < 3; k++)
+                    p[3 * v + (size_t)k] = c[k] + s * (p[3 * v + (size_t)k] - c[k]);
+        }
+    }
+    /* volume restoration: offset along area-weighted normals (q reused as normals) */
+    for (int pass = 0; pass < 3; pass++) {
+        double V = signed_volume(m, p);
+        if (!(V0 > 0) || fabs(V - V0) <= 1e-4 * fabs(V0)) break;
+        memset(q, 0, 3 * nv * sizeof *q);
+        double area = 0;
+        for (size_t t = 0; t < nt; t++) {
+            const uint32_t *tv = m->tris + 3 * t;
+            double n[3];
+            tri_normal(m, p, t, n);
+            area += 0.5 * sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
+            for (int k = 0; k < 3; k++)
+                for (int c2 = 0; c2 < 3; c2++) q[3 * (size_t)tv[k] + (size_t)c2] += n[c2];
+        }
+        if (!(area > 0)) break;
+        double delta = (V0 - V) / area;
+        for (size_t v = 0; v < nv; v++) {
+            double *n = q + 3 * v, len = sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
+            if (!(len > 0)) continue;
+            for (int c = 0; c < 3; c++) p[3 * v + (size_t)c] += delta * n[c] / len;
+        }
+    }
+}
+
+sb_status sb__mesh_restore_volume(sb_trimesh *m, double target_mm3, const float *unsmoothed,
+                                  sb_error *err) {
+    if (!m || m->ntris == 0 || !(target_mm3 > 0)) return SB_OK;
+    const size_t nv = m->nverts;
+    double *p = malloc(3 * nv * sizeof *p), *q = malloc(3 * nv * sizeof *q);
+    if (!p || !q) {
+        free(p);
+        free(q);
+        return sb_error_set(err, SB_ERR_MEMORY, "volume restoration: out of memory (%zu vertices)",
+                            nv);
+    }
+    for (size_t i = 0; i < 3 * nv; i++) p[i] = m->verts[i];
+    restore_volume(m, p, q, unsmoothed, target_mm3);
+    for (size_t i = 0; i < 3 * nv; i++) m->verts[i] = (float)p[i];
+    free(p);
+    free(q);
+    return SB_OK;
+}
+
 sb_status sb_mesh_smooth(sb_trimesh *m, int iters, const sb_ctx *ctx, sb_error *err) {
     return sb__mesh_smooth_ex(m, iters, 0, ctx, err);
 }
@@ -109,59 +190,7 @@ sb_status sb__mesh_smooth_ex(sb_trimesh *m, int iters, double target_mm3, const 
             q = tmp;
         }
     }
-    /* A tiny closed mesh (the octahedron of a single voxel, every vertex next to every other
-     * but one) shrinks towards its centre by 0.765 per pair of steps, and the normal offset
-     * (V0 - V) / area below then blew it up to metres (a 0.008 ml voxel smoothed into a 5 L
-     * octahedron). When that offset would exceed a quarter of the mesh's smallest extent, the
-     * volume is restored by scaling about the centroid instead (exact: the volume goes with the
-     * cube of the scale); inverted or flat (V <= 0), the mesh keeps its unsmoothed positions.
-     * Large meshes and thin shells, whose offsets are a fraction of a voxel, are unaffected. */
-    {
-        const double V = signed_volume(m, p);
-        double lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY};
-        double c[3] = {0, 0, 0}, area = 0;
-        for (size_t v = 0; v < nv; v++)
-            for (int k = 0; k < 3; k++) {
-                const double x = p[3 * v + (size_t)k];
-                lo[k] = fmin(lo[k], x), hi[k] = fmax(hi[k], x), c[k] += x / (double)nv;
-            }
-        for (size_t t = 0; t < nt; t++) {
-            double n[3];
-            tri_normal(m, p, t, n);
-            area += 0.5 * sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
-        }
-        const double ext = fmin(hi[0] - lo[0], fmin(hi[1] - lo[1], hi[2] - lo[2]));
-        if (V0 > 0 && !(V > 0)) {
-            for (size_t i = 0; i < 3 * nv; i++) p[i] = m->verts[i];
-        } else if (V0 > 0 && !(fabs(V0 - V) <= 0.25 * ext * area)) {
-            const double s = cbrt(V0 / V);
-            for (size_t v = 0; v < nv; v++)
-                for (int k = 0; k < 3; k++)
-                    p[3 * v + (size_t)k] = c[k] + s * (p[3 * v + (size_t)k] - c[k]);
-        }
-    }
-    /* volume restoration: offset along area-weighted normals (q reused as normals) */
-    for (int pass = 0; pass < 3; pass++) {
-        double V = signed_volume(m, p);
-        if (!(V0 > 0) || fabs(V - V0) <= 1e-4 * fabs(V0)) break;
-        memset(q, 0, 3 * nv * sizeof *q);
-        double area = 0;
-        for (size_t t = 0; t < nt; t++) {
-            const uint32_t *tv = m->tris + 3 * t;
-            double n[3];
-            tri_normal(m, p, t, n);
-            area += 0.5 * sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
-            for (int k = 0; k < 3; k++)
-                for (int c2 = 0; c2 < 3; c2++) q[3 * (size_t)tv[k] + (size_t)c2] += n[c2];
-        }
-        if (!(area > 0)) break;
-        double delta = (V0 - V) / area;
-        for (size_t v = 0; v < nv; v++) {
-            double *n = q + 3 * v, len = sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
-            if (!(len > 0)) continue;
-            for (int c = 0; c < 3; c++) p[3 * v + (size_t)c] += delta * n[c] / len;
-        }
-    }
+    restore_volume(m, p, q, m->verts, V0);
     for (size_t i = 0; i < 3 * nv; i++) m->verts[i] = (float)p[i];
     free(off);
     free(nb);

@@ -233,6 +233,7 @@ sb_status run_labels(const sb_volume *v, const int *ids, size_t n, const sb_vtk_
     int dims[3];
     for (int a = 0; a < 3; a++) dims[a] = (int)(v->dim[a] + 2);
     std::vector<uint16_t> sel(65536, 0);
+    std::vector<size_t> nvox(65536, 0); /* voxels per selected label: the volume to restore */
     for (size_t i = 0; i < n; i++) {
         if (ids[i] < 1 || ids[i] > 65535)
             return sb_error_set(err, SB_ERR_USAGE, "VTK mesher: label id %d outside 1..65535",
@@ -255,9 +256,10 @@ sb_status run_labels(const sb_volume *v, const int *ids, size_t n, const sb_vtk_
             size_t dst = 1 + (size_t)dims[0] * ((j + 1) + (size_t)dims[1] * (k + 1));
             for (size_t i = 0; i < v->dim[0]; i++) {
                 double x = sb_volume_get(v, src++);
-                d[dst++] = x >= 1 && x <= 65535 && x == (double)(long)x && sel[(size_t)x]
-                               ? (uint16_t)x
-                               : 0;
+                d[dst] = x >= 1 && x <= 65535 && x == (double)(long)x && sel[(size_t)x]
+                             ? (uint16_t)x
+                             : 0;
+                nvox[d[dst++]]++;
             }
         }
     img->GetPointData()->SetScalars(lab);
@@ -322,7 +324,19 @@ sb_status run_labels(const sb_volume *v, const int *ids, size_t n, const sb_vtk_
                 ws->NonManifoldSmoothingOn();
                 ws->NormalizeCoordinatesOn();
                 ws->Update();
-                cur = ws->GetOutput();
+                /* as the native pipeline: the label's voxel volume restored after smoothing
+                 * (the windowed sinc keeps the raw surface's volume at best, which lacks what
+                 * the cut voxel edges and corners hold: 18-29 % of an eye lens of 11-16
+                 * voxels, 9 % of a cervical disc) */
+                sb_trimesh *sm = from_polydata(ws->GetOutput(), nullptr);
+                if (!sm) throw std::bad_alloc();
+                orient_outward(sm);
+                sb_status rs =
+                    sb__mesh_restore_volume(sm, (double)nvox[(size_t)ids[L]] * vox_mm3,
+                                            sm->nverts == tmp.nverts ? tmp.verts : nullptr, err);
+                if (rs == SB_OK) cur = to_polydata(sm);
+                sb_trimesh_free(sm);
+                if (rs != SB_OK) throw std::bad_alloc(); /* its only failure */
             }
             if (o->target_reduction > 0) {
                 vtkNew<vtkDecimatePro> dp;
