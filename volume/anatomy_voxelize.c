@@ -292,7 +292,7 @@ static split_volume query_volume(const scene *sc, const vol_query *qy, const dou
 #pragma omp atomic write
             fail = 1;
         }
-#pragma omp for schedule(dynamic, 8)
+#pragma omp for schedule(dynamic, 1)
         for (long c = 0; c < ncubes; c++) {
             if (!ok) continue;
             double q[3] = {lo[0] + h * (double)(2 * (c % n[0]) + 1),
@@ -631,6 +631,7 @@ static sb_status scene_build(const sb_anatomy *a, const sb_subject *subj, double
         ss->tissue = tissue_index(st->label.tissue);
         ss->core_tissue = st->core_tissue[0] ? tissue_index(st->core_tissue) : -1;
     }
+    sdf_share_leaves(sc->within, sc->nwithin); /* the shapes are final */
     double lo[3], hi[3];
     scene_box(sc, lo, hi);
     if (!deform_build(&sc->warp, lo, hi, WARP_AMPLITUDE_MM, WARP_SPACING_MM, WARP_STEP_MM,
@@ -647,22 +648,37 @@ static double ref_limit(double below, double scale) {
     return below / scale + 1e-9 * (fabs(below / scale) + 1.0);
 }
 
-/* Signed distance (subject mm) of subject point q to scene structure ss when it is below
+/* A subject point and what every structure's distance at it needs: the mapping's scales g at
+ * its height (see lateral_m) and the point in the reference frame of the "within" shapes. */
+typedef struct {
+    double q[3], g[3], r[3];
+    int have_r; /* r is computed when first needed */
+} mapped_point;
+
+static void map_point(const scene *sc, const double q[3], mapped_point *m) {
+    const double g[3] = {sc->g[0] * lateral_m(sc, 0, q[2]), sc->g[1] * lateral_m(sc, 1, q[2]),
+                         sc->g[2]};
+    for (int k = 0; k < 3; k++) m->q[k] = q[k], m->g[k] = g[k];
+    m->have_r = 0;
+}
+
+/* Signed distance (subject mm) of mapped point m to scene structure ss when it is below
  * `below`, else some value >= below (see sdf_eval_below; HUGE_VAL: always the distance). */
-static double struct_dist(const scene *sc, const scene_struct *ss, const double q[3], sdf_ctx *cx,
+static double struct_dist(const scene *sc, const scene_struct *ss, mapped_point *m, sdf_ctx *cx,
                           double below) {
-    double p[3],
-        g[3] = {sc->g[0] * lateral_m(sc, 0, q[2]), sc->g[1] * lateral_m(sc, 1, q[2]), sc->g[2]};
+    double p[3];
     for (int k = 0; k < 3; k++)
-        p[k] = ss->center_ref[k] + ((q[k] - ss->shift[k]) / g[k] - ss->center_ref[k]) / ss->f;
+        p[k] = ss->center_ref[k] + ((m->q[k] - ss->shift[k]) / m->g[k] - ss->center_ref[k]) / ss->f;
     if (ss->src->mirrored) p[0] = -p[0];
     for (int k = 0; k < 3; k++) p[k] -= ss->anchor_ref[k];
     /* the limits in reference mm, with a margin for the rounding of the products */
     double d =
         sdf_eval_below(&ss->tree, ss->tree.root, p, cx, ref_limit(below, ss->dscale)) * ss->dscale;
     if (ss->src->within >= 0 && !(d >= below)) { /* (NaN: fmax takes the other) */
-        double r[3] = {q[0] / g[0], q[1] / g[1], q[2] / g[2]};
-        d = fmax(d, sdf_eval_shape_below(cx, ss->src->within, r, ref_limit(below, sc->gmin)) *
+        if (!m->have_r)
+            for (int k = 0; k < 3; k++) m->r[k] = m->q[k] / m->g[k];
+        m->have_r = 1;
+        d = fmax(d, sdf_eval_shape_below(cx, ss->src->within, m->r, ref_limit(below, sc->gmin)) *
                         sc->gmin);
     }
     return d;
@@ -743,7 +759,10 @@ static void fill_voxel(const voxel_job *job, size_t n, const double c[3], const 
     const double w = job->voxel, hw = 0.5 * w;
     int found = dec.label >= 0, label = found ? dec.label : 0, tissue = found ? dec.tissue : 0;
     double rem = 1.0;
-    voxel_mix mix = {0};
+    voxel_mix mix; /* (only its first n entries are read) */
+    mix.n = 0;
+    mapped_point mp;
+    map_point(sc, c, &mp);
     for (int m = 0; m < ncand; m++) {
         if (found && !job->P) break;
         const scene_struct *ss = &sc->s[cand[m] & ~PV_ONLY];
@@ -751,7 +770,7 @@ static void fill_voxel(const voxel_job *job, size_t n, const double c[3], const 
             ss->hi[1] < c[1] - hw || ss->lo[2] > c[2] + hw || ss->hi[2] < c[2] - hw)
             continue;
         /* the label needs d < 0; partial volume the coverage, 0 from d >= w / 2 */
-        double d = struct_dist(sc, ss, c, job->cx, job->P ? hw : 0.0);
+        double d = struct_dist(sc, ss, &mp, job->cx, job->P ? hw : 0.0);
         const double depth = ss->src->core_depth_mm;
         if (!found && d < 0 && !(cand[m] & PV_ONLY)) {
             found = 1;
@@ -814,13 +833,15 @@ static void fill_block(const voxel_job *job, size_t i0, size_t j0, size_t k0, si
     const double hb = 1.5 * h + job->voxel; /* the warped cube's box, and a voxel */
     int n = 0, nlab = 0, full = 0, pure = 0, cover = 0;
     double dfull = 0;
+    mapped_point mp;
+    map_point(sc, c, &mp);
     for (int m = 0; m < ncand && !pure; m++) {
         const scene_struct *ss = &sc->s[cand[m] & ~PV_ONLY];
         if (ss->lo[0] > c[0] + hb || ss->hi[0] < c[0] - hb || ss->lo[1] > c[1] + hb ||
             ss->hi[1] < c[1] - hb || ss->lo[2] > c[2] + hb || ss->hi[2] < c[2] - hb)
             continue;
         /* beyond safe_pv it is dropped, whatever its distance */
-        double d = struct_dist(sc, ss, c, job->cx, safe_pv);
+        double d = struct_dist(sc, ss, &mp, job->cx, safe_pv);
         int pv_only = (cand[m] & PV_ONLY) || full || d > safe;
         if (d > safe_pv || (pv_only && !job->P)) continue;
         next[n++] = cand[m] | (pv_only ? PV_ONLY : 0);

@@ -39,6 +39,7 @@ int sdf_tree_add(sdf_tree *t, sdf_kind kind) {
     nd->kind = kind;
     for (int i = 0; i < 3; i++) nd->rot[i][i] = 1.0;
     for (int i = 0; i < SDF_MAX_NUMS; i++) nd->num[i].param = -1;
+    nd->leaf = -1;
     return t->n++;
 }
 
@@ -56,14 +57,23 @@ static double num_value(sdf_num n, const double *params) {
     return n.param >= 0 ? n.k * params[n.param] : n.k;
 }
 
+static double len3(double x, double y, double z);
+
 /* ---- tubes: centripetal Catmull-Rom ------------------------------------------------------- */
 #define TUBE_SAMPLES 6
 /* A tube's segments in chunks of this many, each with the bounding box of its balls (stored
- * after the samples in pts): chunks farther than the nearest distance found are skipped. */
+ * after the samples in pts): chunks farther than the nearest distance found are skipped. After
+ * the boxes, per segment its midpoint m and R = half its length + its larger radius: its value
+ * at p is at least |p - m| - R, so a segment with |p - m| - R above the nearest distance found
+ * cannot lower it and is skipped too. */
 #define TUBE_CHUNK 8
 
 static int tube_chunks(const sdf_node *nd) {
     return (nd->npts - 1 + TUBE_CHUNK - 1) / TUBE_CHUNK;
+}
+
+static double *tube_spheres(const sdf_node *nd) {
+    return nd->pts + 4 * nd->npts + 6 * tube_chunks(nd);
 }
 
 static double knot(double t, const double *a, const double *b) {
@@ -108,7 +118,9 @@ static int tube_sample(sdf_node *nd, const double *params) {
     int segs = nd->closed ? n : n - 1;
     free(nd->pts);
     nd->npts = segs * TUBE_SAMPLES + 1;
-    nd->pts = malloc(((size_t)nd->npts * 4 + (size_t)tube_chunks(nd) * 6) * sizeof *nd->pts);
+    nd->pts =
+        malloc(((size_t)nd->npts * 4 + (size_t)tube_chunks(nd) * 6 + (size_t)(nd->npts - 1) * 4) *
+               sizeof *nd->pts);
     if (!nd->pts) {
         free(cp);
         return 0;
@@ -139,6 +151,12 @@ static int tube_sample(sdf_node *nd, const double *params) {
             for (int i = 0; i < 3; i++)
                 box[i] = mn(box[i], pt[i] - pt[3]), box[3 + i] = mx(box[3 + i], pt[i] + pt[3]);
         }
+    }
+    double *sph = tube_spheres(nd);
+    for (int g = 0; g + 1 < nd->npts; g++, sph += 4) {
+        const double *a = nd->pts + 4 * g, *b = a + 4;
+        for (int i = 0; i < 3; i++) sph[i] = 0.5 * (a[i] + b[i]);
+        sph[3] = 0.5 * len3(b[0] - a[0], b[1] - a[1], b[2] - a[2]) + mx(a[3], b[3]);
     }
     return 1;
 }
@@ -277,16 +295,53 @@ int sdf_resolve(sdf_tree *t, const double *params, const sdf_tree *shapes) {
     return resolve_node(t, t->root, params, shapes);
 }
 
+static int is_primitive(sdf_kind k) {
+    return k == SDF_SPHERE || k == SDF_ELLIPSOID || k == SDF_SUPERQUADRIC || k == SDF_BOX ||
+           k == SDF_CAPSULE || k == SDF_TORUS;
+}
+
+/* The same formula on the same numbers (compared as numbers: a twin's -0 for 0 gives the same
+ * value everywhere these formulas use it, but keep it strict). */
+static int same_primitive(const sdf_node *a, const sdf_node *b) {
+    if (a->kind != b->kind || a->nnum != b->nnum || a->has_rot != b->has_rot) return 0;
+    if (memcmp(a->v, b->v, (size_t)a->nnum * sizeof a->v[0])) return 0;
+    return !a->has_rot || !memcmp(a->rot, b->rot, sizeof a->rot);
+}
+
+void sdf_share_leaves(sdf_tree *shapes, int n) {
+    int slots = 0;
+    for (int s = 0; s < n; s++)
+        for (int i = 0; i < shapes[s].n; i++) shapes[s].nodes[i].leaf = -1;
+    for (int s = 0; s < n; s++)
+        for (int i = 0; i < shapes[s].n; i++) {
+            sdf_node *a = &shapes[s].nodes[i];
+            if (!is_primitive(a->kind) || a->leaf >= 0) continue;
+            for (int s2 = s; s2 < n; s2++)
+                for (int i2 = s2 == s ? i + 1 : 0; i2 < shapes[s2].n; i2++) {
+                    sdf_node *b = &shapes[s2].nodes[i2];
+                    if (b->leaf >= 0 || !same_primitive(a, b)) continue;
+                    if (a->leaf < 0) a->leaf = slots++;
+                    b->leaf = a->leaf;
+                }
+        }
+}
+
 int sdf_ctx_init(sdf_ctx *c, const sdf_tree *shapes, int n) {
     c->shapes = shapes;
     c->n = n;
+    c->nleaf = 0;
+    for (int s = 0; s < n; s++)
+        for (int i = 0; i < shapes[s].n; i++)
+            if (shapes[s].nodes[i].leaf >= c->nleaf) c->nleaf = shapes[s].nodes[i].leaf + 1;
     c->memo = malloc((size_t)(n ? n : 1) * 5 * sizeof *c->memo);
     c->have = calloc((size_t)(n ? n : 1), 1);
     c->cells = calloc(SDF_CELLS, sizeof *c->cells);
-    if (!c->memo || !c->have || !c->cells) {
+    c->leaf = malloc((size_t)(c->nleaf ? c->nleaf : 1) * 4 * sizeof *c->leaf);
+    if (!c->memo || !c->have || !c->cells || !c->leaf) {
         sdf_ctx_free(c);
         return 0;
     }
+    for (int i = 0; i < 4 * c->nleaf; i++) c->leaf[i] = NAN; /* (a NaN point: NaN either way) */
     return 1;
 }
 
@@ -294,9 +349,11 @@ void sdf_ctx_free(sdf_ctx *c) {
     free(c->memo);
     free(c->have);
     free(c->cells);
+    free(c->leaf);
     c->memo = NULL;
     c->have = NULL;
     c->cells = NULL;
+    c->leaf = NULL;
 }
 
 double sdf_eval_shape_below(sdf_ctx *c, int k, const double p[3], double below) {
@@ -474,18 +531,8 @@ static inline double fold_min(double d, double b, double k) {
     return mn(d, b) - h * h * k * 0.25;
 }
 
-double sdf_eval(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx) {
-    return sdf_eval_below(t, idx, p, cx, HUGE_VAL);
-}
-
-/* Each case returns the node's exact value when it is below `below` (see sdf.h): a composite
- * passes the limit to the children whose values reach its own unchanged (intersections,
- * shells, offsets, the first operand of a difference, references, mirrors, one-child unions)
- * and stops once its value is known to be at or above the limit; unions of several children
- * and the cut-away operands of differences are evaluated exactly (their culling and blending
- * need the exact values). */
-double sdf_eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx, double below) {
-    const sdf_node *nd = &t->nodes[idx];
+/* The value of a primitive (see is_primitive) at p. */
+static inline double primitive_value(const sdf_node *nd, const double p[3]) {
     const double *v = nd->v;
     double q[3];
     switch (nd->kind) {
@@ -529,11 +576,49 @@ double sdf_eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx
         double a[4] = {v[0], v[1], v[2], v[6]}, b[4] = {v[3], v[4], v[5], v[7]};
         return seg_dist(a, b, p);
     }
+    case SDF_TORUS: {
+        to_local(nd, p, v, q);
+        double a = sqrt(q[0] * q[0] + q[1] * q[1]) - v[3];
+        return sqrt(a * a + q[2] * q[2]) - v[4];
+    }
+    default:
+        return 1e30;
+    }
+}
+
+double sdf_eval(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx) {
+    return sdf_eval_below(t, idx, p, cx, HUGE_VAL);
+}
+
+/* Each case returns the node's exact value when it is below `below` (see sdf.h): a composite
+ * passes the limit to the children whose values reach its own unchanged (intersections,
+ * shells, offsets, the first operand of a difference, references, mirrors, one-child unions)
+ * and stops once its value is known to be at or above the limit; unions of several children
+ * and the cut-away operands of differences are evaluated exactly (their culling and blending
+ * need the exact values). */
+double sdf_eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx, double below) {
+    const sdf_node *nd = &t->nodes[idx];
+    if (nd->leaf >= 0 && cx && nd->leaf < cx->nleaf) { /* a primitive with twins (see sdf.h) */
+        double *m = cx->leaf + 4 * nd->leaf;
+        if (!memcmp(m, p, 3 * sizeof *p)) return m[3]; /* the same bits (not -0 for 0) */
+        const double d = primitive_value(nd, p);
+        m[0] = p[0], m[1] = p[1], m[2] = p[2], m[3] = d;
+        return d;
+    }
+    const double *v = nd->v;
+    switch (nd->kind) {
+    case SDF_SPHERE:
+    case SDF_ELLIPSOID:
+    case SDF_SUPERQUADRIC:
+    case SDF_BOX:
+    case SDF_CAPSULE:
+    case SDF_TORUS:
+        return primitive_value(nd, p);
     case SDF_TUBE: {
         /* the chunk whose box is nearest first; then a chunk whose box lies farther out than
          * the distance found cannot lower it (its balls are inside its box) */
         const int nch = tube_chunks(nd), nseg = nd->npts - 1;
-        const double *box = nd->pts + 4 * nd->npts;
+        const double *box = nd->pts + 4 * nd->npts, *sph = tube_spheres(nd);
         double b2[64], best = 1e300, d = 1e30;
         int first = 0;
         for (int c = 0; c < nch; c++) {
@@ -549,15 +634,17 @@ double sdf_eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx
                 if (e2 > 0 && (d <= 0 || e2 >= d * d)) continue;
             }
             int end = (c + 1) * TUBE_CHUNK < nseg ? (c + 1) * TUBE_CHUNK : nseg;
-            for (int m = c * TUBE_CHUNK; m < end; m++)
+            for (int m = c * TUBE_CHUNK; m < end; m++) {
+                /* skipped when |p - m| - R >= d (with a margin for rounding): its value
+                 * would leave d as it is */
+                const double *sp = sph + 4 * m;
+                const double lim = d + sp[3] + 1e-9 * (fabs(d) + sp[3] + 1.0);
+                const double dx = p[0] - sp[0], dy = p[1] - sp[1], dz = p[2] - sp[2];
+                if (lim <= 0 || dx * dx + dy * dy + dz * dz >= lim * lim) continue;
                 d = mn(d, seg_dist(nd->pts + 4 * m, nd->pts + 4 * m + 4, p));
+            }
         }
         return d;
-    }
-    case SDF_TORUS: {
-        to_local(nd, p, v, q);
-        double a = sqrt(q[0] * q[0] + q[1] * q[1]) - v[3];
-        return sqrt(a * a + q[2] * q[2]) - v[4];
     }
     case SDF_HALFSPACE:
         return (p[0] - v[0]) * v[3] + (p[1] - v[1]) * v[4] + (p[2] - v[2]) * v[5];
@@ -579,11 +666,12 @@ double sdf_eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx
                 if (b < best) best = b, first = e->cand[j];
             }
             double d = sdf_eval(t, nd->first + first, p, cx);
-            for (int c = 0; c < nd->count; c++) {
-                double lim = d + k;
-                if (c == first || lim <= 0 || e->lb[c] >= lim + margin(lim)) continue;
+            double lim = d + k, thr = lim + margin(lim);         /* (recomputed when d changes) */
+            for (int c = 0; c < nd->count && !(lim <= 0); c++) { /* (NaN: on) */
+                if (c == first || e->lb[c] >= thr) continue;
                 if (box_dist2(&t->nodes[nd->first + c], p) >= lim * lim) continue;
                 d = fold_min(d, sdf_eval(t, nd->first + c, p, cx), k);
+                lim = d + k, thr = lim + margin(lim);
             }
             return d;
         }

@@ -50,6 +50,7 @@ typedef struct sdf_node {
     sdf_num *raw_pts_num;
     int nraw, closed;
     double lo[3], hi[3]; /* bounding box (resolved) */
+    int leaf;            /* a primitive with identical twins: its slot in sdf_ctx.leaf, else -1 */
 } sdf_node;
 
 typedef struct sdf_tree {
@@ -85,10 +86,20 @@ typedef struct sdf_ctx {
     double *memo; /* 5 doubles per shape: x, y, z, value, the limit it was found with */
     unsigned char *have;
     sdf_cell *cells; /* SDF_CELLS, hashed by the union's address and the cell; NULL: no culling */
+    int nleaf;
+    double *leaf; /* 4 doubles per leaf slot (see sdf_share_leaves): x, y, z, value; x NaN: none */
 } sdf_ctx;
 
 /* Allocates the memo; 0 on out of memory. */
 int sdf_ctx_init(sdf_ctx *c, const sdf_tree *shapes, int n);
+/* Gives the primitives (sphere, ellipsoid, superquadric, box, capsule, torus) of the n resolved
+ * named shapes that have an identical twin among them (same kind, numbers and rotation) a
+ * common slot: a context made afterwards keeps, per slot, the last point evaluated and its value,
+ * and a twin met at the same point takes that value (the same bits: the same formula on the same
+ * numbers). "body" and "lean" share most of their members, and the skin, fat and muscle evaluate
+ * both at one point. Slots are kept by copies of the trees; a tree resolved again must be shared
+ * again. */
+void sdf_share_leaves(sdf_tree *shapes, int n);
 void sdf_ctx_free(sdf_ctx *c);
 /* Signed distance of p to named shape k, memoised. */
 double sdf_eval_shape(sdf_ctx *c, int k, const double p[3]);
