@@ -185,7 +185,8 @@ typedef struct sb_vtk_opts {
 
 /* VTK's vtkDiscreteFlyingEdges3D on the whole volume padded by one voxel, all n labels in one
  * Update() (ids: 1..65535), split per label, then the tiny components dropped, the VTK
- * smoothing and the decimation of opts (NULL: extraction only, every component kept). out[i] is
+ * smoothing (windowed sinc, then the label's voxel volume restored as by the native pipeline's
+ * smoothing) and the decimation of opts (NULL: extraction only, every component kept). out[i] is
  * NULL for an absent label. Points in world mm, every mesh oriented outward (flipped if its signed
  * volume is negative). seconds_extract (may be NULL) receives the wall time of the DFE Update()
  * alone — the figure the benchmark compares. VTK's SMP backend may use every core. SB_ERR_INTERNAL
