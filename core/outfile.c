@@ -9,27 +9,41 @@
  * - open temporary files are listed in a process-wide registry so that a signal handler
  *   (sb_outfile_cleanup_on_signals) can unlink them: the one piece of global state of the
  *   foundation, written only here, read by the handler with async-signal-safe calls only.
+ *   A file is created with the fatal signals blocked in the creating thread, so no handler runs
+ *   in it between open(2) making the file and the registry knowing it; a handler in another
+ *   thread waits for such a file (see on_fatal_signal).
  */
 #include "sb_core.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- registry of open temporary files ------------------------------------------------------
- * Slot states: 0 free, 1 being written (ignored by the handler), 2 holds a live temp name.
- * A name is reserved (1) before the file is created and made live (2) as soon as open()
- * returns, so a signal arriving just after the file appears still finds it (registered after
- * fdopen, a SIGTERM sent the moment the file was seen left it behind under ASan). */
+ * Slot states: 0 free, 1 reserved (its file being created, or not made), 2 holds a live temp
+ * name. A name is reserved (1) before the file is created and made live (2) as soon as open()
+ * returns. Registered after fdopen, a SIGTERM sent the moment the file was seen left it behind
+ * under ASan; with a signal handled as open() returned, before the slot was live, the CI left
+ * one behind again (2026-11), hence the blocked signals around the creation. */
 enum { TMP_SLOTS = 256 };
 static struct {
     atomic_int state;
     char path[4096];
 } tmp_registry[TMP_SLOTS];
+static atomic_int dying; /* set by the handler before it reads the registry */
+static const int fatal_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+static void fatal_sigset(sigset_t *set) {
+    sigemptyset(set);
+    for (size_t i = 0; i < sizeof fatal_sigs / sizeof fatal_sigs[0]; i++)
+        sigaddset(set, fatal_sigs[i]);
+}
 
 static int registry_reserve(const char *path) {
     size_t n = strlen(path);
@@ -52,30 +66,62 @@ static void registry_remove(int slot) {
     if (slot >= 0 && slot < TMP_SLOTS) atomic_store(&tmp_registry[slot].state, 0);
 }
 
+/* Unlinks every live temporary file, then dies of the signal. A reserved slot is a file
+ * being created by another thread (the creating thread blocks these signals): waited for, up
+ * to 2 s, until it is live or free. A thread reserving a slot after `dying` is set makes no
+ * file (sb_outfile_open). */
 static void on_fatal_signal(int sig) {
     int saved = errno;
-    for (int i = 0; i < TMP_SLOTS; i++)
-        if (atomic_load(&tmp_registry[i].state) == 2) unlink(tmp_registry[i].path);
+    atomic_store(&dying, 1);
+    for (int i = 0; i < TMP_SLOTS; i++) {
+        int st;
+        for (int wait = 0; (st = atomic_load(&tmp_registry[i].state)) == 1 && wait < 2000; wait++)
+            nanosleep(&(struct timespec){0, 1000000L}, NULL);
+        if (st == 2) unlink(tmp_registry[i].path);
+    }
     errno = saved;
     signal(sig, SIG_DFL); /* then die of the signal, so the exit status tells it */
     raise(sig);
 }
 
 int sb_outfile_cleanup_on_signals(void) {
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_fatal_signal;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&sa.sa_mask, sigs[i]);
+    fatal_sigset(&sa.sa_mask);
     sa.sa_flags = SA_RESETHAND;
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    for (size_t i = 0; i < sizeof fatal_sigs / sizeof fatal_sigs[0]; i++) {
         struct sigaction old;
-        if (sigaction(sigs[i], NULL, &old) != 0) return -1;
+        if (sigaction(fatal_sigs[i], NULL, &old) != 0) return -1;
         if (old.sa_handler == SIG_IGN) continue; /* e.g. nohup: keep ignoring */
-        if (sigaction(sigs[i], &sa, NULL) != 0) return -1;
+        if (sigaction(fatal_sigs[i], &sa, NULL) != 0) return -1;
     }
     return 0;
+}
+
+/* Creates the temporary file o->tmp_path (O_EXCL) and registers it, with the fatal signals
+ * blocked in this thread; a file descriptor, or -1 with errno. */
+static int create_registered(sb_outfile *o) {
+    sigset_t block, old;
+    fatal_sigset(&block);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    o->slot = registry_reserve(o->tmp_path);
+    if (atomic_load(&dying)) { /* a handler is cleaning up: the process is about to die */
+        registry_remove(o->slot);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        for (;;) pause();
+    }
+    int fd = open(o->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    int e = errno;
+    if (fd >= 0) {
+        registry_live(o->slot);
+    } else {
+        registry_remove(o->slot); /* not ours (taken) or not made: never unlinked */
+        o->slot = -1;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = e;
+    return fd;
 }
 
 static const char *why_failed(int e) {
@@ -152,17 +198,8 @@ sb_status sb_outfile_open(sb_outfile *o, const char *final_path, int force, sb_e
             o->tmp_path[0] = '\0';
             return sb_error_set(err, SB_ERR_OUTPUT, "output path is too long: %s", final_path);
         }
-        o->slot = registry_reserve(o->tmp_path);
-        fd = open(o->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            registry_live(o->slot);
-            break;
-        }
-        int e = errno;
-        registry_remove(o->slot); /* not ours (taken) or not made: never unlinked */
-        o->slot = -1;
-        errno = e;
-        if (e != EEXIST) break;
+        fd = create_registered(o);
+        if (fd < 0 && errno != EEXIST) break;
     }
     if (fd < 0) {
         int e = errno;
