@@ -520,6 +520,11 @@ static const sdf_cell *union_cell(const sdf_tree *t, const sdf_node *nd, const d
     e->ncand = 0;
     for (int c = 0; c < nd->count; c++)
         if (!(bl[c] > best + margin(best))) e->cand[e->ncand++] = (unsigned char)c;
+    for (int c = 0; c < nd->count; c++) { /* (never NaN: see above) */
+        int j = c;
+        for (; j > 0 && e->lb[e->by_lb[j - 1]] > e->lb[c]; j--) e->by_lb[j] = e->by_lb[j - 1];
+        e->by_lb[j] = (unsigned char)c;
+    }
     return e;
 }
 
@@ -548,7 +553,15 @@ static inline double primitive_value(const sdf_node *nd, const double p[3]) {
         double k0 = len3(a[0], a[1], b[0]);
         double k1 = len3(b[1], c[0], c[1]);
         if (k1 <= 0) return -mn(v[3], mn(v[4], v[5]));
-        return k0 * (k0 - 1.0) / k1;
+        const double d = k0 * (k0 - 1.0) / k1;
+        if (!(k0 < 1.0)) return d;
+        /* inside, k0 (k0 - 1) / k1 overstates the depth away from the surface, without bound
+         * near the long axes of a flat ellipsoid (a hand's: -75 mm 10 mm from its centre, 18 mm
+         * under its face), which the voxelizer's culling, trusting distances within a factor
+         * CULL_FACTOR, took for deep muscle: it dropped the fat and skin from cubes that reach
+         * the hand's face (air inside the hand at 2 mm, its skin in pieces). The depth is at
+         * most the distance to the nearest face of the bounding box, max |q_i| - r_i. */
+        return mx(d, mx(fabs(q[0]) - v[3], mx(fabs(q[1]) - v[4], fabs(q[2]) - v[5])));
     }
     case SDF_SUPERQUADRIC: {
         to_local(nd, p, v, q);
@@ -590,6 +603,96 @@ double sdf_eval(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx) {
     return sdf_eval_below(t, idx, p, cx, HUGE_VAL);
 }
 
+/* A tube's value at p (see sdf_eval_below). Out of line, as the union's below: their scratch
+ * arrays would otherwise make every call of sdf_eval_below set up a large frame. */
+static __attribute__((noinline)) double tube_eval(const sdf_node *nd, const double p[3]) {
+    /* the chunk whose box is nearest first; then a chunk whose box lies farther out than
+     * the distance found cannot lower it (its balls are inside its box) */
+    const int nch = tube_chunks(nd), nseg = nd->npts - 1;
+    const double *box = nd->pts + 4 * nd->npts, *sph = tube_spheres(nd);
+    double b2[64], best = 1e300, d = 1e30;
+    int first = 0;
+    for (int c = 0; c < nch; c++) {
+        double e2 = box2(box + 6 * c, box + 6 * c + 3, p);
+        if (c < 64) b2[c] = e2;
+        if (e2 < best) best = e2, first = c;
+    }
+    for (int k = -1; k < nch; k++) {
+        int c = k < 0 ? first : k;
+        if (k == first) continue;
+        if (k >= 0) {
+            double e2 = c < 64 ? b2[c] : box2(box + 6 * c, box + 6 * c + 3, p);
+            if (e2 > 0 && (d <= 0 || e2 >= d * d)) continue;
+        }
+        int end = (c + 1) * TUBE_CHUNK < nseg ? (c + 1) * TUBE_CHUNK : nseg;
+        for (int m = c * TUBE_CHUNK; m < end; m++) {
+            /* skipped when |p - m| - R >= d (with a margin for rounding): its value
+             * would leave d as it is */
+            const double *sp = sph + 4 * m;
+            const double lim = d + sp[3] + 1e-9 * (fabs(d) + sp[3] + 1.0);
+            const double dx = p[0] - sp[0], dy = p[1] - sp[1], dz = p[2] - sp[2];
+            if (lim <= 0 || dx * dx + dy * dy + dz * dz >= lim * lim) continue;
+            d = mn(d, seg_dist(nd->pts + 4 * m, nd->pts + 4 * m + 4, p));
+        }
+    }
+    return d;
+}
+
+/* A union's value at p (see sdf_eval_below). */
+static __attribute__((noinline)) double union_eval(const sdf_tree *t, const sdf_node *nd,
+                                                   const double p[3], sdf_ctx *cx, double below) {
+    const double *v = nd->v;
+    /* the child whose box is nearest first, then the others unless their box is too far
+     * to change the (smooth) minimum (squared box distances, each computed once) */
+    if (nd->count == 1) return sdf_eval_below(t, nd->first, p, cx, below);
+    double k = nd->kind == SDF_SMOOTH_UNION ? mx(v[0], 1e-9) : 0.0, best = 1e300;
+    if (cx && cx->cells && nd->count >= 6 && nd->count <= SDF_CELL_MAX) {
+        /* the same operations on the members that can change the value (see sdf_cell):
+         * the nearest box first; a member is skipped where the code below would skip it
+         * (box distance >= d + k) or where it would add nothing (value >= d + k, so h = 0
+         * and min(d, value) = d) */
+        const sdf_cell *e = union_cell(t, nd, p, cx);
+        int first = e->cand[0];
+        for (int j = 0; j < e->ncand; j++) {
+            double b = box_dist2(&t->nodes[nd->first + e->cand[j]], p);
+            if (b < best) best = b, first = e->cand[j];
+        }
+        double d = sdf_eval(t, nd->first + first, p, cx);
+        double lim = d + k, thr = lim + margin(lim); /* (recomputed when d changes) */
+        /* only the members with lb below the first threshold can pass the test below (d,
+         * so the threshold, only falls): picked by lb, visited by index as before */
+        const double thr0 = thr + margin(thr);
+        uint64_t left = 0;
+        for (int j = 0; j < nd->count && !(e->lb[e->by_lb[j]] >= thr0); j++) /* (NaN: all) */
+            left |= 1ull << e->by_lb[j];
+        for (; left && !(lim <= 0); left &= left - 1) { /* (NaN: on) */
+            const int c = __builtin_ctzll(left);
+            if (c == first || e->lb[c] >= thr) continue;
+            if (box_dist2(&t->nodes[nd->first + c], p) >= lim * lim) continue;
+            d = fold_min(d, sdf_eval(t, nd->first + c, p, cx), k);
+            lim = d + k, thr = lim + margin(lim);
+        }
+        return d;
+    }
+    double bd2[64];
+    const int nb = nd->count < 64 ? nd->count : 64;
+    int first = 0;
+    for (int c = 0; c < nd->count; c++) {
+        double b = box_dist2(&t->nodes[nd->first + c], p);
+        if (c < nb) bd2[c] = b;
+        if (b < best) best = b, first = c;
+    }
+    double d = sdf_eval(t, nd->first + first, p, cx);
+    for (int c = 0; c < nd->count; c++) {
+        if (c == first) continue;
+        double lim = d + k; /* box distance at or beyond lim: cannot lower the minimum */
+        if (lim <= 0 || (c < nb ? bd2[c] : box_dist2(&t->nodes[nd->first + c], p)) >= lim * lim)
+            continue;
+        d = fold_min(d, sdf_eval(t, nd->first + c, p, cx), k);
+    }
+    return d;
+}
+
 /* Each case returns the node's exact value when it is below `below` (see sdf.h): a composite
  * passes the limit to the children whose values reach its own unchanged (intersections,
  * shells, offsets, the first operand of a difference, references, mirrors, one-child unions)
@@ -614,85 +717,13 @@ double sdf_eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx
     case SDF_CAPSULE:
     case SDF_TORUS:
         return primitive_value(nd, p);
-    case SDF_TUBE: {
-        /* the chunk whose box is nearest first; then a chunk whose box lies farther out than
-         * the distance found cannot lower it (its balls are inside its box) */
-        const int nch = tube_chunks(nd), nseg = nd->npts - 1;
-        const double *box = nd->pts + 4 * nd->npts, *sph = tube_spheres(nd);
-        double b2[64], best = 1e300, d = 1e30;
-        int first = 0;
-        for (int c = 0; c < nch; c++) {
-            double e2 = box2(box + 6 * c, box + 6 * c + 3, p);
-            if (c < 64) b2[c] = e2;
-            if (e2 < best) best = e2, first = c;
-        }
-        for (int k = -1; k < nch; k++) {
-            int c = k < 0 ? first : k;
-            if (k == first) continue;
-            if (k >= 0) {
-                double e2 = c < 64 ? b2[c] : box2(box + 6 * c, box + 6 * c + 3, p);
-                if (e2 > 0 && (d <= 0 || e2 >= d * d)) continue;
-            }
-            int end = (c + 1) * TUBE_CHUNK < nseg ? (c + 1) * TUBE_CHUNK : nseg;
-            for (int m = c * TUBE_CHUNK; m < end; m++) {
-                /* skipped when |p - m| - R >= d (with a margin for rounding): its value
-                 * would leave d as it is */
-                const double *sp = sph + 4 * m;
-                const double lim = d + sp[3] + 1e-9 * (fabs(d) + sp[3] + 1.0);
-                const double dx = p[0] - sp[0], dy = p[1] - sp[1], dz = p[2] - sp[2];
-                if (lim <= 0 || dx * dx + dy * dy + dz * dz >= lim * lim) continue;
-                d = mn(d, seg_dist(nd->pts + 4 * m, nd->pts + 4 * m + 4, p));
-            }
-        }
-        return d;
-    }
+    case SDF_TUBE:
+        return tube_eval(nd, p);
     case SDF_HALFSPACE:
         return (p[0] - v[0]) * v[3] + (p[1] - v[1]) * v[4] + (p[2] - v[2]) * v[5];
     case SDF_UNION:
-    case SDF_SMOOTH_UNION: {
-        /* the child whose box is nearest first, then the others unless their box is too far
-         * to change the (smooth) minimum (squared box distances, each computed once) */
-        if (nd->count == 1) return sdf_eval_below(t, nd->first, p, cx, below);
-        double k = nd->kind == SDF_SMOOTH_UNION ? mx(v[0], 1e-9) : 0.0, best = 1e300;
-        if (cx && cx->cells && nd->count >= 6 && nd->count <= SDF_CELL_MAX) {
-            /* the same operations on the members that can change the value (see sdf_cell):
-             * the nearest box first; a member is skipped where the code below would skip it
-             * (box distance >= d + k) or where it would add nothing (value >= d + k, so h = 0
-             * and min(d, value) = d) */
-            const sdf_cell *e = union_cell(t, nd, p, cx);
-            int first = e->cand[0];
-            for (int j = 0; j < e->ncand; j++) {
-                double b = box_dist2(&t->nodes[nd->first + e->cand[j]], p);
-                if (b < best) best = b, first = e->cand[j];
-            }
-            double d = sdf_eval(t, nd->first + first, p, cx);
-            double lim = d + k, thr = lim + margin(lim);         /* (recomputed when d changes) */
-            for (int c = 0; c < nd->count && !(lim <= 0); c++) { /* (NaN: on) */
-                if (c == first || e->lb[c] >= thr) continue;
-                if (box_dist2(&t->nodes[nd->first + c], p) >= lim * lim) continue;
-                d = fold_min(d, sdf_eval(t, nd->first + c, p, cx), k);
-                lim = d + k, thr = lim + margin(lim);
-            }
-            return d;
-        }
-        double bd2[64];
-        const int nb = nd->count < 64 ? nd->count : 64;
-        int first = 0;
-        for (int c = 0; c < nd->count; c++) {
-            double b = box_dist2(&t->nodes[nd->first + c], p);
-            if (c < nb) bd2[c] = b;
-            if (b < best) best = b, first = c;
-        }
-        double d = sdf_eval(t, nd->first + first, p, cx);
-        for (int c = 0; c < nd->count; c++) {
-            if (c == first) continue;
-            double lim = d + k; /* box distance at or beyond lim: cannot lower the minimum */
-            if (lim <= 0 || (c < nb ? bd2[c] : box_dist2(&t->nodes[nd->first + c], p)) >= lim * lim)
-                continue;
-            d = fold_min(d, sdf_eval(t, nd->first + c, p, cx), k);
-        }
-        return d;
-    }
+    case SDF_SMOOTH_UNION:
+        return union_eval(t, nd, p, cx, below);
     case SDF_INTERSECT: {
         double d = -1e30;
         for (int c = 0; c < nd->count && !(d >= below); c++) /* (NaN: on, as sdf_eval) */

@@ -75,6 +75,7 @@ typedef struct sdf_cell {
     int ncand;            /* members that can be the nearest box at a point of the cell */
     unsigned char cand[SDF_CELL_MAX];
     double lb[SDF_CELL_MAX]; /* a member with lb[c] >= d + k cannot change d (see sdf.c) */
+    unsigned char by_lb[SDF_CELL_MAX]; /* the members by lb, ascending (equals by index) */
 } sdf_cell;
 #ifndef SDF_CELLS
 #define SDF_CELLS 256 /* cells kept, by union and position */

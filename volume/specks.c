@@ -11,7 +11,8 @@
  * liver's left lobe beyond the stomach, a crescent of colon beyond the liver), takes
  * the label of its most common 26-neighbour structure
  * (ties: the smaller id; never the outside, so the body's outline is unchanged), and that
- * neighbour's tissue; for the MR signal the voxel keeps its own tissue as the partial-volume
+ * neighbour's tissue (a speck with no structure around it, an island of the body in the air,
+ * becomes the outside); for the MR signal the voxel keeps its own tissue as the partial-volume
  * partner at half the voxel. A structure resized for the subject (sb_subject.resize: hepatomegaly,
  * splenomegaly) is the exception: a speck touching it takes it, whatever its neighbours, and its
  * own specks stay. The enlarged organ cuts pieces off the structures it grows into and leaves
@@ -237,8 +238,14 @@ static int speck_voxel(const uint16_t *L, const uint8_t *T, const uint8_t *conne
     size_t count = same < SPECK_MAX ? speck_of(L, dim, n, piece) : 0;
     if (!count || ((connected[L[n]] & 3) == 1 && !near_body(L, dim, piece, count))) return 0;
     *c = (change){n, 0, 0, T ? T[n] : 0};
-    return around(L, T, connected, dim, piece, count, &c->label, &c->tissue) ||
-           around(L, T, NULL, dim, piece, count, &c->label, &c->tissue);
+    if (around(L, T, connected, dim, piece, count, &c->label, &c->tissue) ||
+        around(L, T, NULL, dim, piece, count, &c->label, &c->tissue))
+        return 1;
+    /* no structure around it: an island of the body in the outside (the skin of a smooth
+     * union's web between an obese subject's forearm and flank whose distance dips below zero
+     * at a voxel centre or two) becomes the outside */
+    c->label = 0, c->tissue = 0;
+    return 1;
 }
 
 static void apply(sb_anatomy_maps *m, const changes *ch, size_t c0, size_t c1) {
@@ -275,6 +282,19 @@ int specks_clear(sb_anatomy_maps *m, size_t c0, size_t c1, const uint8_t *connec
             for (size_t j = 0; j < dim[1]; j++)
                 for (size_t i = 0; i < dim[0]; i++) {
                     size_t n = i + dim[0] * j + plane * k;
+                    if (i > 0 && !L[n] && !L[n - 1] && !(connected[0] & 3)) {
+                        /* a run of the outside: after its first voxel neither rule changes
+                         * it (the speck rule skips label 0, connected[0] being 0; the seal,
+                         * an outside voxel with an outside -x neighbour): skipped 4 at a time */
+                        size_t e = i + 1;
+                        for (uint64_t w4; e + 4 <= dim[0]; e += 4) {
+                            memcpy(&w4, L + n + (e - i), sizeof w4);
+                            if (w4) break;
+                        }
+                        while (e < dim[0] && !L[n + (e - i)]) e++;
+                        i = e - 1;
+                        continue;
+                    }
                     change c;
                     if (k >= c0 && (connected[L[n]] & 3) &&
                         speck_voxel(L, T, connected, dim, i, j, k, n, &c))

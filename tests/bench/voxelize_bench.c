@@ -8,8 +8,13 @@
  *   --slab PLANES   slab by slab, PLANES z planes at a time, each slab dropped once counted
  *   --hash-all      also hash the tissue and partial-volume maps
  * Prints the grid, the voxelizing time (best of the repeats; the scene build included), the
- * bytes of the maps, the process's peak resident memory, and an FNV-1a hash of the label map (the
- * same whole or in slabs) and, with --hash-all, of all the maps made one after the other. */
+ * bytes of the maps, the process's peak resident memory, and a hash of the label map (the same
+ * whole or in slabs) and, with --hash-all, of all the maps made one after the other. The hash is
+ * there to check determinism, not part of making the maps: per z plane an FNV-1a over 8-byte
+ * words (the plane's last bytes one by one), the planes hashed in parallel and their hashes
+ * folded in order by FNV-1a, so the value is the same at any thread count and whole or in slabs
+ * (planes are never split); it takes ~0.03 s of the wall at 2 mm where a serial byte-wise FNV
+ * took ~0.2 s. */
 #include "sb_core.h"
 #include "sb_volume.h"
 
@@ -25,9 +30,34 @@ static double now_s(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+#define FNV_PRIME 1099511628211ull
+
+/* FNV-1a over the 8-byte words of one plane, then its last bytes one by one. */
+static uint64_t plane_hash(const unsigned char *b, size_t n) {
+    uint64_t h = 1469598103934665603ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        h = (h ^ w) * FNV_PRIME;
+    }
+    for (; i < n; i++) h = (h ^ b[i]) * FNV_PRIME;
+    return h;
+}
+
+/* h with the planes of volume v folded in, in order (see the header). */
+static uint64_t fnv(uint64_t h, const sb_volume *v) {
+    const size_t planes = v->dim[2], bytes = v->dim[0] * v->dim[1] * sb_dtype_size(v->dtype);
+    uint64_t *ph = malloc((planes ? planes : 1) * sizeof *ph);
+    if (!ph) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    const unsigned char *data = v->data;
+#pragma omp parallel for schedule(static)
+    for (long k = 0; k < (long)planes; k++) ph[k] = plane_hash(data + (size_t)k * bytes, bytes);
+    for (size_t k = 0; k < planes; k++) h = (h ^ ph[k]) * FNV_PRIME;
+    free(ph);
     return h;
 }
 
@@ -43,7 +73,7 @@ static size_t maps_bytes(const sb_anatomy_maps *m) {
 static uint64_t maps_hash(uint64_t h, const sb_anatomy_maps *m) {
     const sb_volume *v[4] = {m->labels, m->tissues, m->pv_tissue, m->pv_frac};
     for (int i = 0; i < 4; i++)
-        if (v[i]) h = fnv(h, v[i]->data, sb_volume_nvox(v[i]) * sb_dtype_size(v[i]->dtype));
+        if (v[i]) h = fnv(h, v[i]);
     return h;
 }
 
@@ -101,7 +131,7 @@ int main(int argc, char **argv) {
             sb_anatomy_maps m;
             if ((st = sb_anatomy_voxelize_maps(a, &subj, voxel, want, &ctx, &m, &err))) break;
             memcpy(dim, m.labels->dim, sizeof dim);
-            hash = fnv(hash, m.labels->data, sb_volume_nvox(m.labels) * 2);
+            hash = fnv(hash, m.labels);
             if (all) hash_all = maps_hash(hash_all, &m);
             bytes = maps_bytes(&m);
             sb_anatomy_maps_free(&m);
@@ -115,7 +145,7 @@ int main(int argc, char **argv) {
                 size_t k1 = k + slab < dim[2] ? k + slab : dim[2];
                 if ((st = sb_voxelizer_slab(vz, k, k1, want | SB_MAP_LABELS, &ctx, &m, &err)))
                     break;
-                hash = fnv(hash, m.labels->data, sb_volume_nvox(m.labels) * 2);
+                hash = fnv(hash, m.labels);
                 if (all) hash_all = maps_hash(hash_all, &m);
                 if (maps_bytes(&m) > bytes) bytes = maps_bytes(&m);
                 sb_anatomy_maps_free(&m);
