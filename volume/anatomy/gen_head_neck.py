@@ -113,14 +113,18 @@ SULCI_R = [
     ([0.85, 0.3, -0.75], [0.8, -0.6, -0.45], 12),  # inferior temporal
 ]
 sulci_r = [sulcus(a, b, d) for a, b, d in SULCI_R]
-# medial surface: cingulate, calcarine, parieto-occipital (slabs from the midline outward)
-sulci_r += [translate(s, [0, 0, DZ]) for s in (box([9, -2, 1686], [9, 36, 1.0], 0, [0, 0, 0]),
+# medial surface: cingulate, calcarine, parieto-occipital (slabs from the midline outward). The
+# cingulate slab reaches 12 mm out: 18 mm met the superior frontal sulcus (grown by the cortex)
+# where the dome is low, and the white matter of the gyrus between them was an island
+# (anatomy_validate: brain_white_matter in two pieces, man 78 and woman 71)
+sulci_r += [translate(s, [0, 0, DZ]) for s in (box([6, -2, 1686], [6, 36, 1.0], 0, [0, 0, 0]),
                                                box([9, -78, 1652], [9, 20, 1.0], 0, [-8, 0, 0]),
                                                box([9, -66, 1674], [9, 1.0, 22], 0, [-25, 0, 0]))]
 # interhemispheric fissure (falx): midline slabs down to the corpus callosum
-midline = [box([0, -10, 1702], [1.0, 100, 32]),
-           box([0, 58, 1664], [1.0, 42, 18]),
-           box([0, -78, 1660], [1.0, 30, 22])]
+FW = "0.75*csf_mm"   # the fissure's half width: 1.5 mm at 2 mm (at 1.0 sampled with gaps)
+midline = [box([0, -10, 1702], [FW, 100, 32]),
+           box([0, 58, 1664], [FW, 42, 18]),
+           box([0, -78, 1660], [FW, 30, 22])]
 midline = [translate(s, [0, 0, DZ]) for s in midline]
 sulci = midline + sulci_r + [{"mirror_x": union(*sulci_r)}]
 CORTEX = 2.5  # mm, §4 mean cortical thickness

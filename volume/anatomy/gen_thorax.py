@@ -13,7 +13,7 @@ Reference lean man, 1750 mm (landmarks.json, RAS mm). Numbers from
       IVC < 28 mm; LV EDD 42-58 mm, wall 6-10 mm; RV wall <= 5 mm
   §5  ICRP 89: heart with blood 840 / 620 g -> ~795 / ~585 mL; lungs 1200 / 950 g at
       0.38 g/mL -> 3160 / 2500 mL
-Lungs are big ellipsoids clipped "within" body.json's thoracic_cavity; everything in the
+Lungs are big ellipsoids clipped "within" body.json's lung_space; everything in the
 mediastinum has precedence over them, so they wrap it without gaps.
 """
 import json
@@ -124,7 +124,7 @@ il_v_l = tube([ivc_bottom + [10], [-12, y("L5") + 34, z("L5") - 2, 8], [-44, y("
 
 # ---- lungs -----------------------------------------------------------------------------------
 # one ellipsoid per lung, apex ~25 mm above the clavicle (about T1), base on the diaphragm
-# dome (clipped by thoracic_cavity, which excludes the domes), medial edge at the midline;
+# dome (clipped by lung_space, which excludes the domes), medial edge at the midline;
 # lobes by fissure planes: oblique fissure from T3/T4 posteriorly to the 6th costal cartilage
 # anteriorly; right horizontal fissure at the 4th costal cartilage (approx. textbook).
 APEX_Z = z("T1") - 12
@@ -229,7 +229,7 @@ for i, (name, shp) in enumerate(LOBES.items()):
     structures.append(S(220 + i, name, "respiratory", "lung", colors[name], 445 + i,
                         rel(shp, LC[name.endswith("right")]),
                         anchor="lung_center_" + ("right" if name.endswith("right") else "left"),
-                        within="thoracic_cavity",
+                        within="lung_space",
                         abbrev="L" + "".join(w[0].upper() for w in name.split("_")[1:]),
                         **size(name, LUNG_ICRP)))
 
