@@ -45,11 +45,17 @@ sb_status sb_nifti_write_scaled(const sb_volume *v, const char *path, int force,
  * sb_nifti_writer_free removes the temporary file unless committed. Errors as sb_nifti_write;
  * SB_ERR_INTERNAL for planes that do not fit or are missing at commit. */
 typedef struct sb_nifti_writer sb_nifti_writer;
-sb_status sb_nifti_writer_open(const sb_volume *grid, const char *path, int force,
-                               int intent_code, const char *descrip, double slope, double inter,
+sb_status sb_nifti_writer_open(const sb_volume *grid, const char *path, int force, int intent_code,
+                               const char *descrip, double slope, double inter,
                                sb_nifti_writer **out, sb_error *err);
 sb_status sb_nifti_writer_put(sb_nifti_writer *w, const sb_volume *planes, sb_error *err);
 sb_status sb_nifti_writer_commit(sb_nifti_writer *w, sb_error *err);
+/* Optional, once every plane is given and before sb_nifti_writer_commit: a large compressed file
+ * has a thread that writes it as it is made; finish hands it the rest and has it wait for the
+ * disk (fflush, fsync) while the caller goes on with other work, so that the commit later finds
+ * nothing to wait for. Else (or if the file is small) the commit does it all. Errors as
+ * sb_nifti_writer_commit's. */
+sb_status sb_nifti_writer_finish(sb_nifti_writer *w, sb_error *err);
 void sb_nifti_writer_free(sb_nifti_writer *w); /* NULL is a no-op */
 
 /* What the header of a file said, for `synthbody info`. */
@@ -165,13 +171,13 @@ double sb_srgb_to_linear(double c);
 
 /* One polyline of an SVG drawing, coordinates in mm (x right, y down). */
 typedef struct sb_svg_path {
-    const double *xy;   /* n (x, y) pairs */
-    size_t n;           /* fewer than 2: skipped */
-    int closed;         /* ends with Z */
-    uint8_t rgb[3];     /* stroke colour (laser software maps colours to cut / engrave) */
-    double stroke_mm;   /* stroke width */
-    const char *id;     /* may be NULL */
-    const char *cls;    /* class attribute, e.g. "cut", "engrave"; may be NULL */
+    const double *xy; /* n (x, y) pairs */
+    size_t n;         /* fewer than 2: skipped */
+    int closed;       /* ends with Z */
+    uint8_t rgb[3];   /* stroke colour (laser software maps colours to cut / engrave) */
+    double stroke_mm; /* stroke width */
+    const char *id;   /* may be NULL */
+    const char *cls;  /* class attribute, e.g. "cut", "engrave"; may be NULL */
 } sb_svg_path;
 
 typedef struct sb_svg_text {
