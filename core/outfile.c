@@ -27,10 +27,12 @@
 
 /* ---- registry of open temporary files ------------------------------------------------------
  * Slot states: 0 free, 1 reserved (its file being created, or not made), 2 holds a live temp
- * name. A name is reserved (1) before the file is created and made live (2) as soon as open()
- * returns. Registered after fdopen, a SIGTERM sent the moment the file was seen left it behind
- * under ASan; with a signal handled as open() returned, before the slot was live, the CI left
- * one behind again (2026-11), hence the blocked signals around the creation. */
+ * name, 3 being unlinked by the signal handler (a thread freeing it then waits to die, so the
+ * name is not overwritten while the handler reads it). A name is reserved (1) before the file is
+ * created and made live (2) as soon as open() returns. Registered after fdopen, a SIGTERM sent the
+ * moment the file was seen left it behind under ASan; with a signal handled as open() returned,
+ * before the slot was live, the CI left one behind again (2026-11), hence the blocked signals
+ * around the creation. */
 enum { TMP_SLOTS = 256 };
 static struct {
     atomic_int state;
@@ -63,7 +65,12 @@ static void registry_live(int slot) {
 }
 
 static void registry_remove(int slot) {
-    if (slot >= 0 && slot < TMP_SLOTS) atomic_store(&tmp_registry[slot].state, 0);
+    if (slot < 0 || slot >= TMP_SLOTS) return;
+    int st = atomic_load(&tmp_registry[slot].state);
+    do {
+        if (st == 3) /* the handler is unlinking it: the process is about to die */
+            for (;;) pause();
+    } while (!atomic_compare_exchange_weak(&tmp_registry[slot].state, &st, 0));
 }
 
 /* Unlinks every live temporary file, then dies of the signal. A reserved slot is a file
@@ -77,7 +84,8 @@ static void on_fatal_signal(int sig) {
         int st;
         for (int wait = 0; (st = atomic_load(&tmp_registry[i].state)) == 1 && wait < 2000; wait++)
             nanosleep(&(struct timespec){0, 1000000L}, NULL);
-        if (st == 2) unlink(tmp_registry[i].path);
+        if (st == 2 && atomic_compare_exchange_strong(&tmp_registry[i].state, &st, 3))
+            unlink(tmp_registry[i].path);
     }
     errno = saved;
     signal(sig, SIG_DFL); /* then die of the signal, so the exit status tells it */
