@@ -12,12 +12,15 @@
  *
  * Compression (.nii.gz): the byte stream (header + data) is cut into fixed chunks (8 MiB for
  * label maps, 1 MiB for intensity images); each chunk becomes one gzip member (RFC 1952, mtime
- * 0), compressed in parallel by OpenMP into per-chunk buffers and written in order; the disk
- * writes are started as the file grows (sync_file_range), so that the fsync of the commit has
- * little left to wait for. A file of more than one buffer has a thread of its own that writes
- * the members of a buffer (and starts their disk writes) while the program goes on making the
- * next planes: the OpenMP threads do not wait for the copy into the page cache (at 2 mm about
- * 0.1-0.2 s of a run with one thread copying and the other waiting).
+ * 0), compressed in parallel by OpenMP into per-chunk buffers and written in order; a chunk
+ * that lies wholly inside the planes of one sb_nifti_writer_put is compressed where the caller
+ * holds it (no copy: at 2 mm 1.07 GB of images a run). A file of more than one buffer has a
+ * thread of its own that writes the members of a buffer while the program goes on making the
+ * next planes, with direct writes (O_DIRECT, whole 1 MiB stages; the last partial block
+ * without) where the file system takes them: no copy into the page cache and no write-back
+ * later (at 2 mm 475 MB a run; the process's system time 0.61 -> 0.39 s, median of 4 pairs),
+ * and the fsync of the commit has little left to wait for. Elsewhere (EINVAL: tmpfs, some file
+ * systems) plain writes whose disk writes are started as the file grows (sync_file_range).
  * Concatenated members form a valid gzip file (RFC 1952 section 2.2) that zlib's gzread,
  * nibabel and libnifti read. Since the chunking is fixed, the bytes do not depend on the thread
  * count, nor on how the planes are handed to the streaming writer (sb_nifti_writer: any number
@@ -57,6 +60,10 @@
 #define NII_DATA_OFFSET 352
 #define GZ_CHUNK ((size_t)8 << 20)       /* bytes of the stream per gzip member; a multiple of 8 */
 #define GZ_CHUNK_IMAGE ((size_t)1 << 20) /* the same for intensity images (deflate_image) */
+/* direct writes (O_DIRECT): offsets, lengths and the buffer aligned to DIRECT_ALIGN bytes (a
+ * multiple of any device's logical block); the members gathered into DIRECT_STAGE bytes */
+#define DIRECT_ALIGN ((size_t)4096)
+#define DIRECT_STAGE ((size_t)1 << 20)
 
 /* ---- little-endian serialisation at the offsets of libnifti's nifti_1_header -------------- */
 #define OFF(field) offsetof(nifti_1_header, field)
@@ -173,10 +180,13 @@ static void copy_le(const uint8_t *src, size_t es, size_t n, uint8_t *dst) {
         for (size_t b = 0; b < es; b++) dst[e + b] = src[e + es - 1 - b];
 }
 
-/* The stream (header + data) is gathered into `in`, nslots chunks of `chunk` bytes (GZ_CHUNK
- * for label maps, GZ_CHUNK_IMAGE for intensity images: finer pieces of work for the threads, so
- * none waits long for the other); when it is full the chunks are compressed in parallel (one
- * gzip member each) and written in order.
+/* The stream (header + data) is cut into chunks of `chunk` bytes (GZ_CHUNK for label maps,
+ * GZ_CHUNK_IMAGE for intensity images: finer pieces of work for the threads, so none waits long
+ * for the other), pending until nslots of them (or a put's end) are compressed in parallel (one
+ * gzip member each) and written in order. A chunk wholly inside the planes of one put is
+ * compressed where the caller holds it (little-endian hosts; the put returns once it is
+ * compressed); the others are gathered into `in`, pending chunk i at slot i, the partial chunk
+ * at slot npend.
  * Plain files go through `in` too (little-endian conversion), written when it is full. */
 struct sb_nifti_writer {
     sb_outfile o;
@@ -188,7 +198,9 @@ struct sb_nifti_writer {
     int threads;
     uint8_t *in; /* cap bytes: nslots x chunk, or the whole stream if shorter */
     size_t cap;
-    size_t fill; /* bytes of `in` in use */
+    size_t fill;         /* bytes of the partial chunk (plain files: of `in`) */
+    size_t npend, nheld; /* chunks pending; of them held in the caller's planes */
+    const uint8_t **src; /* the pending chunks (chunk bytes each) */
     uint8_t **out;
     size_t out_cap, *out_len;
     int committed;
@@ -202,6 +214,12 @@ struct sb_nifti_writer {
     size_t io_n;
     sb_status io_status;
     sb_error io_err;
+    /* direct writes (files with a thread of their own, where the file system takes them): the
+     * members are gathered in stage (DIRECT_STAGE bytes, `staged` in use) and written by
+     * write(2) with O_DIRECT in whole stages, the last partial block without it (direct_drain) */
+    int direct;
+    uint8_t *stage;
+    size_t staged;
 };
 
 /* One gzip member (RFC 1952: no name, mtime 0, XFL 4 "fastest", OS unknown) of in[0..n) with
@@ -230,6 +248,79 @@ static void start_writeback(sb_outfile *o) {
 #endif
 }
 
+/* Switches O_DIRECT on or off for the file's descriptor; 0 on success. */
+static int set_direct(sb_nifti_writer *w, int on) {
+#ifdef O_DIRECT
+    int fd = fileno(w->o.fp), fl = fcntl(fd, F_GETFL);
+    if (fl < 0) return -1;
+    return fcntl(fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT) < 0 ? -1 : 0;
+#else
+    (void)w;
+    return on ? -1 : 0;
+#endif
+}
+
+/* write(2) of p[0..n) to the file, resumed after interruptions and short writes; 0 or errno,
+ * with *done the bytes written. */
+static int write_all(int fd, const uint8_t *p, size_t n, size_t *done) {
+    *done = 0;
+    while (*done < n) {
+        ssize_t r = write(fd, p + *done, n - *done);
+        if (r > 0)
+            *done += (size_t)r;
+        else if (r == 0)
+            return EIO;
+        else if (errno != EINTR)
+            return errno;
+    }
+    return 0;
+}
+
+/* Writes p[0..n) from the stage (direct) or, when the file system refuses a direct write
+ * (EINVAL), the rest of it without O_DIRECT, and every later write too. */
+static sb_status stage_write(sb_nifti_writer *w, const uint8_t *p, size_t n, sb_error *err) {
+    int fd = fileno(w->o.fp);
+    size_t done = 0, more = 0;
+    int e = write_all(fd, p, n, &done);
+    if (e == EINVAL && w->direct && set_direct(w, 0) == 0) {
+        w->direct = 0;
+        e = write_all(fd, p + done, n - done, &more);
+    }
+    if (!e) return SB_OK;
+    return sb_error_set(err, SB_ERR_OUTPUT, "cannot write %s: %s", w->o.final_path,
+                        e == ENOSPC ? "disk full (No space left on device)" : strerror(e));
+}
+
+/* Appends n bytes to the file: gathered into the stage and written a whole stage at a time
+ * with direct writes, or (no direct writes) by fwrite. */
+static sb_status io_put(sb_nifti_writer *w, const uint8_t *p, size_t n, sb_error *err) {
+    while (n && w->direct) {
+        size_t k = DIRECT_STAGE - w->staged < n ? DIRECT_STAGE - w->staged : n;
+        memcpy(w->stage + w->staged, p, k);
+        w->staged += k, p += k, n -= k;
+        if (w->staged < DIRECT_STAGE) break;
+        w->staged = 0;
+        sb_status s = stage_write(w, w->stage, DIRECT_STAGE, err);
+        if (s) return s;
+    }
+    return n ? sb_outfile_write(&w->o, p, n, err) : SB_OK;
+}
+
+/* Writes what the stage holds: its whole blocks direct, the last partial block without
+ * O_DIRECT (which stays off: the file is complete). */
+static sb_status direct_drain(sb_nifti_writer *w, sb_error *err) {
+    if (!w->direct) return SB_OK;
+    size_t n = w->staged, whole = n / DIRECT_ALIGN * DIRECT_ALIGN;
+    w->staged = 0;
+    sb_status s = whole ? stage_write(w, w->stage, whole, err) : SB_OK;
+    if (s || n == whole) return s;
+    if (w->direct && set_direct(w, 0) != 0)
+        return sb_error_set(err, SB_ERR_OUTPUT, "cannot write %s: %s", w->o.final_path,
+                            strerror(errno));
+    w->direct = 0;
+    return stage_write(w, w->stage + whole, n - whole, err);
+}
+
 /* The writer's thread: writes the members handed to it, in order, and starts their disk writes;
  * stops when asked to and nothing is left. */
 static void *io_main(void *arg) {
@@ -242,12 +333,12 @@ static void *io_main(void *arg) {
         int sync = w->io_sync;
         sb_status s = w->io_status;
         pthread_mutex_unlock(&w->mu);
-        for (size_t i = 0; i < n && !s; i++)
-            s = sb_outfile_write(&w->o, w->out[i], w->out_len[i], &w->io_err);
+        for (size_t i = 0; i < n && !s; i++) s = io_put(w, w->out[i], w->out_len[i], &w->io_err);
+        if (!s && sync) s = direct_drain(w, &w->io_err);
         if (!s && sync && (fflush(w->o.fp) != 0 || fsync(fileno(w->o.fp)) != 0))
             s = sb_error_set(&w->io_err, SB_ERR_OUTPUT, "cannot write %s: %s", w->o.final_path,
                              strerror(errno));
-        else if (!s && !sync)
+        else if (!s && !sync && !w->direct)
             start_writeback(&w->o);
         pthread_mutex_lock(&w->mu);
         w->io_status = s;
@@ -282,17 +373,25 @@ static void io_stop(sb_nifti_writer *w) {
     w->async = 0;
 }
 
-/* Writes the first `fill` bytes of `in`: compressed as ceil(fill / chunk) members, or plain;
- * with a thread of its own, that thread writes them, then with `sync` the file to disk. */
-static sb_status flush(sb_nifti_writer *w, int sync, sb_error *err) {
-    if (!w->fill) return SB_OK;
+/* Compresses the pending chunks (with `last` the partial one too: the stream's end) as one
+ * member each, or writes a plain file's `in`; with a thread of its own, that thread writes them,
+ * then with `sync` the file to disk. */
+static sb_status flush(sb_nifti_writer *w, int sync, int last, sb_error *err) {
     if (!w->gz) {
+        if (!w->fill) return SB_OK;
         sb_status s = sb_outfile_write(&w->o, w->in, w->fill, err);
         w->fill = 0;
         if (!s) start_writeback(&w->o);
         return s;
     }
-    const size_t nb = (w->fill + w->chunk - 1) / w->chunk;
+    size_t tail = 0; /* bytes of the last member when it is the partial chunk */
+    if (last && w->fill) {
+        tail = w->fill;
+        w->src[w->npend] = w->in + w->npend * w->chunk;
+        w->npend++;
+    }
+    const size_t nb = w->npend;
+    if (!nb) return SB_OK;
     int failed = 0;
     sb_status s = io_wait(w, err); /* out[] free: the members before are written */
     if (s) return s;
@@ -309,12 +408,16 @@ static sb_status flush(sb_nifti_writer *w, int sync, sb_error *err) {
         }
 #pragma omp for schedule(dynamic, 1)
         for (size_t i = 0; i < nb; i++) {
-            size_t off = i * w->chunk, n = w->fill - off < w->chunk ? w->fill - off : w->chunk;
-            w->out_len[i] = gzip_image(w->in + off, n, w->es, w->out[i], w->out_cap);
+            size_t n = tail && i == nb - 1 ? tail : w->chunk;
+            w->out_len[i] = gzip_image(w->src[i], n, w->es, w->out[i], w->out_cap);
             if (w->out_len[i] == 0) failed = 1;
         }
     }
-    w->fill = 0;
+    w->npend = w->nheld = 0;
+    if (tail)
+        w->fill = 0;
+    else if (w->fill) /* the partial chunk to slot 0 */
+        memmove(w->in, w->in + nb * w->chunk, w->fill);
     if (failed)
         return sb_error_set(err, SB_ERR_MEMORY, "%s: compression failed (out of memory)",
                             w->o.final_path);
@@ -330,20 +433,28 @@ static sb_status flush(sb_nifti_writer *w, int sync, sb_error *err) {
     return s;
 }
 
-/* Appends n bytes (whole elements) of the stream, converted to little-endian. */
+/* Appends n bytes (whole elements) of the stream, converted to little-endian; compressed
+ * before it returns where chunks are held in src's memory. */
 static sb_status append(sb_nifti_writer *w, const uint8_t *src, size_t es, size_t n,
                         sb_error *err) {
-    size_t cap = w->cap;
+    const int hold = w->gz && (es == 1 || host_is_little_endian());
     while (n) {
-        size_t k = cap - w->fill < n ? cap - w->fill : n;
-        copy_le(src, es, k, w->in + w->fill);
-        w->fill += k, src += k, n -= k;
-        if (w->fill == cap) {
-            sb_status s = flush(w, 0, err);
+        if (hold && !w->fill && n >= w->chunk) { /* a whole chunk where it is */
+            w->src[w->npend++] = src, w->nheld++;
+            src += w->chunk, n -= w->chunk;
+        } else {
+            uint8_t *d = w->gz ? w->in + w->npend * w->chunk : w->in;
+            size_t room = (w->gz ? w->chunk : w->cap) - w->fill, k = room < n ? room : n;
+            copy_le(src, es, k, d + w->fill);
+            w->fill += k, src += k, n -= k;
+            if (w->gz && w->fill == w->chunk) w->src[w->npend++] = d, w->fill = 0;
+        }
+        if (w->gz ? w->npend == w->nslots : w->fill == w->cap) {
+            sb_status s = flush(w, 0, 0, err);
             if (s) return s;
         }
     }
-    return SB_OK;
+    return w->nheld ? flush(w, 0, 0, err) : SB_OK;
 }
 
 void sb_nifti_writer_free(sb_nifti_writer *w) {
@@ -353,7 +464,9 @@ void sb_nifti_writer_free(sb_nifti_writer *w) {
     for (size_t i = 0; w->out && i < w->nslots; i++) free(w->out[i]);
     free(w->out);
     free(w->out_len);
+    free(w->src);
     free(w->in);
+    free(w->stage);
     free(w);
 }
 
@@ -400,11 +513,13 @@ sb_status sb_nifti_writer_open(const sb_volume *grid, const char *path, int forc
         w->out_cap = deflate_image_bound(total < w->chunk ? total : w->chunk) + 18;
         w->out = calloc(w->nslots, sizeof *w->out);
         w->out_len = calloc(w->nslots, sizeof *w->out_len);
+        w->src = calloc(w->nslots, sizeof *w->src);
         for (size_t i = 0; w->out && w->out_cap && i < w->nslots; i++)
             w->out[i] = malloc(w->out_cap);
     }
     int ok = w->in != NULL;
-    for (size_t i = 0; gz && ok && i < w->nslots; i++) ok = w->out_len && w->out && w->out[i];
+    for (size_t i = 0; gz && ok && i < w->nslots; i++)
+        ok = w->out_len && w->src && w->out && w->out[i];
     if (!ok) {
         free(w->in), w->in = NULL;
         sb_nifti_writer_free(w);
@@ -419,6 +534,12 @@ sb_status sb_nifti_writer_open(const sb_volume *grid, const char *path, int forc
             pthread_cond_destroy(&w->cv), pthread_mutex_destroy(&w->mu);
         else
             w->async = 1;
+    }
+    /* its members written past the page cache where the file system allows it (the stream
+     * starts at offset 0 of an empty file, so every whole stage is aligned) */
+    if (!s && w->async && fflush(w->o.fp) == 0) {
+        w->stage = aligned_alloc(DIRECT_ALIGN, DIRECT_STAGE);
+        w->direct = w->stage && set_direct(w, 1) == 0;
     }
     if (!s) s = append(w, hdr, 1, NII_DATA_OFFSET, err);
     if (s) {
@@ -450,7 +571,7 @@ sb_status sb_nifti_writer_finish(sb_nifti_writer *w, sb_error *err) {
     sb_status s = check_complete(w, err);
     if (s || !w->async) return s;
     s = io_wait(w, err);
-    if (s || w->fill) return s ? s : flush(w, 1, err);
+    if (s || w->fill || w->npend) return s ? s : flush(w, 1, 1, err);
     pthread_mutex_lock(&w->mu); /* nothing left to compress: only the disk to wait for */
     w->io_sync = 1;
     pthread_cond_broadcast(&w->cv);
@@ -461,9 +582,10 @@ sb_status sb_nifti_writer_finish(sb_nifti_writer *w, sb_error *err) {
 sb_status sb_nifti_writer_commit(sb_nifti_writer *w, sb_error *err) {
     sb_status s = check_complete(w, err);
     if (s) return s;
-    s = flush(w, 0, err);
+    s = flush(w, 0, 1, err);
     if (!s) s = io_wait(w, err);
     io_stop(w);
+    if (!s) s = direct_drain(w, err);
     if (!s) s = sb_outfile_commit(&w->o, err);
     return s;
 }
