@@ -648,6 +648,20 @@ static void row_texture(const acq_ctx *c, acq_rows *r, size_t j, size_t k, const
     }
 }
 
+/* One channel's partial-volume mix of a row, S = bias (f m_t S(t) + (1 - f) m_p S(p)); mt, mp
+ * NULL: the texture factors are 1 (inlined for each case). */
+static inline __attribute__((always_inline)) void
+mix_row(const float (*L)[2], const uint8_t *T, const uint8_t *P, const uint8_t *Fr,
+        const float *bias, const float *mt, const float *mp, float *er, float *ei, size_t nx) {
+    for (size_t i = 0; i < nx; i++) {
+        int t = T[i], p = P[i];
+        float f = Fr ? (float)Fr[i] * (1.0f / 255.0f) : 1.0f;
+        float ft = mt ? f * mt[i] : f, fp = mp ? (1 - f) * mp[i] : 1 - f;
+        er[i] = bias[i] * (ft * L[t][0] + fp * L[p][0]);
+        ei[i] = bias[i] * (ft * L[t][1] + fp * L[p][1]);
+    }
+}
+
 /* Row (j, k), noiseless: bias x partial-volume mix of the (textured) tissue signals into
  * r->er, r->ei (channel-major). */
 ROW_CLONES static void row_signal(const acq_ctx *c, acq_rows *r, size_t j, size_t k) {
@@ -696,18 +710,13 @@ ROW_CLONES static void row_signal(const acq_ctx *c, acq_rows *r, size_t j, size_
         for (size_t i = 0; i < nx; i++) bias[i] = 1.0f;
     }
     const uint8_t *T = c->T + n0, *P = c->P ? c->P + n0 : T, *Fr = c->Fr ? c->Fr + n0 : NULL;
-    row_texture(c, r, j, k, T, P);
-    const float *mt = r->mt, *mp = r->mp;
+    if (c->textured) row_texture(c, r, j, k, T, P);
     for (int ch = 0; ch < nch; ch++) {
-        const float(*L)[2] = c->lut[ch];
         float *er = r->er + (size_t)ch * nx, *ei = r->ei + (size_t)ch * nx;
-        for (size_t i = 0; i < nx; i++) {
-            int t = T[i], p = P[i];
-            float f = Fr ? (float)Fr[i] * (1.0f / 255.0f) : 1.0f;
-            float ft = f * mt[i], fp = (1 - f) * mp[i];
-            er[i] = bias[i] * (ft * L[t][0] + fp * L[p][0]);
-            ei[i] = bias[i] * (ft * L[t][1] + fp * L[p][1]);
-        }
+        if (c->textured) /* without texture the factors are 1: f and 1 - f as they are */
+            mix_row(c->lut[ch], T, P, Fr, bias, r->mt, r->mp, er, ei, nx);
+        else
+            mix_row(c->lut[ch], T, P, Fr, bias, NULL, NULL, er, ei, nx);
     }
 }
 
