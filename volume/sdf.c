@@ -356,19 +356,27 @@ void sdf_ctx_free(sdf_ctx *c) {
     c->leaf = NULL;
 }
 
-double sdf_eval_shape_below(sdf_ctx *c, int k, const double p[3], double below) {
+/* The evaluation calls itself through these file-local names: calls of the exported ones from
+ * inside this shared library go through its procedure linkage table (a jump through memory). */
+static double eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx, double below);
+
+static double shape_below(sdf_ctx *c, int k, const double p[3], double below) {
     double *m = c->memo + 5 * k;
     /* a value found under the limit m[4] answers any limit up to it */
     if (c->have[k] && m[0] == p[0] && m[1] == p[1] && m[2] == p[2] && below <= m[4]) return m[3];
-    double d = sdf_eval_below(&c->shapes[k], c->shapes[k].root, p, c, below);
+    double d = eval_below(&c->shapes[k], c->shapes[k].root, p, c, below);
     m = c->memo + 5 * k; /* (unchanged: the memo never moves) */
     m[0] = p[0], m[1] = p[1], m[2] = p[2], m[3] = d, m[4] = below;
     c->have[k] = 1;
     return d;
 }
 
+double sdf_eval_shape_below(sdf_ctx *c, int k, const double p[3], double below) {
+    return shape_below(c, k, p, below);
+}
+
 double sdf_eval_shape(sdf_ctx *c, int k, const double p[3]) {
-    return sdf_eval_shape_below(c, k, p, HUGE_VAL);
+    return shape_below(c, k, p, HUGE_VAL);
 }
 
 /* ---- evaluation ---------------------------------------------------------------------------- */
@@ -600,7 +608,12 @@ static inline double primitive_value(const sdf_node *nd, const double p[3]) {
 }
 
 double sdf_eval(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx) {
-    return sdf_eval_below(t, idx, p, cx, HUGE_VAL);
+    return eval_below(t, idx, p, cx, HUGE_VAL);
+}
+
+/* sdf_eval inside this file */
+static inline double eval_exact(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx) {
+    return eval_below(t, idx, p, cx, HUGE_VAL);
 }
 
 /* A tube's value at p (see sdf_eval_below). Out of line, as the union's below: their scratch
@@ -644,7 +657,7 @@ static __attribute__((noinline)) double union_eval(const sdf_tree *t, const sdf_
     const double *v = nd->v;
     /* the child whose box is nearest first, then the others unless their box is too far
      * to change the (smooth) minimum (squared box distances, each computed once) */
-    if (nd->count == 1) return sdf_eval_below(t, nd->first, p, cx, below);
+    if (nd->count == 1) return eval_below(t, nd->first, p, cx, below);
     double k = nd->kind == SDF_SMOOTH_UNION ? mx(v[0], 1e-9) : 0.0, best = 1e300;
     if (cx && cx->cells && nd->count >= 6 && nd->count <= SDF_CELL_MAX) {
         /* the same operations on the members that can change the value (see sdf_cell):
@@ -657,7 +670,7 @@ static __attribute__((noinline)) double union_eval(const sdf_tree *t, const sdf_
             double b = box_dist2(&t->nodes[nd->first + e->cand[j]], p);
             if (b < best) best = b, first = e->cand[j];
         }
-        double d = sdf_eval(t, nd->first + first, p, cx);
+        double d = eval_exact(t, nd->first + first, p, cx);
         double lim = d + k, thr = lim + margin(lim); /* (recomputed when d changes) */
         /* only the members with lb below the first threshold can pass the test below (d,
          * so the threshold, only falls): picked by lb, visited by index as before */
@@ -669,7 +682,7 @@ static __attribute__((noinline)) double union_eval(const sdf_tree *t, const sdf_
             const int c = __builtin_ctzll(left);
             if (c == first || e->lb[c] >= thr) continue;
             if (box_dist2(&t->nodes[nd->first + c], p) >= lim * lim) continue;
-            d = fold_min(d, sdf_eval(t, nd->first + c, p, cx), k);
+            d = fold_min(d, eval_exact(t, nd->first + c, p, cx), k);
             lim = d + k, thr = lim + margin(lim);
         }
         return d;
@@ -682,15 +695,71 @@ static __attribute__((noinline)) double union_eval(const sdf_tree *t, const sdf_
         if (c < nb) bd2[c] = b;
         if (b < best) best = b, first = c;
     }
-    double d = sdf_eval(t, nd->first + first, p, cx);
+    double d = eval_exact(t, nd->first + first, p, cx);
     for (int c = 0; c < nd->count; c++) {
         if (c == first) continue;
         double lim = d + k; /* box distance at or beyond lim: cannot lower the minimum */
         if (lim <= 0 || (c < nb ? bd2[c] : box_dist2(&t->nodes[nd->first + c], p)) >= lim * lim)
             continue;
-        d = fold_min(d, sdf_eval(t, nd->first + c, p, cx), k);
+        d = fold_min(d, eval_exact(t, nd->first + c, p, cx), k);
     }
     return d;
+}
+
+/* The composites of sdf_eval_below, each out of line (as the tube and the union): the
+ * dispatch in sdf_eval_below, entered at every node, then needs no frame of its own and ends
+ * in a tail call or a few operations. */
+#define SDF_COLD __attribute__((noinline))
+
+/* A primitive with twins (see sdf.h). */
+static SDF_COLD double leaf_eval(const sdf_node *nd, const double p[3], sdf_ctx *cx) {
+    double *m = cx->leaf + 4 * nd->leaf;
+    if (!memcmp(m, p, 3 * sizeof *p)) return m[3]; /* the same bits (not -0 for 0) */
+    const double d = primitive_value(nd, p);
+    m[0] = p[0], m[1] = p[1], m[2] = p[2], m[3] = d;
+    return d;
+}
+
+static SDF_COLD double intersect_eval(const sdf_tree *t, const sdf_node *nd, const double p[3],
+                                      sdf_ctx *cx, double below) {
+    double d = -1e30;
+    for (int c = 0; c < nd->count && !(d >= below); c++) /* (NaN: on, as sdf_eval) */
+        d = mx(d, eval_below(t, nd->first + c, p, cx, below));
+    return d;
+}
+
+static SDF_COLD double difference_eval(const sdf_tree *t, const sdf_node *nd, const double p[3],
+                                       sdf_ctx *cx, double below) {
+    double d = eval_below(t, nd->first, p, cx, below);
+    for (int c = 1; c < nd->count && !(d >= below); c++) {
+        const sdf_node *ch = &t->nodes[nd->first + c];
+        double bd2 = box_dist2(ch, p);
+        if (bd2 > 0 && (d >= 0 || bd2 >= d * d)) continue; /* -d_child <= -bd <= d */
+        d = mx(d, -eval_exact(t, nd->first + c, p, cx));
+    }
+    return d;
+}
+
+static SDF_COLD double shell_eval(const sdf_tree *t, const sdf_node *nd, const double p[3],
+                                  sdf_ctx *cx, double below) {
+    double d = eval_below(t, nd->first, p, cx, below);
+    return d >= below ? d : mx(d, -d - nd->v[0]);
+}
+
+static SDF_COLD double offset_eval(const sdf_tree *t, const sdf_node *nd, const double p[3],
+                                   sdf_ctx *cx, double below) {
+    return eval_below(t, nd->first, p, cx, limit_plus(below, nd->v[0])) - nd->v[0];
+}
+
+static SDF_COLD double moved_eval(const sdf_tree *t, const sdf_node *nd, const double p[3],
+                                  sdf_ctx *cx, double below) {
+    const double *v = nd->v;
+    if (nd->kind == SDF_REF) { /* anchored */
+        double q3[3] = {p[0] + v[0], p[1] + v[1], p[2] + v[2]};
+        return shape_below(cx, nd->first, q3, below);
+    }
+    double m[3] = {-p[0], p[1], p[2]};
+    return eval_below(t, nd->first, m, cx, below);
 }
 
 /* Each case returns the node's exact value when it is below `below` (see sdf.h): a composite
@@ -699,15 +768,9 @@ static __attribute__((noinline)) double union_eval(const sdf_tree *t, const sdf_
  * and stops once its value is known to be at or above the limit; unions of several children
  * and the cut-away operands of differences are evaluated exactly (their culling and blending
  * need the exact values). */
-double sdf_eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx, double below) {
+static double eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx, double below) {
     const sdf_node *nd = &t->nodes[idx];
-    if (nd->leaf >= 0 && cx && nd->leaf < cx->nleaf) { /* a primitive with twins (see sdf.h) */
-        double *m = cx->leaf + 4 * nd->leaf;
-        if (!memcmp(m, p, 3 * sizeof *p)) return m[3]; /* the same bits (not -0 for 0) */
-        const double d = primitive_value(nd, p);
-        m[0] = p[0], m[1] = p[1], m[2] = p[2], m[3] = d;
-        return d;
-    }
+    if (nd->leaf >= 0 && cx && nd->leaf < cx->nleaf) return leaf_eval(nd, p, cx);
     const double *v = nd->v;
     switch (nd->kind) {
     case SDF_SPHERE:
@@ -724,38 +787,23 @@ double sdf_eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx
     case SDF_UNION:
     case SDF_SMOOTH_UNION:
         return union_eval(t, nd, p, cx, below);
-    case SDF_INTERSECT: {
-        double d = -1e30;
-        for (int c = 0; c < nd->count && !(d >= below); c++) /* (NaN: on, as sdf_eval) */
-            d = mx(d, sdf_eval_below(t, nd->first + c, p, cx, below));
-        return d;
-    }
-    case SDF_DIFFERENCE: {
-        double d = sdf_eval_below(t, nd->first, p, cx, below);
-        for (int c = 1; c < nd->count && !(d >= below); c++) {
-            const sdf_node *ch = &t->nodes[nd->first + c];
-            double bd2 = box_dist2(ch, p);
-            if (bd2 > 0 && (d >= 0 || bd2 >= d * d)) continue; /* -d_child <= -bd <= d */
-            d = mx(d, -sdf_eval(t, nd->first + c, p, cx));
-        }
-        return d;
-    }
-    case SDF_SHELL: {
-        double d = sdf_eval_below(t, nd->first, p, cx, below);
-        return d >= below ? d : mx(d, -d - v[0]);
-    }
+    case SDF_INTERSECT:
+        return intersect_eval(t, nd, p, cx, below);
+    case SDF_DIFFERENCE:
+        return difference_eval(t, nd, p, cx, below);
+    case SDF_SHELL:
+        return shell_eval(t, nd, p, cx, below);
     case SDF_OFFSET:
-        return sdf_eval_below(t, nd->first, p, cx, limit_plus(below, v[0])) - v[0];
+        return offset_eval(t, nd, p, cx, below);
     case SDF_REF:
-        if (nd->nnum == 3) {
-            double q3[3] = {p[0] + v[0], p[1] + v[1], p[2] + v[2]};
-            return sdf_eval_shape_below(cx, nd->first, q3, below);
-        }
-        return sdf_eval_shape_below(cx, nd->first, p, below);
-    case SDF_MIRROR_X: {
-        double m[3] = {-p[0], p[1], p[2]};
-        return sdf_eval_below(t, nd->first, m, cx, below);
-    }
+        if (nd->nnum == 3) return moved_eval(t, nd, p, cx, below);
+        return shape_below(cx, nd->first, p, below);
+    case SDF_MIRROR_X:
+        return moved_eval(t, nd, p, cx, below);
     }
     return 1e30;
+}
+
+double sdf_eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx, double below) {
+    return eval_below(t, idx, p, cx, below);
 }

@@ -248,6 +248,32 @@ static int speck_voxel(const uint16_t *L, const uint8_t *T, const uint8_t *conne
     return 1;
 }
 
+/* How many of the 8 voxels from n on (in one row, none on the grid's border) neither rule can
+ * change, counted from n up to the first that one might: a labelled voxel whose 8 neighbours
+ * in its plane have its label (speck_voxel's first test) and whose neighbours above and below
+ * are labelled (so are its 6 face neighbours: seal_voxel's). Eight at a time; the same as
+ * those tests voxel by voxel. */
+static int settled8(const uint16_t *L, size_t n, size_t w, size_t plane) {
+    typedef uint16_t v8 __attribute__((vector_size(16)));
+    v8 c, a, b, x, ok;
+    memcpy(&c, L + n, sizeof c);
+    ok = c != 0;
+    const size_t off[8] = {n - 1, n + 1, n - w - 1, n - w, n - w + 1, n + w - 1, n + w, n + w + 1};
+    for (int o = 0; o < 8; o++) {
+        memcpy(&x, L + off[o], sizeof x);
+        ok &= x == c;
+    }
+    memcpy(&a, L + n - plane, sizeof a);
+    memcpy(&b, L + n + plane, sizeof b);
+    ok &= (a != 0) & (b != 0);
+    uint64_t h[2];
+    memcpy(h, &ok, sizeof h);
+    if (h[0] == UINT64_MAX && h[1] == UINT64_MAX) return 8;
+    int t = 0;
+    while (t < 8 && ok[t]) t++;
+    return t;
+}
+
 static void apply(sb_anatomy_maps *m, const changes *ch, size_t c0, size_t c1) {
     uint16_t *L = m->labels->data;
     uint8_t *T = m->tissues ? m->tissues->data : NULL;
@@ -279,9 +305,18 @@ int specks_clear(sb_anatomy_maps *m, size_t c0, size_t c1, const uint8_t *connec
 #pragma omp for schedule(dynamic, 1)
         for (long kk = (long)from; kk < (long)c1; kk++) {
             size_t k = (size_t)kk;
-            for (size_t j = 0; j < dim[1]; j++)
+            for (size_t j = 0; j < dim[1]; j++) {
+                /* rows whose voxels may be tested 8 at a time (settled8): off the border */
+                const int inner = j > 0 && j + 1 < dim[1] && k > 0 && k + 1 < dim[2];
                 for (size_t i = 0; i < dim[0]; i++) {
                     size_t n = i + dim[0] * j + plane * k;
+                    if (inner && i > 0 && i + 9 <= dim[0] && L[n]) {
+                        const int t = settled8(L, n, dim[0], plane);
+                        if (t) {
+                            i += (size_t)t - 1;
+                            continue;
+                        }
+                    }
                     if (i > 0 && !L[n] && !L[n - 1] && !(connected[0] & 3)) {
                         /* a run of the outside: after its first voxel neither rule changes
                          * it (the speck rule skips label 0, connected[0] being 0; the seal,
@@ -303,6 +338,7 @@ int specks_clear(sb_anatomy_maps *m, size_t c0, size_t c1, const uint8_t *connec
                         seal_voxel(L, dim, i, j, k, n, skin, skin_tissue, &sealed, &fail))
                         fail |= !push(&sealed, (change){n, skin, skin_tissue, T ? T[n] : 0});
                 }
+            }
         }
 #pragma omp critical
         {
