@@ -941,17 +941,12 @@ sb_status sb_mri_acquire(const sb_mri_session *ss, const sb_acquisition *a,
                                err);
 }
 
-/* sb_mri_acquire_slab; with `into` the images are the caller's out[k] (wanted ones), else made
- * here. */
-static sb_status acquire_slab(const sb_mri_session *ss, const sb_acquisition *a, size_t k0,
+sb_status sb_mri_acquire_slab(const sb_mri_session *ss, const sb_acquisition *a, size_t k0,
                               const sb_volume *tissues, const sb_volume *pv_tissue,
                               const sb_volume *pv_frac, unsigned want, sb_dtype dtype,
                               const sb_ctx *ctx, sb_volume *out[SB_MRI_OUT_MAX],
-                              double slope[SB_MRI_OUT_MAX], int into, sb_error *err) {
-    for (int k = 0; k < SB_MRI_OUT_MAX; k++) {
-        slope[k] = 1;
-        if (!into) out[k] = NULL;
-    }
+                              double slope[SB_MRI_OUT_MAX], sb_error *err) {
+    for (int k = 0; k < SB_MRI_OUT_MAX; k++) out[k] = NULL, slope[k] = 1;
     if (dtype != SB_DT_FLOAT32 && dtype != SB_DT_INT16)
         return sb_error_set(err, SB_ERR_INTERNAL, "MR images are float32 or int16, not %s",
                             sb_dtype_name(dtype));
@@ -1044,13 +1039,7 @@ static sb_status acquire_slab(const sb_mri_session *ss, const sb_acquisition *a,
         slope[k] = dtype == SB_DT_INT16 ? fmax(bound / 32767, step) : 1;
         c->inv[k] = (float)(1 / slope[k]);
         if (!(want & (1u << k))) continue;
-        if (into && !(out[k] && out[k]->dtype == dtype && out[k]->dim[0] == tissues->dim[0] &&
-                      out[k]->dim[1] == tissues->dim[1] && out[k]->dim[2] == tissues->dim[2])) {
-            free(c);
-            return sb_error_set(err, SB_ERR_INTERNAL, "%s: output image %zu does not fit the maps",
-                                a->name, k);
-        }
-        st = into ? SB_OK : sb_volume_create(tissues->dim, tissues->spacing, dtype, &out[k], err);
+        st = sb_volume_create(tissues->dim, tissues->spacing, dtype, &out[k], err);
         if (st) {
             for (size_t j = 0; j < k; j++) sb_volume_free(out[j]), out[j] = NULL;
             free(c);
@@ -1100,7 +1089,7 @@ static sb_status acquire_slab(const sb_mri_session *ss, const sb_acquisition *a,
     for (int d = 0; d < 3; d++) kspace |= a->kspace[d] > 0 && a->kspace[d] < 1;
     if (kspace && nz != ss->dim[2]) {
         free(ix0), free(wxa), free(c->tcx), free(c->twx), free(c->tc), free(c);
-        for (size_t k = 0; k < nout && !into; k++) sb_volume_free(out[k]), out[k] = NULL;
+        for (size_t k = 0; k < nout; k++) sb_volume_free(out[k]), out[k] = NULL;
         return sb_error_set(err, SB_ERR_USAGE,
                             "%s: k-space truncation (--acq-voxel, --slice) needs the whole volume "
                             "in memory, not slabs",
@@ -1188,27 +1177,8 @@ static sb_status acquire_slab(const sb_mri_session *ss, const sb_acquisition *a,
     free(wxa);
     free(c);
     if (failed) {
-        for (size_t k = 0; k < nout && !into; k++) sb_volume_free(out[k]), out[k] = NULL;
+        for (size_t k = 0; k < nout; k++) sb_volume_free(out[k]), out[k] = NULL;
         return sb_error_set(err, SB_ERR_MEMORY, "out of memory (acquisition rows)");
     }
     return SB_OK;
-}
-
-sb_status sb_mri_acquire_slab(const sb_mri_session *ss, const sb_acquisition *a, size_t k0,
-                              const sb_volume *tissues, const sb_volume *pv_tissue,
-                              const sb_volume *pv_frac, unsigned want, sb_dtype dtype,
-                              const sb_ctx *ctx, sb_volume *out[SB_MRI_OUT_MAX],
-                              double slope[SB_MRI_OUT_MAX], sb_error *err) {
-    return acquire_slab(ss, a, k0, tissues, pv_tissue, pv_frac, want, dtype, ctx, out, slope, 0,
-                        err);
-}
-
-sb_status sb_mri_acquire_slab_into(const sb_mri_session *ss, const sb_acquisition *a, size_t k0,
-                                   const sb_volume *tissues, const sb_volume *pv_tissue,
-                                   const sb_volume *pv_frac, unsigned want, sb_dtype dtype,
-                                   const sb_ctx *ctx, sb_volume *const out[SB_MRI_OUT_MAX],
-                                   double slope[SB_MRI_OUT_MAX], sb_error *err) {
-    sb_volume *o[SB_MRI_OUT_MAX];
-    for (int k = 0; k < SB_MRI_OUT_MAX; k++) o[k] = want & (1u << k) ? out[k] : NULL;
-    return acquire_slab(ss, a, k0, tissues, pv_tissue, pv_frac, want, dtype, ctx, o, slope, 1, err);
 }

@@ -316,14 +316,6 @@ sb_status sb_mri_acquire_slab(const sb_mri_session *ss, const sb_acquisition *a,
                               const sb_volume *pv_frac, unsigned want, sb_dtype dtype,
                               const sb_ctx *ctx, sb_volume *out[SB_MRI_OUT_MAX],
                               double slope[SB_MRI_OUT_MAX], sb_error *err);
-/* sb_mri_acquire_slab into images the caller made (and keeps): out[k] for every wanted k a
- * volume of the maps' dims and of dtype, every voxel of which is written (its affine set to the
- * maps'); the others are not read. Saves making and zeroing the images of every slab. */
-sb_status sb_mri_acquire_slab_into(const sb_mri_session *ss, const sb_acquisition *a, size_t k0,
-                                   const sb_volume *tissues, const sb_volume *pv_tissue,
-                                   const sb_volume *pv_frac, unsigned want, sb_dtype dtype,
-                                   const sb_ctx *ctx, sb_volume *const out[SB_MRI_OUT_MAX],
-                                   double slope[SB_MRI_OUT_MAX], sb_error *err);
 
 /* ---- protocols ---------------------------------------------------------------------------- */
 enum { SB_PROTOCOL_MAX = 12 };

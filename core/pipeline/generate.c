@@ -408,7 +408,6 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
     sb_voxelizer *vz = NULL;
     sb_volume *lab = NULL; /* the whole label map, for meshes */
     sb_nifti_writer *w_labels = NULL, *w_img[SB_PROTOCOL_MAX][SB_MRI_OUT_MAX] = {{0}};
-    sb_volume *ibuf[SB_MRI_OUT_MAX] = {0}; /* the images of a part, made once, used by all */
     double slopes[SB_PROTOCOL_MAX][SB_MRI_OUT_MAX] = {{0}};
     size_t slab = 0;
     cJSON *json = NULL, *mri = NULL;
@@ -579,10 +578,8 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
         }
         t0 = now_s();
         /* the images in parts of ~8 M voxels, each written as soon as it is made: the same
-         * bytes (sb_mri_acquire_slab), a fraction of the memory and of its page faults; the
-         * images of a part are made once (ibuf) and reused by every part and acquisition */
+         * bytes (sb_mri_acquire_slab), a fraction of the memory and of its page faults */
         size_t part = kspace_any(&proto) ? k1 - k0 : (size_t)part_planes_of(dim);
-        const sb_dtype idt = opts->float_out ? SB_DT_FLOAT32 : SB_DT_INT16;
         for (size_t m0 = k0, m1; m0 < k1 && !s; m0 = m1) {
             m1 = m0 + part < k1 ? m0 + part : k1;
             sb_volume vt = planes_view(maps.tissues, m0 - k0, m1 - m0),
@@ -590,21 +587,14 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
                       vf = maps.pv_frac ? planes_view(maps.pv_frac, m0 - k0, m1 - m0) : vt;
             for (size_t i = 0; i < proto.count && !s; i++) {
                 const sb_acquisition *a = &proto.acq[i];
-                sb_volume iv[SB_MRI_OUT_MAX], *img[SB_MRI_OUT_MAX] = {0};
+                sb_volume *img[SB_MRI_OUT_MAX];
                 double slope[SB_MRI_OUT_MAX];
                 char names[SB_MRI_OUT_MAX][40];
                 size_t n = sb_mri_outputs(a, names);
-                for (size_t k = 0; k < n && !s; k++) { /* the part's planes of kept images */
-                    if (!(proto.want[i] & (1u << k))) continue;
-                    size_t bd[3] = {dim[0], dim[1], kspace_any(&proto) ? slab : part};
-                    if (bd[2] > slab) bd[2] = slab;
-                    if (!ibuf[k]) s = sb_volume_create(bd, grid.spacing, idt, &ibuf[k], err);
-                    if (!s) iv[k] = planes_view(ibuf[k], 0, m1 - m0), img[k] = &iv[k];
-                }
-                if (!s)
-                    s = sb_mri_acquire_slab_into(session, a, m0, &vt, maps.pv_tissue ? &vp : NULL,
-                                                 maps.pv_frac ? &vf : NULL, proto.want[i], idt, ctx,
-                                                 img, slope, err);
+                s = sb_mri_acquire_slab(session, a, m0, &vt, maps.pv_tissue ? &vp : NULL,
+                                        maps.pv_frac ? &vf : NULL, proto.want[i],
+                                        opts->float_out ? SB_DT_FLOAT32 : SB_DT_INT16, ctx, img,
+                                        slope, err);
                 for (size_t k = 0; k < n && !s; k++) {
                     if (!img[k]) continue;
                     if (!w_img[i][k]) {    /* opened at the first slab: the slope is known now */
@@ -622,6 +612,7 @@ sb_status sb_pipeline_generate(const sb_generate_opts *opts, const sb_ctx *ctx, 
                      * images are made, committed after the loop */
                     if (!s && m1 == dim[2]) s = sb_nifti_writer_finish(w_img[i][k], err);
                 }
+                for (size_t k = 0; k < SB_MRI_OUT_MAX; k++) sb_volume_free(img[k]);
             }
         }
         t_mri += now_s() - t0;
@@ -681,7 +672,6 @@ done:
     sb_nifti_writer_free(w_labels);
     for (size_t i = 0; i < SB_PROTOCOL_MAX; i++)
         for (size_t k = 0; k < SB_MRI_OUT_MAX; k++) sb_nifti_writer_free(w_img[i][k]);
-    for (size_t k = 0; k < SB_MRI_OUT_MAX; k++) sb_volume_free(ibuf[k]);
     sb_volume_free(lab);
     if (s) outputs_rollback(&outs);
     cJSON_Delete(json);
