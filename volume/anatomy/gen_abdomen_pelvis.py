@@ -402,6 +402,22 @@ for i, (nm, shp, col, pr) in enumerate([("colon_ascending", ASC, "#b5835a", 319)
 LIVER_BOWEL_GAP = 4.0
 LIVER_SPACE["difference"] += [grown(DUO_PTS[:4], LIVER_BOWEL_GAP),
                                grown([ASC_PTS[-2], C_HEP, TRANS_PTS[1]], LIVER_BOWEL_GAP)]
+# Nor does it fill the crevices between those channels, which a liver grown 2-2.5x reached as
+# a film that the channels cut into pieces of 9-18 voxels (anatomy_validate at 2 mm): the
+# inside of the hepatic flexure's bend, between the ascending and the transverse colon (man
+# 40), and the pocket in front of the aorta and the IVC below the portal vein at L1-L2 (men
+# 22, 85, woman 27). Both filled in the body's frame: the flexure's chord, grown like it, and a
+# box between the aorta's and the IVC's channels from below L2 up into the portal vein's.
+LIVER_SPACE["difference"] += [grown([ASC_PTS[-2], TRANS_PTS[1]], LIVER_BOWEL_GAP),
+                               {"box": {"c": [7.0, -5.0, Z_L2 + 6], "h": [8.0, 15.0, 16.0],
+                                        "round": 3.0}}]
+# The left lobe stays out from under the left dome, over the fundus: grown 2.5x, it ran on over
+# the fundus (which wins) under the left lower lobe as a film of 42 voxels (woman 91). Cut in
+# the body's frame: the cavity left of x = -45 above 30 mm below the left dome's top (the
+# fundus's own tube grown by 6 mm, with a capsule from it up into the dome, missed a stomach
+# larger and higher than the reference's there).
+LIVER_SPACE["difference"] += [{"box": {"c": [-110.0, 0.0, dome_l[2] + 40], "h": [65.0, 150.0, 70.0],
+                                       "round": 10.0}}]
 
 sym = lm("pubic_symphysis")
 RECTUM = tube([RS + [17], [0, S3[1] + 28, S3[2] - 24, 20],
