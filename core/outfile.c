@@ -132,7 +132,7 @@ static int create_registered(sb_outfile *o) {
     return fd;
 }
 
-static const char *why_failed(int e) {
+const char *sb_write_failure(int e) {
     return e == ENOSPC   ? "disk full (No space left on device)"
            : e == EDQUOT ? "disk quota exceeded"
                          : strerror(e);
@@ -230,7 +230,7 @@ sb_status sb_outfile_open(sb_outfile *o, const char *final_path, int force, sb_e
 sb_status sb_outfile_write(sb_outfile *o, const void *buf, size_t n, sb_error *err) {
     if (n && fwrite(buf, 1, n, o->fp) != n)
         return sb_error_set(err, SB_ERR_OUTPUT, "cannot write %s: %s", o->final_path,
-                            why_failed(errno));
+                            sb_write_failure(errno));
     return SB_OK;
 }
 
@@ -253,7 +253,7 @@ sb_status sb_outfile_commit(sb_outfile *o, sb_error *err) {
         registry_remove(o->slot);
         o->slot = -1;
         return sb_error_set(err, SB_ERR_OUTPUT, "cannot write %s: %s", o->final_path,
-                            why_failed(e));
+                            sb_write_failure(e));
     }
     o->tmp_path[0] = '\0';
     registry_remove(o->slot);

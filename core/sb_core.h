@@ -100,8 +100,8 @@ enum {
     SB_STREAM_ANATOMY = 2,
     SB_STREAM_NOISE = 3,
     SB_STREAM_TEXTURE = 4,
-    SB_STREAM_TISSUE = 5,   /* per-subject tissue MR values (volume/mri_tissue.c) */
-    SB_STREAM_BIAS = 6,     /* receive bias field (volume/mri_acquire.c) */
+    SB_STREAM_TISSUE = 5,    /* per-subject tissue MR values (volume/mri_tissue.c) */
+    SB_STREAM_BIAS = 6,      /* receive bias field (volume/mri_acquire.c) */
     SB_STREAM_LIVER_FAT = 7, /* liver fat fraction (volume/population.c) */
     SB_STREAM_LESION = 8     /* lesions, keyed by the lesion seed (volume/lesions.c) */
 };
@@ -234,6 +234,9 @@ sb_status sb_outfile_commit(sb_outfile *o, sb_error *err);
 void sb_outfile_abort(sb_outfile *o);
 /* fwrite that reports a short write as SB_ERR_OUTPUT naming the file. */
 sb_status sb_outfile_write(sb_outfile *o, const void *buf, size_t n, sb_error *err);
+/* The reason for a failed write or sync (errno e) as the outfile's messages give it: "disk full
+ * (No space left on device)", "disk quota exceeded", else strerror(e). */
+const char *sb_write_failure(int e);
 
 /* Creates dir (and parents) if missing; SB_ERR_OUTPUT if it cannot, or is not writable. */
 sb_status sb_mkdir_p(const char *dir, sb_error *err);

@@ -315,7 +315,7 @@ static sb_status stage_write(sb_nifti_writer *w, const uint8_t *p, size_t n, sb_
     }
     if (!e) return SB_OK;
     return sb_error_set(err, SB_ERR_OUTPUT, "cannot write %s: %s", w->o.final_path,
-                        e == ENOSPC ? "disk full (No space left on device)" : strerror(e));
+                        sb_write_failure(e));
 }
 
 /* Appends n bytes to the file: gathered into the stage and written a whole stage at a time
@@ -364,7 +364,7 @@ static void *io_main(void *arg) {
         if (!s && sync) s = direct_drain(w, &w->io_err);
         if (!s && sync && (fflush(w->o.fp) != 0 || fsync(fileno(w->o.fp)) != 0))
             s = sb_error_set(&w->io_err, SB_ERR_OUTPUT, "cannot write %s: %s", w->o.final_path,
-                             strerror(errno));
+                             sb_write_failure(errno));
         else if (!s && !sync && !w->direct)
             start_writeback(&w->o);
         pthread_mutex_lock(&w->mu);
