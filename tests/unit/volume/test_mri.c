@@ -379,12 +379,12 @@ static double ks_rayleigh(double *x, size_t n, double sigma) {
 static void test_noise_kernel(void) {
     const uint64_t seed = 0x123456789abcdefull;
     const uint64_t firsts[3] = {0, 77, 0xfffffff0ull};
-    const size_t counts[4] = {1, 63, 64, 200};
+    const size_t counts[6] = {1, 9, 17, 63, 64, 200};
     float z[4 * 200], w[4];
     size_t bad_bits = 0, n = 0;
     double worst = 0;
     for (int a = 0; a < 3; a++)
-        for (int c = 0; c < 4; c++) {
+        for (int c = 0; c < 6; c++) {
             mri_normals(seed, 5, SB_STREAM_NOISE + 256, firsts[a], counts[c], z);
             for (size_t i = 0; i < counts[c]; i++, n++) {
                 uint64_t b = firsts[a] + i;
@@ -413,7 +413,7 @@ static void test_noise_kernel(void) {
     size_t rbad = 0, rn = 0;
     double rworst = 0, modworst = 0;
     for (int a = 0; a < 3; a++)
-        for (int c = 0; c < 4; c++) {
+        for (int c = 0; c < 6; c++) {
             mri_radii(seed, 5, SB_STREAM_NOISE + 384, firsts[a], counts[c], z);
             for (size_t i = 0; i < counts[c]; i++, rn++) {
                 uint64_t b = firsts[a] + i;
