@@ -170,36 +170,43 @@ static void two_codes(uint32_t *freq, int n) {
         if (!freq[s]) freq[s] = 1, used++;
 }
 
+/* The order of the code length code's lengths in a header. */
+static const uint8_t HEAD_ORDER[19] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
+                                       11, 4,  12, 3, 13, 2, 14, 1, 15};
+
 /* The header of a dynamic-Huffman block (RFC 1951, 3.2.7) with the literal/length code
  * lengths ll (nlit of them) and the distance code lengths dl (ndist), sent without the
- * run-length symbols 16-18; with w NULL nothing is written. Returns its size in bits. */
-static size_t block_header(bitw *w, int final, const uint8_t *ll, int nlit, const uint8_t *dl,
-                           int ndist) {
-    uint8_t seq[NLIT + NDIST];
-    memcpy(seq, ll, (size_t)nlit);
-    memcpy(seq + nlit, dl, (size_t)ndist);
-    uint32_t cf[19] = {0};
-    for (int i = 0; i < nlit + ndist; i++) cf[seq[i]]++;
-    two_codes(cf, 19);
-    uint8_t cl[19];
+ * run-length symbols 16-18: planned once (its size known before it is written or not). */
+typedef struct block_head {
+    uint8_t seq[NLIT + NDIST], cl[19];
     uint16_t cc[19];
-    huff_lengths(cf, 19, 7, cl);
-    huff_codes(cl, 19, cc);
-    static const uint8_t ORDER[19] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
-                                      11, 4,  12, 3, 13, 2, 14, 1, 15};
-    int hclen = 19;
-    while (hclen > 4 && !cl[ORDER[hclen - 1]]) hclen--;
-    size_t bits = 3 + 5 + 5 + 4 + 3 * (size_t)hclen;
-    for (int i = 0; i < nlit + ndist; i++) bits += cl[seq[i]];
-    if (!w) return bits;
+    int nlit, ndist, hclen;
+    size_t bits; /* its size in bits */
+} block_head;
+
+static void head_plan(block_head *h, const uint8_t *ll, int nlit, const uint8_t *dl, int ndist) {
+    memcpy(h->seq, ll, (size_t)nlit);
+    memcpy(h->seq + nlit, dl, (size_t)ndist);
+    h->nlit = nlit, h->ndist = ndist;
+    uint32_t cf[19] = {0};
+    for (int i = 0; i < nlit + ndist; i++) cf[h->seq[i]]++;
+    two_codes(cf, 19);
+    huff_lengths(cf, 19, 7, h->cl);
+    huff_codes(h->cl, 19, h->cc);
+    h->hclen = 19;
+    while (h->hclen > 4 && !h->cl[HEAD_ORDER[h->hclen - 1]]) h->hclen--;
+    h->bits = 3 + 5 + 5 + 4 + 3 * (size_t)h->hclen;
+    for (int i = 0; i < nlit + ndist; i++) h->bits += h->cl[h->seq[i]];
+}
+
+static void head_write(bitw *w, int final, const block_head *h) {
     bits_put(w, (uint32_t) final, 1);
     bits_put(w, 2, 2); /* dynamic Huffman */
-    bits_put(w, (uint32_t)(nlit - 257), 5);
-    bits_put(w, (uint32_t)(ndist - 1), 5);
-    bits_put(w, (uint32_t)(hclen - 4), 4);
-    for (int i = 0; i < hclen; i++) bits_put(w, cl[ORDER[i]], 3);
-    for (int i = 0; i < nlit + ndist; i++) bits_put(w, cc[seq[i]], cl[seq[i]]);
-    return bits;
+    bits_put(w, (uint32_t)(h->nlit - 257), 5);
+    bits_put(w, (uint32_t)(h->ndist - 1), 5);
+    bits_put(w, (uint32_t)(h->hclen - 4), 4);
+    for (int i = 0; i < h->hclen; i++) bits_put(w, h->cl[HEAD_ORDER[i]], 3);
+    for (int i = 0; i < h->nlit + h->ndist; i++) bits_put(w, h->cc[h->seq[i]], h->cl[h->seq[i]]);
 }
 
 /* ---- lengths and distances --------------------------------------------------------------------
@@ -317,7 +324,9 @@ size_t deflate_lines(const char *text, size_t n, const uint32_t *anchor, size_t 
     }
 
     bitw w = {out, 0, 0};
-    block_header(&w, 0, ll, NLIT, dl, NDIST); /* not final */
+    block_head h;
+    head_plan(&h, ll, NLIT, dl, NDIST);
+    head_write(&w, 0, &h); /* not final */
 
     const uint8_t *t = (const uint8_t *)text;
     size_t pos = 0;
@@ -368,35 +377,25 @@ size_t deflate_lines_bound(size_t n) {
  * repeats worth their cost, and most of a general deflater's time goes into looking for them
  * (libdeflate level 1 gains 0-8 % over Huffman coding alone on our int16 images, at a third of
  * the speed). So: blocks of IMG_BLOCK bytes, each a dynamic-Huffman block whose codes come from
- * its own byte counts (at most MAXBITS bits: four literals a store). A block in which more than
- * one element in IMG_RUNS repeats the element before (noiseless air, a fat fraction of 0
- * outside the body) is parsed for runs instead: a run of equal elements becomes matches at the
- * element's distance. A block its codes would not shrink is stored. The bytes depend only on
- * the input. */
+ * the byte counts of a quarter of its bytes (the first 8 of every 32: the count was a third of
+ * the time), every byte value between the block's smallest and largest at its place in an
+ * element getting a code too (at most MAXBITS bits: four literals a store). A block in which
+ * more than one element in IMG_RUNS repeats the element before (noiseless air, a fat fraction
+ * of 0 outside the body; judged on the same sample) is parsed for runs instead: a run of equal
+ * elements becomes matches at the element's distance. A block its codes would not shrink is
+ * stored: by the sample's estimate, or once coded (the writer is then wound back to the
+ * block's start, hence the bound's slack of a block). The bytes depend only on the input. */
 #define IMG_BLOCK 32768
 #define IMG_RUNS 8
+#define IMG_STRIDE 32 /* the sample: the first 8 bytes of every IMG_STRIDE */
 
-/* Elements (es bytes: 1, 2, 4 or 8) of t[0..k) equal to the one before, from the second on. */
-static size_t element_repeats(const uint8_t *t, size_t k, size_t es) {
-    size_t r = 0;
-#define REPEATS(type)                                                                              \
-    for (size_t p = es; p + es <= k; p += es) {                                                    \
-        type a, b;                                                                                 \
-        memcpy(&a, t + p, sizeof a);                                                               \
-        memcpy(&b, t + p - es, sizeof b);                                                          \
-        r += a == b;                                                                               \
-    }
-    if (es == 8) {
-        REPEATS(uint64_t)
-    } else if (es == 4) {
-        REPEATS(uint32_t)
-    } else if (es == 2) {
-        REPEATS(uint16_t)
-    } else {
-        REPEATS(uint8_t)
-    }
-#undef REPEATS
-    return r;
+/* The zero lanes of es bytes (1, 2, 4 or 8) in x. */
+static inline unsigned zero_lanes(uint64_t x, size_t es) {
+    if (es == 8) return x == 0;
+    const uint64_t m = es == 4   ? 0x7fffffff7fffffffull
+                       : es == 2 ? 0x7fff7fff7fff7fffull
+                                 : 0x7f7f7f7f7f7f7f7full;
+    return (unsigned)__builtin_popcountll(~(((x & m) + m) | x | m));
 }
 
 static int len_extra(int sym) {
@@ -417,11 +416,33 @@ static void stored_block(bitw *w, int final, const uint8_t *t, size_t k) {
     w->p += 4 + k;
 }
 
+/* The slack a block's Huffman codes may write beyond its stored size before it is found to be
+ * larger and written stored instead: its header (< 300 bytes) and up to MAXBITS bits a byte. */
+#define IMG_SLACK (IMG_BLOCK / 2 + 320)
+
 size_t deflate_image_bound(size_t n) {
     /* a block is never larger than stored: 5 bytes of header and 1 of padding; 8 bytes of
      * slack for bits_flush, and the empty final block of an empty input */
-    return n + (n / IMG_BLOCK + 1) * 6 + 16;
+    return n + (n / IMG_BLOCK + 1) * 6 + 16 + IMG_SLACK;
 }
+
+/* Four literals of t, tab[byte] their code and its length << 16 (<= MAXBITS bits each), in one
+ * store. */
+static inline void put4(bitw *w, const uint32_t *tab, const uint8_t *t) {
+    uint32_t a = tab[t[0]], b = tab[t[1]], c = tab[t[2]], d = tab[t[3]];
+    bits_add(w, a & 0xffff, a >> 16);
+    bits_add(w, b & 0xffff, b >> 16);
+    bits_add(w, c & 0xffff, c >> 16);
+    bits_add(w, d & 0xffff, d >> 16);
+    bits_flush(w);
+}
+
+/* While a block is coded, the next one is fetched into the cache (a line in every 64 bytes):
+ * its sample is then not waiting for memory. */
+#define PREFETCH(t, i, k, left)                                                                    \
+    do {                                                                                           \
+        if ((i) + (k) < (left)) __builtin_prefetch((t) + (i) + (k));                               \
+    } while (0)
 
 __attribute__((target_clones("arch=x86-64-v3", "default"))) size_t
 deflate_image(const uint8_t *in, size_t n, size_t es, uint8_t *out, size_t cap) {
@@ -441,26 +462,56 @@ deflate_image(const uint8_t *in, size_t n, size_t es, uint8_t *out, size_t cap) 
         const size_t k = n - off < IMG_BLOCK ? n - off : IMG_BLOCK;
         const uint8_t *t = in + off;
         const int final = off + k == n;
-        const int runs = element_repeats(t, k, es) * IMG_RUNS > k / es;
+        /* the sample: byte counts and repeated elements of the first 8 bytes of every
+         * IMG_STRIDE (eight count tables: the high bytes of an int16 image, mostly alike, then
+         * wait less for each other's increments) */
+        uint32_t f8[8][256] = {{0}};
+        size_t rep = 0, cmp = 0, sampled = 0;
+        for (size_t i = 0; i + 8 <= k; i += IMG_STRIDE) {
+            f8[0][t[i]]++, f8[1][t[i + 1]]++, f8[2][t[i + 2]]++, f8[3][t[i + 3]]++,
+                f8[4][t[i + 4]]++, f8[5][t[i + 5]]++, f8[6][t[i + 6]]++, f8[7][t[i + 7]]++;
+            sampled += 8;
+            if (off + i < es) continue;
+            uint64_t a, b;
+            memcpy(&a, t + i, 8);
+            memcpy(&b, t + i - es, 8);
+            rep += zero_lanes(a ^ b, es), cmp += 8 / es;
+        }
+        const int runs = rep * IMG_RUNS > cmp;
         uint32_t lf[NLIT] = {0}, df[NDIST] = {0};
         size_t ntok = 0;
         if (!runs) {
-            /* eight count tables: the high bytes of an int16 image, mostly alike, then wait
-             * less for each other's increments (seed 1's T1w at 2 mm: 720 -> 840 MB/s) */
-            uint32_t f8[8][256] = {{0}};
-            size_t i = 0;
-            for (; i + 8 <= k; i += 8)
-                f8[0][t[i]]++, f8[1][t[i + 1]]++, f8[2][t[i + 2]]++, f8[3][t[i + 3]]++,
-                    f8[4][t[i + 4]]++, f8[5][t[i + 5]]++, f8[6][t[i + 6]]++, f8[7][t[i + 7]]++;
-            for (; i < k; i++) f8[0][t[i]]++;
             for (int s = 0; s < 256; s++)
                 lf[s] = f8[0][s] + f8[1][s] + f8[2][s] + f8[3][s] + f8[4][s] + f8[5][s] + f8[6][s] +
                         f8[7][s];
+            /* a code for every byte value the sample may have missed: those between the
+             * smallest and the largest byte at each place of an element */
+            uint8_t lo[32], hi[32];
+            memset(lo, 255, 32), memset(hi, 0, 32);
+            size_t i = 0;
+            for (; i + 32 <= k; i += 32)
+                for (int j = 0; j < 32; j++) {
+                    lo[j] = t[i + j] < lo[j] ? t[i + j] : lo[j];
+                    hi[j] = t[i + j] > hi[j] ? t[i + j] : hi[j];
+                }
+            for (; i < k; i++) {
+                lo[i % 32] = t[i] < lo[i % 32] ? t[i] : lo[i % 32];
+                hi[i % 32] = t[i] > hi[i % 32] ? t[i] : hi[i % 32];
+            }
+            for (size_t e = 0; e < es; e++) {
+                int a = 255, b = 0;
+                for (size_t j = e; j < 32; j += es) {
+                    a = lo[j] < a ? lo[j] : a;
+                    b = hi[j] > b ? hi[j] : b;
+                }
+                for (int s = a; s <= b; s++) lf[s] += !lf[s];
+            }
         } else {
             for (size_t p = 0; p < k;) {
                 size_t l = 0;
                 if (off + p >= es)
-                    while (p + l < k && l < 258 && t[p + l] == t[p + l - es]) l++;
+                    l = agree((const char *)t + p, (const char *)t + p - es,
+                              k - p < 258 ? k - p : 258);
                 if (l >= 3) {
                     int s, nb, v;
                     len_code((int)l, &s, &nb, &v);
@@ -483,30 +534,33 @@ deflate_image(const uint8_t *in, size_t n, size_t es, uint8_t *out, size_t cap) 
         uint16_t lc[NLIT], dc[NDIST];
         huff_lengths(lf, nlit, MAXBITS, ll);
         huff_lengths(df, ndist, MAXBITS, dl);
-        size_t bits = block_header(NULL, final, ll, nlit, dl, ndist);
+        /* the block's size in bits: exact for runs, from the sample otherwise */
+        size_t bits = 0;
         for (int s = 0; s < nlit; s++) bits += (size_t)lf[s] * (ll[s] + (size_t)len_extra(s));
         for (int s = 0; s < ndist && runs; s++)
             bits += (size_t)df[s] * (dl[s] + (size_t)dist_extra(s));
-        size_t stored = 3 + (8 - (w.n + 3) % 8) % 8 + 32 + 8 * k;
+        if (!runs && sampled) bits = bits * k / sampled;
+        block_head h;
+        head_plan(&h, ll, nlit, dl, ndist);
+        bits += h.bits;
+        const size_t stored = 3 + (8 - (w.n + 3) % 8) % 8 + 32 + 8 * k;
         if (bits >= stored) {
             stored_block(&w, final, t, k);
             continue;
         }
+        const bitw at = w; /* to write the block stored after all */
         huff_codes(ll, nlit, lc);
         huff_codes(dl, ndist, dc);
-        block_header(&w, final, ll, nlit, dl, ndist);
+        head_write(&w, final, &h);
         if (!runs) {
             uint32_t tab[256];
             for (int s = 0; s < 256; s++) tab[s] = lc[s] | (uint32_t)ll[s] << 16;
             size_t i = 0;
-            for (; i + 4 <= k; i += 4) { /* four codes of <= MAXBITS bits a store */
-                uint32_t a = tab[t[i]], b = tab[t[i + 1]], c = tab[t[i + 2]], d = tab[t[i + 3]];
-                bits_add(&w, a & 0xffff, a >> 16);
-                bits_add(&w, b & 0xffff, b >> 16);
-                bits_add(&w, c & 0xffff, c >> 16);
-                bits_add(&w, d & 0xffff, d >> 16);
-                bits_flush(&w);
+            for (; i + 64 <= k; i += 64) {
+                PREFETCH(t, i, k, n - off);
+                for (size_t j = i; j < i + 64; j += 4) put4(&w, tab, t + j);
             }
+            for (; i + 4 <= k; i += 4) put4(&w, tab, t + i);
             for (; i < k; i++) bits_put(&w, lc[t[i]], ll[t[i]]);
         } else {
             const uint32_t dcode = dc[dsym] | (uint32_t)dval << dl[dsym];
@@ -523,7 +577,11 @@ deflate_image(const uint8_t *in, size_t n, size_t es, uint8_t *out, size_t cap) 
                 bits_flush(&w);
             }
         }
-        bits_put(&w, lc[256], ll[256]); /* end of block */
+        bits_put(&w, lc[256], ll[256]);                        /* end of block */
+        if ((size_t)(w.p - at.p) * 8 + w.n - at.n >= stored) { /* the sample misled */
+            w = at;
+            stored_block(&w, final, t, k);
+        }
     }
     bits_align(&w);
     free(tok);
