@@ -37,6 +37,20 @@ mri_ghost *mri_ghost_new(size_t nx, size_t ny, double amp, int period);
 int mri_ghost_plane(const mri_ghost *g, float *plane);
 void mri_ghost_free(mri_ghost *g);
 
+/* Three echoes as mri_acquire.c's Dixon R2* fit sees them: echo times (ms), the fat spectrum's
+ * phasors (cr, ci; c2 = |c|^2) and 1 / (TE3 - TE1). */
+typedef struct {
+    float te0, te1, te2, cr0, cr1, cr2, ci0, ci1, ci2, c20, c21, c22, inv_dt;
+} mri_dixon3;
+
+/* The Dixon fit with R2* of m voxels (mri_acquire.c's dixon_r2s_row): echoes x[0] + i x[1],
+ * x[2] + i x[3], x[4] + i x[5] (m floats each) into water wo and fat fo (m floats, not
+ * overlapping x). path 0: the best the processor has; 1: the baseline x86-64 build; 2: AVX2;
+ * 3: AVX-512F (for tests: every path gives the same bits). Returns the path taken, or -1 (nothing
+ * done) when the processor or the build lacks it. */
+int mri_dixon_r2s_fit(const mri_dixon3 *q, const float *const x[6], float *wo, float *fo, size_t m,
+                      int path);
+
 /* The same map from one block's four Philox words to four normals, for tests. */
 void mri_uniform_to_normals(const uint32_t o[4], float z[4]);
 
