@@ -234,16 +234,22 @@ typedef struct {
     double cull; /* cubes farther than cull x their half diagonal from the surface are whole */
 } vol_query;
 
-static double query_dist(const vol_query *q, sdf_ctx *cx, const double r[3]) {
-    if (!q->ss) return sdf_eval_shape(cx, q->shape, r);
+static double ref_limit(double below, double scale);
+
+/* The query's distance at r when it is below `below`, else some value >= below (see
+ * sdf_eval_below). */
+static double query_dist(const vol_query *q, sdf_ctx *cx, const double r[3], double below) {
+    if (!q->ss) return sdf_eval_shape_below(cx, q->shape, r, below);
     const scene_struct *ss = q->ss;
     double p[3];
     for (int k = 0; k < 3; k++)
         p[k] = ss->center_ref[k] + (r[k] - q->shift[k] - ss->center_ref[k]) / q->f;
     if (ss->src->mirrored) p[0] = -p[0];
     for (int k = 0; k < 3; k++) p[k] -= ss->anchor_ref[k];
-    double d = sdf_eval(&ss->tree, ss->tree.root, p, cx) * q->f;
-    return ss->src->within >= 0 ? fmax(d, sdf_eval_shape(cx, ss->src->within, r)) : d;
+    double d = sdf_eval_below(&ss->tree, ss->tree.root, p, cx, ref_limit(below, q->f)) * q->f;
+    if (ss->src->within >= 0 && !(d >= below)) /* (NaN: fmax takes the other) */
+        d = fmax(d, sdf_eval_shape_below(cx, ss->src->within, r, below));
+    return d;
 }
 
 /* Volume (reference mm^3) of the query inside the cube of half size h at c, and in *above the
@@ -252,7 +258,9 @@ static double query_dist(const vol_query *q, sdf_ctx *cx, const double r[3]) {
  * fraction. */
 static double query_volume_rec(const vol_query *qy, sdf_ctx *cx, const double c[3], double h,
                                double hmin, double zcut, double *above) {
-    double d = query_dist(qy, cx, c), safe = qy->cull * sqrt(3.0) * h, v;
+    /* the value is needed where it is at most `safe` */
+    const double safe = qy->cull * sqrt(3.0) * h;
+    double d = query_dist(qy, cx, c, nextafter(safe, HUGE_VAL)), v;
     if (d > safe) return 0.0;
     if (d < -safe || h <= hmin) {
         v = 8.0 * h * h * h * (d < -safe ? 1.0 : coverage(d, 2.0 * h));

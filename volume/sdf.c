@@ -287,6 +287,10 @@ static int resolve_node(sdf_tree *t, int idx, const double *params, const sdf_tr
     if (nd->kind != SDF_REF)
         for (int c = 0; c < nd->count; c++)
             if (!resolve_node(t, nd->first + c, params, shapes)) return 0;
+    nd->half = 0;
+    if (nd->kind == SDF_INTERSECT)
+        for (int c = nd->count - 1; c >= 0; c--)
+            if (t->nodes[nd->first + c].kind == SDF_HALFSPACE) nd->half = 1 + c;
     node_box(t, idx, shapes);
     return 1;
 }
@@ -720,8 +724,20 @@ static SDF_COLD double leaf_eval(const sdf_node *nd, const double p[3], sdf_ctx 
     return d;
 }
 
+static inline double halfspace_value(const sdf_node *nd, const double p[3]) {
+    const double *v = nd->v;
+    return (p[0] - v[0]) * v[3] + (p[1] - v[1]) * v[4] + (p[2] - v[2]) * v[5];
+}
+
 static SDF_COLD double intersect_eval(const sdf_tree *t, const sdf_node *nd, const double p[3],
                                       sdf_ctx *cx, double below) {
+    /* A half-space child at or above the limit puts the intersection there too, whatever the
+     * other children (the fold below takes it even after a NaN), so the first one is looked at
+     * first: the cut of a lung lobe, of a cavity, the body's soles. */
+    if (nd->half && below < HUGE_VAL) {
+        const double h = halfspace_value(&t->nodes[nd->first + nd->half - 1], p);
+        if (h >= below) return h;
+    }
     double d = -1e30;
     for (int c = 0; c < nd->count && !(d >= below); c++) /* (NaN: on, as sdf_eval) */
         d = mx(d, eval_below(t, nd->first + c, p, cx, below));
@@ -771,7 +787,6 @@ static SDF_COLD double moved_eval(const sdf_tree *t, const sdf_node *nd, const d
 static double eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx *cx, double below) {
     const sdf_node *nd = &t->nodes[idx];
     if (nd->leaf >= 0 && cx && nd->leaf < cx->nleaf) return leaf_eval(nd, p, cx);
-    const double *v = nd->v;
     switch (nd->kind) {
     case SDF_SPHERE:
     case SDF_ELLIPSOID:
@@ -783,7 +798,7 @@ static double eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx 
     case SDF_TUBE:
         return tube_eval(nd, p);
     case SDF_HALFSPACE:
-        return (p[0] - v[0]) * v[3] + (p[1] - v[1]) * v[4] + (p[2] - v[2]) * v[5];
+        return halfspace_value(nd, p);
     case SDF_UNION:
     case SDF_SMOOTH_UNION:
         return union_eval(t, nd, p, cx, below);

@@ -51,6 +51,7 @@ typedef struct sdf_node {
     int nraw, closed;
     double lo[3], hi[3]; /* bounding box (resolved) */
     int leaf;            /* a primitive with identical twins: its slot in sdf_ctx.leaf, else -1 */
+    int half;            /* an intersection: 1 + the index of its first half-space child, else 0 */
 } sdf_node;
 
 typedef struct sdf_tree {
