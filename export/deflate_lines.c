@@ -387,6 +387,7 @@ size_t deflate_lines_bound(size_t n) {
  * block's start, hence the bound's slack of a block). The bytes depend only on the input. */
 #define IMG_BLOCK 32768
 #define IMG_RUNS 8
+#define IMG_ROWS 16   /* int16: a table of both bytes' codes when the high bytes span at most 16 */
 #define IMG_STRIDE 32 /* the sample: the first 8 bytes of every IMG_STRIDE */
 
 /* The zero lanes of es bytes (1, 2, 4 or 8) in x. */
@@ -437,6 +438,18 @@ static inline void put4(bitw *w, const uint32_t *tab, const uint8_t *t) {
     bits_flush(w);
 }
 
+/* Two int16 elements of t, tab2[element - base] the codes of both bytes and their length << 24,
+ * in one store. */
+static inline void put2x2(bitw *w, const uint32_t *tab2, const uint8_t *t, uint32_t base) {
+    uint16_t x, y;
+    memcpy(&x, t, 2);
+    memcpy(&y, t + 2, 2);
+    uint32_t a = tab2[x - base], b = tab2[y - base];
+    bits_add(w, a & 0xffffff, a >> 24);
+    bits_add(w, b & 0xffffff, b >> 24);
+    bits_flush(w);
+}
+
 /* While a block is coded, the next one is fetched into the cache (a line in every 64 bytes):
  * its sample is then not waiting for memory. */
 #define PREFETCH(t, i, k, left)                                                                    \
@@ -480,6 +493,7 @@ deflate_image(const uint8_t *in, size_t n, size_t es, uint8_t *out, size_t cap) 
         const int runs = rep * IMG_RUNS > cmp;
         uint32_t lf[NLIT] = {0}, df[NDIST] = {0};
         size_t ntok = 0;
+        int lane_lo[2] = {0, 0}, lane_hi[2] = {255, 255}; /* the byte ranges of es 2 */
         if (!runs) {
             for (int s = 0; s < 256; s++)
                 lf[s] = f8[0][s] + f8[1][s] + f8[2][s] + f8[3][s] + f8[4][s] + f8[5][s] + f8[6][s] +
@@ -505,6 +519,7 @@ deflate_image(const uint8_t *in, size_t n, size_t es, uint8_t *out, size_t cap) 
                     b = hi[j] > b ? hi[j] : b;
                 }
                 for (int s = a; s <= b; s++) lf[s] += !lf[s];
+                if (e < 2) lane_lo[e] = a, lane_hi[e] = b;
             }
         } else {
             for (size_t p = 0; p < k;) {
@@ -556,6 +571,24 @@ deflate_image(const uint8_t *in, size_t n, size_t es, uint8_t *out, size_t cap) 
             uint32_t tab[256];
             for (int s = 0; s < 256; s++) tab[s] = lc[s] | (uint32_t)ll[s] << 16;
             size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            if (es == 2 && lane_hi[1] - lane_lo[1] < IMG_ROWS) {
+                /* int16 elements whose high bytes span few values: one look-up an element in
+                 * a table of both bytes' codes (their lengths << 24), of the high bytes'
+                 * range by the low bytes' */
+                uint32_t tab2[IMG_ROWS * 256];
+                const uint32_t base = (uint32_t)lane_lo[1] << 8;
+                for (int y = lane_lo[1]; y <= lane_hi[1]; y++)
+                    for (int x = lane_lo[0]; x <= lane_hi[0]; x++)
+                        tab2[((uint32_t)y << 8 | (uint32_t)x) - base] =
+                            (lc[x] | (uint32_t)lc[y] << ll[x]) | (uint32_t)(ll[x] + ll[y]) << 24;
+                for (; i + 64 <= k; i += 64) {
+                    PREFETCH(t, i, k, n - off);
+                    for (size_t j = i; j < i + 64; j += 4) put2x2(&w, tab2, t + j, base);
+                }
+                for (; i + 4 <= k; i += 4) put2x2(&w, tab2, t + i, base);
+            }
+#endif
             for (; i + 64 <= k; i += 64) {
                 PREFETCH(t, i, k, n - off);
                 for (size_t j = i; j < i + 64; j += 4) put4(&w, tab, t + j);
