@@ -37,6 +37,9 @@
 #include "mri_internal.h"
 
 #include <cblas.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -480,6 +483,26 @@ static inline float mag(float re, float im) {
     return sqrtf(re * re + im * im); /* |S| < 1e6: no overflow, unlike the cost of hypotf */
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_STORE16_AVX512 1
+/* store_row's int16 loop for AVX-512: min (hi, x) and max (lo, x) are x > hi ? hi : x and
+ * x < lo ? lo : x (the second operand where either is a NaN), then the same additions, the
+ * truncating conversion and its low 16 bits: the same values as the loop below, which GCC 12
+ * vectorises with 8-float conversions and integer blends (3x the time). */
+__attribute__((target("avx512f"))) static void store16_avx512(int16_t *d, float inv_slope,
+                                                              const float *v, size_t nx) {
+    const __m512 s = _mm512_set1_ps(inv_slope), hi = _mm512_set1_ps(32767.0f),
+                 lo = _mm512_set1_ps(-32768.0f), r = _mm512_set1_ps(12582912.0f);
+    for (size_t i = 0; i < nx; i += 16) {
+        const __mmask16 k = nx - i >= 16 ? 0xffff : (__mmask16)((1u << (nx - i)) - 1);
+        __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, v + i), s);
+        x = _mm512_max_ps(lo, _mm512_min_ps(hi, x));
+        x = _mm512_sub_ps(_mm512_add_ps(x, r), r);
+        _mm512_mask_cvtepi32_storeu_epi16(d + i, k, _mm512_cvttps_epi32(x));
+    }
+}
+#endif
+
 /* One row of output values to the image: float32 as is, int16 as round(v / slope) clamped.
  * Rounding to nearest even by adding and subtracting 1.5 x 2^23 (|x| <= 32768) equals lrintf
  * in the default rounding mode and vectorises. */
@@ -490,6 +513,12 @@ static void store_row(void *o, sb_dtype dt, float inv_slope, size_t n0, const fl
         return;
     }
     int16_t *d = (int16_t *)o + n0;
+#ifdef HAVE_STORE16_AVX512
+    if (__builtin_cpu_supports("avx512f")) {
+        store16_avx512(d, inv_slope, v, nx);
+        return;
+    }
+#endif
     for (size_t i = 0; i < nx; i++) {
         float x = v[i] * inv_slope;
         x = x > 32767.0f ? 32767.0f : x < -32768.0f ? -32768.0f : x;
