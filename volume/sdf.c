@@ -366,8 +366,11 @@ static double eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx 
 
 static double shape_below(sdf_ctx *c, int k, const double p[3], double below) {
     double *m = c->memo + 5 * k;
-    /* a value found under the limit m[4] answers any limit up to it */
-    if (c->have[k] && m[0] == p[0] && m[1] == p[1] && m[2] == p[2] && below <= m[4]) return m[3];
+    /* a value found under the limit m[4] answers any limit up to it, and one below it is the
+     * exact value, which answers any limit */
+    if (c->have[k] && m[0] == p[0] && m[1] == p[1] && m[2] == p[2] &&
+        (below <= m[4] || m[3] < m[4]))
+        return m[3];
     double d = eval_below(&c->shapes[k], c->shapes[k].root, p, c, below);
     m = c->memo + 5 * k; /* (unchanged: the memo never moves) */
     m[0] = p[0], m[1] = p[1], m[2] = p[2], m[3] = d, m[4] = below;
@@ -622,11 +625,16 @@ static inline double eval_exact(const sdf_tree *t, int idx, const double p[3], s
 
 /* A tube's value at p (see sdf_eval_below). Out of line, as the union's below: their scratch
  * arrays would otherwise make every call of sdf_eval_below set up a large frame. */
-static __attribute__((noinline)) double tube_eval(const sdf_node *nd, const double p[3]) {
+static __attribute__((noinline)) double tube_eval(const sdf_node *nd, const double p[3],
+                                                  double below) {
     /* the chunk whose box is nearest first; then a chunk whose box lies farther out than
-     * the distance found cannot lower it (its balls are inside its box) */
+     * the distance found cannot lower it (its balls are inside its box), nor one farther out
+     * than the limit (with a margin for rounding) bring it under the limit: the value is the
+     * least of the segments', the same whatever the order, so the least one below the limit
+     * is always visited; at or above it, some value at or above it (1e30 if none) */
     const int nch = tube_chunks(nd), nseg = nd->npts - 1;
     const double *box = nd->pts + 4 * nd->npts, *sph = tube_spheres(nd);
+    const double lim_below = below + 1e-9 * (fabs(below) + 1.0);
     double b2[64], best = 1e300, d = 1e30;
     int first = 0;
     for (int c = 0; c < nch; c++) {
@@ -637,16 +645,15 @@ static __attribute__((noinline)) double tube_eval(const sdf_node *nd, const doub
     for (int k = -1; k < nch; k++) {
         int c = k < 0 ? first : k;
         if (k == first) continue;
-        if (k >= 0) {
-            double e2 = c < 64 ? b2[c] : box2(box + 6 * c, box + 6 * c + 3, p);
-            if (e2 > 0 && (d <= 0 || e2 >= d * d)) continue;
-        }
+        const double cut = mn(d, lim_below); /* (the first chunk: d = 1e30 < its box) */
+        double e2 = c < 64 ? b2[c] : box2(box + 6 * c, box + 6 * c + 3, p);
+        if (e2 > 0 && (cut <= 0 || e2 >= cut * cut)) continue;
         int end = (c + 1) * TUBE_CHUNK < nseg ? (c + 1) * TUBE_CHUNK : nseg;
         for (int m = c * TUBE_CHUNK; m < end; m++) {
-            /* skipped when |p - m| - R >= d (with a margin for rounding): its value
-             * would leave d as it is */
-            const double *sp = sph + 4 * m;
-            const double lim = d + sp[3] + 1e-9 * (fabs(d) + sp[3] + 1.0);
+            /* skipped when |p - m| - R >= d or the limit (with a margin for rounding): its
+             * value would leave d as it is, or not bring it under the limit */
+            const double *sp = sph + 4 * m, cut_m = mn(d, lim_below);
+            const double lim = cut_m + sp[3] + 1e-9 * (fabs(cut_m) + sp[3] + 1.0);
             const double dx = p[0] - sp[0], dy = p[1] - sp[1], dz = p[2] - sp[2];
             if (lim <= 0 || dx * dx + dy * dy + dz * dz >= lim * lim) continue;
             d = mn(d, seg_dist(nd->pts + 4 * m, nd->pts + 4 * m + 4, p));
@@ -796,7 +803,7 @@ static double eval_below(const sdf_tree *t, int idx, const double p[3], sdf_ctx 
     case SDF_TORUS:
         return primitive_value(nd, p);
     case SDF_TUBE:
-        return tube_eval(nd, p);
+        return tube_eval(nd, p, below);
     case SDF_HALFSPACE:
         return halfspace_value(nd, p);
     case SDF_UNION:
