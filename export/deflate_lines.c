@@ -377,8 +377,8 @@ size_t deflate_lines_bound(size_t n) {
  * repeats worth their cost, and most of a general deflater's time goes into looking for them
  * (libdeflate level 1 gains 0-8 % over Huffman coding alone on our int16 images, at a third of
  * the speed). So: blocks of IMG_BLOCK bytes, each a dynamic-Huffman block whose codes come from
- * the byte counts of a quarter of its bytes (the first 8 of every 32: the count was a third of
- * the time), every byte value between the block's smallest and largest at its place in an
+ * the byte counts of an eighth of its bytes (the first 8 of every 64: a full count was a third
+ * of the time), every byte value between the block's smallest and largest at its place in an
  * element getting a code too (at most MAXBITS bits: four literals a store). A block in which
  * more than one element in IMG_RUNS repeats the element before (noiseless air, a fat fraction
  * of 0 outside the body; judged on the same sample) is parsed for runs instead: a run of equal
@@ -388,7 +388,7 @@ size_t deflate_lines_bound(size_t n) {
 #define IMG_BLOCK 32768
 #define IMG_RUNS 8
 #define IMG_ROWS 16   /* int16: a table of both bytes' codes when the high bytes span at most 16 */
-#define IMG_STRIDE 32 /* the sample: the first 8 bytes of every IMG_STRIDE */
+#define IMG_STRIDE 64 /* the sample: the first 8 bytes of every IMG_STRIDE */
 
 /* The zero lanes of es bytes (1, 2, 4 or 8) in x. */
 static inline unsigned zero_lanes(uint64_t x, size_t es) {

@@ -109,10 +109,10 @@ int main(void) {
     CHECK(zs <= n + (n / 32768 + 1) * 6);
     CHECK(zs >= n);
 
-    /* a sample that misleads: the sampled bytes (the first 8 of every 32) 0, 1, ..., 7, the
+    /* a sample that misleads: the sampled bytes (the first 8 of every 64) 0, 1, ..., 7, the
      * others uniform random: coded by the sample's codes the blocks would grow, so they are
      * wound back and stored */
-    for (size_t i = 0; i < n; i++) b[i] = i % 32 < 8 ? (uint8_t)(i % 8) : (uint8_t)sb_rng_u32(&rng);
+    for (size_t i = 0; i < n; i++) b[i] = i % 64 < 8 ? (uint8_t)(i % 8) : (uint8_t)sb_rng_u32(&rng);
     zs = round_trip(b, n, 2, "sampled zeros, random between");
     CHECK(zs <= n + (n / 32768 + 1) * 6);
 
