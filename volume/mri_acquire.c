@@ -886,6 +886,15 @@ static void dixon_r2s_row(const acq_ctx *c, acq_rows *r, float *W, float *F, con
     for (size_t j = 0; j < m; j++) W[idx[j]] = wo[j], F[idx[j]] = fo[j];
 }
 
+/* Whether any of 16 voxels has a signal other than 0 (a bit beside the sign's in re or im: not
+ * re == 0 && im == 0), without a branch per voxel: row_magnitude's scans over the air. */
+static inline int signal16(const float *re, const float *im) {
+    uint32_t any = 0;
+    for (int l = 0; l < 16; l++)
+        any |= (mri_float_bits(re[l]) | mri_float_bits(im[l])) & 0x7fffffffu;
+    return any != 0;
+}
+
 /* Magnitude image row of channel ch (grid voxels n0 ..) with noise, into v. Over the row's
  * signal extent [a, b) (its first to its last voxel with a noiseless signal other than 0):
  * |S + sigma (z1 + i z2)|, z from block n / 2 of the channel's stream (normals 2 (n & 1) and
@@ -902,7 +911,9 @@ static void row_magnitude(const acq_ctx *c, acq_rows *r, int ch, size_t n0, floa
         return;
     }
     size_t a = 0, b = nx;
+    while (a + 16 <= nx && !signal16(er + a, ei + a)) a += 16;
     while (a < nx && er[a] == 0 && ei[a] == 0) a++;
+    while (b >= a + 16 && !signal16(er + b - 16, ei + b - 16)) b -= 16;
     while (b > a && er[b - 1] == 0 && ei[b - 1] == 0) b--;
     if (b > a) {
         const uint64_t first = (uint64_t)(n0 + a) >> 1;
