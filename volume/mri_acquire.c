@@ -484,7 +484,7 @@ static inline float mag(float re, float im) {
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#define HAVE_STORE16_AVX512 1
+#define HAVE_ROW_AVX512 1
 /* store_row's int16 loop for AVX-512: min (hi, x) and max (lo, x) are x > hi ? hi : x and
  * x < lo ? lo : x (the second operand where either is a NaN), then the same additions, the
  * truncating conversion and its low 16 bits: the same values as the loop below, which GCC 12
@@ -501,6 +501,29 @@ __attribute__((target("avx512f"))) static void store16_avx512(int16_t *d, float 
         _mm512_mask_cvtepi32_storeu_epi16(d + i, k, _mm512_cvttps_epi32(x));
     }
 }
+
+/* row_signal's bias row for AVX-512 (GCC 12 leaves that loop scalar: it does not gather
+ * through the node index): the same operations, b = 1 + amp (n0 + w (n1 - n0)), then
+ * min (1 + amp, b) and max (1 - amp, b), which are the loop's two clamps (see store16_avx512). */
+__attribute__((target("avx512f"))) static void bias_avx512(const float *node, const uint32_t *ix0,
+                                                           const float *wxa, float amp, float *bias,
+                                                           size_t nx) {
+    const __m512 one = _mm512_set1_ps(1.0f), a = _mm512_set1_ps(amp),
+                 hi = _mm512_set1_ps(1.0f + amp), lo = _mm512_set1_ps(1.0f - amp);
+    for (size_t i = 0; i < nx; i += 16) {
+        const __mmask16 k = nx - i >= 16 ? 0xffff : (__mmask16)((1u << (nx - i)) - 1);
+        const __m512i x0 = _mm512_maskz_loadu_epi32(k, ix0 + i);
+        const __m512 n0 = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k, x0, node, 4),
+                     n1 = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k,
+                                                   _mm512_add_epi32(x0, _mm512_set1_epi32(1)), node,
+                                                   4);
+        const __m512 w = _mm512_maskz_loadu_ps(k, wxa + i);
+        __m512 b = _mm512_add_ps(
+            one, _mm512_mul_ps(a, _mm512_add_ps(n0, _mm512_mul_ps(w, _mm512_sub_ps(n1, n0)))));
+        b = _mm512_max_ps(lo, _mm512_min_ps(hi, b));
+        _mm512_mask_storeu_ps(bias + i, k, b);
+    }
+}
 #endif
 
 /* One row of output values to the image: float32 as is, int16 as round(v / slope) clamped.
@@ -513,7 +536,7 @@ static void store_row(void *o, sb_dtype dt, float inv_slope, size_t n0, const fl
         return;
     }
     int16_t *d = (int16_t *)o + n0;
-#ifdef HAVE_STORE16_AVX512
+#ifdef HAVE_ROW_AVX512
     if (__builtin_cpu_supports("avx512f")) {
         store16_avx512(d, inv_slope, v, nx);
         return;
@@ -538,7 +561,7 @@ typedef struct {
     int nch;
     float sigma, amp;
     uint32_t stream0;
-    const size_t *ix0;
+    const uint32_t *ix0; /* bias: each voxel's x node */
     const float *wxa;
     void *o[SB_MRI_OUT_MAX];
     float inv[SB_MRI_OUT_MAX];
@@ -729,12 +752,17 @@ ROW_CLONES static void row_signal(const acq_ctx *c, acq_rows *r, size_t j, size_
                 r->node[a0] = (1 - ws) * r->node[a0] + ws * (c0 + wz * (c1 - c0));
             }
         }
-        for (size_t i = 0; i < nx; i++) {
-            const float *nd = r->node + c->ix0[i];
-            float b = 1.0f + amp * (nd[0] + c->wxa[i] * (nd[1] - nd[0]));
-            b = b > 1.0f + amp ? 1.0f + amp : b; /* outside the body */
-            bias[i] = b < 1.0f - amp ? 1.0f - amp : b;
-        }
+#ifdef HAVE_ROW_AVX512
+        if (__builtin_cpu_supports("avx512f")) {
+            bias_avx512(r->node, c->ix0, c->wxa, amp, bias, nx);
+        } else
+#endif
+            for (size_t i = 0; i < nx; i++) {
+                const float *nd = r->node + c->ix0[i];
+                float b = 1.0f + amp * (nd[0] + c->wxa[i] * (nd[1] - nd[0]));
+                b = b > 1.0f + amp ? 1.0f + amp : b; /* outside the body */
+                bias[i] = b < 1.0f - amp ? 1.0f - amp : b;
+            }
     } else {
         for (size_t i = 0; i < nx; i++) bias[i] = 1.0f;
     }
@@ -1159,11 +1187,11 @@ sb_status sb_mri_acquire_slab(const sb_mri_session *ss, const sb_acquisition *a,
     c->b_hi = q->kind == SB_SEQ_DWI ? q->b[q->nb - 1] : 0;
     const size_t nx = ss->dim[0], ny = ss->dim[1], nz = tissues->dim[2]; /* planes of the slab */
     c->nblk_max = nx / 2 + 2;
-    size_t *ix0 = malloc(nx * sizeof *ix0);
+    uint32_t *ix0 = malloc(nx * sizeof *ix0);
     float *wxa = malloc(nx * sizeof *wxa);
     int failed = nx > 0 && (!ix0 || !wxa);
     for (size_t i = 0; i < nx && !failed; i++) {
-        ix0[i] = i / ss->sv[0];
+        ix0[i] = (uint32_t)(i / ss->sv[0]);
         wxa[i] = (float)(i % ss->sv[0]) / (float)ss->sv[0];
     }
     c->ix0 = ix0;
