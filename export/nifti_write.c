@@ -31,8 +31,9 @@
  * its default level, libnifti's .nii.gz path, runs at ~11 MB/s on noisy int16 MRI).
  * Intensity images: their noise leaves LZ77 little to find. On the six int16 images of seed 1 at 2
  * mm (T1w, T2w, Dixon water, fat, in, opp) libdeflate level 1 made them 1.96-2.21x smaller,
- * deflate_image 1.81-2.16x at 2.9-3.5x the speed (one thread, both in one program, at load averages
- * 10-31): files 2-8 % larger (6.3 % in all). Label maps: deflate_image's runs (matches at one
+ * deflate_image 1.80-2.14x; since its codes come from sampled byte counts (2026-11-25) it runs at
+ * ~1950 MB/s against libdeflate level 1's 250-280 MB/s (one thread, CPU time, idle): files 3-9 %
+ * larger for an eighth of the time. Label maps: deflate_image's runs (matches at one
  * element's distance) instead of libdeflate level 6 (until 2026-11): on the uint16 label map of
  * seed 1 at 2 mm (152.6 MB, 8 MiB members, one thread, load ~12) 2.20 MB at 532 MB/s against 1.65
  * MB at 219 MB/s (level 1: 2.44 MB at 219 MB/s, level 4 1.94 MB at 273 MB/s): a third larger, 2.4x
